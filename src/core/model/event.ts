@@ -1,0 +1,124 @@
+import type { Packet, Timestamp } from './packet.js';
+
+/** The tools whose output we read. `pcap` is tcpdump -w output (binary), decoded by us. */
+export type Tool =
+  | 'tcpdump'
+  | 'pcap'
+  | 'monitor'
+  | 'pwru'
+  | 'iptables'
+  | 'endpoint'
+  | 'status';
+
+/** ProbeEvent: one thing one tool saw, normalised. Discriminated by `tool`. */
+export type ProbeEvent = CaptureEvent | MonitorEvent | PwruEvent | IptablesEvent;
+
+/** A packet seen by a capture (tcpdump text or a pcap record). */
+export interface CaptureEvent {
+  tool: 'tcpdump' | 'pcap';
+  time?: Timestamp;
+  /** Interface the capture ran on, when known (from `listening on`, SLL2, or the pcapng IDB). */
+  iface?: string;
+  packet: Packet;
+  /** One-line human summary, as close to the tool's own words as possible. */
+  summary: string;
+  /** pcap only: the raw frame and its link type, for pcapng export. */
+  frame?: Uint8Array;
+  linkType?: number;
+}
+
+/** Cilium monitor observation points (pkg/monitor/api/types.go), plus legacy spellings normalised. */
+export type MonitorObsPoint =
+  | 'to-endpoint' | 'to-proxy' | 'to-host' | 'to-stack' | 'to-overlay' | 'to-network' | 'to-crypto'
+  | 'from-endpoint' | 'from-proxy' | 'from-host' | 'from-stack' | 'from-overlay' | 'from-network' | 'from-crypto'
+  | string;
+
+/** One cilium monitor record (a trace, drop, policy verdict, debug line, L7 record, ...). */
+export interface MonitorEvent {
+  tool: 'monitor';
+  /** What kind of monitor record this is. */
+  type: 'trace' | 'drop' | 'policy-verdict' | 'debug' | 'capture' | 'l7' | 'trace-sock' | 'agent' | 'recorder';
+  cpu?: number;
+  mark?: string;
+  /** The endpoint the event is about: `FROM n` in -v lines, `<- endpoint n` / `-> endpoint n` in traces. */
+  endpoint?: number;
+  /** Trace observation point. */
+  obsPoint?: MonitorObsPoint;
+  /** Drop reason text as printed ("Policy denied", "Invalid source ip", ...) and the numeric code when shown. */
+  dropReason?: string;
+  dropCode?: number;
+  /** `file bpf_lxc.c:N` (newer agents) or the source line when printed. */
+  dropFile?: string;
+  dropLine?: number;
+  /** Policy verdict: allowed | denied | audit | redirected, and the match type (L3-Only, L3-L4, all, ...). */
+  verdict?: string;
+  policyMatch?: string;
+  policyDirection?: 'ingress' | 'egress';
+  /** Security identities src->dst. */
+  srcIdentity?: number;
+  dstIdentity?: number;
+  /** Conntrack state (new, established, reply, related) from trace lines or `CT verdict:`. */
+  ctState?: string;
+  /** The interface named in the trace line (`interface lxcXYZ`, `ifindex lxcXYZ`, `ifindex 17`). */
+  iface?: string;
+  ifindex?: number;
+  origIp?: string;
+  /** DEBUG line classification (ct-lookup, ct-verdict, ct-create, identity-mapped, local-delivery, ...). */
+  debugKind?: string;
+  /** `Attempting local delivery for container id N`: the destination endpoint. */
+  deliveryTo?: number;
+  /** `Successfully mapped addr=A to identity=N`. */
+  mappedAddr?: string;
+  mappedIdentity?: number;
+  /** Bytes as printed (`98 bytes`). */
+  bytes?: number;
+  packet?: Packet;
+  summary: string;
+}
+
+/** One pwru event: one kernel function seen for one skb. */
+export interface PwruEvent {
+  tool: 'pwru';
+  /** skb address as printed (0xffff...), the key that links one skb's events. */
+  skb: string;
+  func: string;
+  /** Caller function with --output-caller. */
+  caller?: string;
+  cpu?: number;
+  process?: string;
+  pid?: number;
+  time?: Timestamp;
+  netns?: number;
+  mark?: number;
+  iface?: string;
+  ifindex?: number;
+  proto?: string; // ethertype as printed, 0x0800
+  mtu?: number;
+  len?: number;
+  packet?: Packet;
+  /** Drop reason with kfree_skb_reason / sk_skb_reason_drop (e.g. SKB_DROP_REASON_NO_SOCKET). */
+  dropReason?: string;
+  /** --output-stack: the frames below this event, innermost first. */
+  stack?: string[];
+  /** --output-skb: the struct dump, verbatim. */
+  skbDump?: string;
+  summary: string;
+}
+
+/** One iptables/nftables trace record (kernel log TRACE:, xtables-monitor --trace, nft monitor trace). */
+export interface IptablesEvent {
+  tool: 'iptables';
+  table?: string;
+  chain?: string;
+  /** `rule`, `policy`, `return` (kernel TRACE: `raw:PREROUTING:rule:2`). */
+  kind?: string;
+  ruleNum?: number;
+  /** Rule text when the source prints it (xtables-monitor, nft). */
+  rule?: string;
+  verdict?: string;
+  inIface?: string;
+  outIface?: string;
+  time?: Timestamp;
+  packet?: Packet;
+  summary: string;
+}
