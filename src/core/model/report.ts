@@ -1,0 +1,100 @@
+/**
+ * HopReport: the product. A stable contract (schemaVersion 1): fields may be added, none renamed
+ * or removed. Renderers (table, wide, json, yaml, mermaid) only read it.
+ */
+export interface HopReport {
+  schemaVersion: 1;
+  inputs: ReportInput[];
+  endpoints: ReportEndpoint[];
+  flows: ReportFlow[];
+  warnings: string[];
+}
+
+/** One observed stream: a file given to `analyze`, or one probe of a live trace. */
+export interface ReportInput {
+  name: string;
+  tool: string;
+  /** Point id (`pod:ns/pod/if`, `host:node/if`, `cilium:node/ep`, `kernel:node`, `iptables:node`) or '' when unknown. */
+  point: string;
+  node: string;
+  /** Non-empty lines (text) or records (pcap). */
+  lines: number;
+  understood: number;
+  notUnderstood: number;
+  /** ok | empty | failed: <reason> | partial: <reason> | unknown-format | skipped: <reason> */
+  status: string;
+  /** A few of the lines not understood, with line numbers and reasons, so a user can see what was skipped. */
+  notUnderstoodSamples?: { line: number; text: string; reason: string }[];
+}
+
+export interface ReportEndpoint {
+  /** `namespace/name` when known. */
+  pod: string;
+  node: string;
+  id: number | null;
+  identity: number | null;
+  ips: string[];
+  /** Host-side veth (lxc...). */
+  interface: string | null;
+  ifindex: number | null;
+  mac?: string | null;
+  hostMac?: string | null;
+}
+
+export type PathStep = 'redirect-peer' | 'redirect-neigh' | 'host-stack' | 'overlay' | 'native-routing' | 'unknown';
+export type Verdict = 'delivered' | 'dropped' | 'lost' | 'unknown';
+
+export interface ReportFlow {
+  /** Address with the pod in parentheses when known: `10.0.1.135 (default/same)`. */
+  src: string;
+  dst: string;
+  srcIp: string;
+  dstIp: string;
+  protocol: string;
+  direction: 'request' | 'reply';
+  /** Node of the source and of the destination when known. */
+  srcNode: string | null;
+  dstNode: string | null;
+  path: PathStep[];
+  verdict: Verdict;
+  dropReason: string | null;
+  dropPoint: string | null;
+  /** Points that saw at least one packet of this flow, in path order. */
+  seenAt: string[];
+  /** Points that were observed (a probe ran there and worked) and did not see this flow. */
+  notSeenAt: string[];
+  /** Points on the expected path that nothing observed (no probe, or the probe failed). */
+  notObserved: string[];
+  packets: ReportPacket[];
+  /** Packets of this flow beyond the detail limit, counted only. */
+  morePackets: number;
+  conclusions: string[];
+  /** The evidence each path step and the verdict rest on. */
+  evidence: ReportEvidence[];
+}
+
+export interface ReportPacket {
+  /** How this packet is told apart: `icmp id 20480 seq 0`, `tcp S seq 123`, `skb 0xffff...`. */
+  key: string;
+  hops: ReportHop[];
+}
+
+export interface ReportHop {
+  point: string;
+  tool: string;
+  /** ISO-like time as the tool gave it (time of day, wall clock or monotonic), for people. */
+  time: string | null;
+  /** Microseconds since the first hop of this packet on the same clock (same node); null when not comparable. */
+  deltaUs: number | null;
+  detail: string;
+  /** packet: the tool identified this very packet; flow: attached by flow and order only. */
+  match: 'packet' | 'flow';
+  /** Extra facts for -o wide: MACs, TTL, IP ID, identities, CT state, kernel functions. */
+  facts?: Record<string, string | number>;
+}
+
+export interface ReportEvidence {
+  claim: string;
+  /** Points and what they showed, in words. */
+  because: string[];
+}
