@@ -36,6 +36,12 @@ export interface CookedInfo {
   /** SLL packet type: In (to us), Out (sent by us), B (broadcast), M (multicast), P (other host). */
   direction: 'In' | 'Out' | 'B' | 'M' | 'P' | string;
   ifname?: string;
+  /** SLL2 interface index (tcpdump -e prints `ifindex N`). */
+  ifindex?: number;
+  /** Link-layer source address: SLL carries only the sender's MAC, so it cannot fill `eth`. */
+  src?: string;
+  /** Protocol type as in EthernetInfo.type (ipv4, ipv6, arp, ...). */
+  type?: string;
 }
 
 export interface ArpInfo {
