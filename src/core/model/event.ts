@@ -102,6 +102,21 @@ export interface PwruEvent {
   stack?: string[];
   /** --output-skb: the struct dump, verbatim. */
   skbDump?: string;
+  /** --output-skb-shared-info: the struct skb_shared_info dump, verbatim. */
+  shinfoDump?: string;
+  /**
+   * --timestamp=absolute: the TIME column, stamped by pwru in userspace when it printed the event
+   * (later than the kernel saw it). `time` keeps the kernel's TIMESTAMP when the line has both.
+   */
+  printedAt?: Timestamp;
+  /** Drop reason as a number when pwru could not name it (`kfree_skb_reason (5)`). */
+  dropCode?: number;
+  /** --output-netns-names: the name of the netns under /run/netns. */
+  netnsName?: string;
+  /** --output-skb-cb / --filter-trace-tc: the five __sk_buff->cb[] words. */
+  cb?: number[];
+  /** Other `name=value` fields pwru printed (--output-skb-metadata, `pkt_type=` of old builds), verbatim. */
+  extraFields?: Record<string, string>;
   summary: string;
 }
 
