@@ -130,7 +130,17 @@ export interface IptablesEvent {
   ruleNum?: number;
   /** Rule text when the source prints it (xtables-monitor, nft). */
   rule?: string;
+  /**
+   * Verdict in nft's words, lower case: accept, drop, continue, return, `jump CHAIN`, `goto CHAIN`.
+   * The kernel log's TRACE lines print none.
+   */
   verdict?: string;
+  /** Trace id (xtables-monitor, nft monitor trace): links a packet line to its rule/policy/return lines. */
+  traceId?: string;
+  /** nftables rule handle (xtables-monitor `rule:0x4`, nft `unknown rule handle 4`); not a rule position like ruleNum. */
+  ruleHandle?: number;
+  /** Table family as the tool names it: ip, ip6, inet, arp, bridge, netdev (nft and xtables-monitor only). */
+  family?: string;
   inIface?: string;
   outIface?: string;
   time?: Timestamp;
