@@ -73,7 +73,57 @@ export interface MonitorEvent {
   /** Bytes as printed (`98 bytes`). */
   bytes?: number;
   packet?: Packet;
+  /**
+   * Identity names as printed (`host`, `world`, `remote-node`, `ingress`, ...) when the agent
+   * named a reserved identity; srcIdentity/dstIdentity then hold its number.
+   */
+  srcIdentityName?: string;
+  dstIdentityName?: string;
+  /** `to endpoint N` of -v traces and drops, the endpoint the packet is handed to. */
+  dstEndpoint?: number;
+  /** The extended error newer agents print after a drop reason (`Policy denied, -13`). */
+  dropExtError?: number;
+  /** Policy verdict `auth: <type>` (agents with mutual authentication). */
+  policyAuth?: string;
+  /**
+   * Where the -v packet dump (gopacket layers or --hex bytes) stood: printed `before` its record
+   * line (agents that buffered the record line but printed the dump directly) or `after` it.
+   */
+  dumpPosition?: 'before' | 'after';
+  /** trace-sock: the socket-LB translation point and the socket's destination there. */
+  sock?: MonitorSockTrace;
+  /** L7 access-log record (`-> Request http from ...`). */
+  l7?: MonitorL7Record;
+  /** Agent notification kind (`Endpoint regenerated`, `Policy updated`, ...). */
+  agentKind?: string;
+  /** Other `name=value` details the record printed (DEBUG arguments, recorder fields), verbatim. */
+  extraFields?: Record<string, string>;
   summary: string;
+}
+
+/** trace-sock record: `[pre-xlate-fwd] cgroup_id: N sock_cookie: N, dst [IP]:PORT tcp`. */
+export interface MonitorSockTrace {
+  xlatePoint: string;
+  /** cgroup id and socket cookie are 64-bit: kept as decimal strings. */
+  cgroupId: string;
+  cookie: string;
+  dstIp: string;
+  dstPort: number;
+  proto: string;
+}
+
+/** L7 access-log record as monitor prints it. Endpoint ids are the agent's; 0 means not local. */
+export interface MonitorL7Record {
+  kind: 'request' | 'response';
+  /** http, dns, kafka, or the proxy's own protocol name. */
+  proto: string;
+  /** The requester and the responder, also for responses. */
+  srcEndpoint: number;
+  dstEndpoint: number;
+  srcLabels: string[];
+  dstLabels: string[];
+  /** What follows the verdict: `GET http://... => 200`, `DNS Query: cilium.io. A`, ... */
+  detail?: string;
 }
 
 /** One pwru event: one kernel function seen for one skb. */
