@@ -1,0 +1,423 @@
+import type { CaptureEvent, IptablesEvent, MonitorEvent, ProbeEvent, PwruEvent, Tool } from '../model/event.js';
+import type { Packet, Timestamp } from '../model/packet.js';
+import { flowOf, type FlowRef } from './flow-key.js';
+import { readKernelPath, type KernelPath } from './kernel-path.js';
+
+/** StreamInfo: one input as the accumulator sees it. Points may be resolved later (see resolvePoint). */
+export interface StreamInfo {
+  index: number;
+  name: string;
+  tool: Tool;
+  /** Point id when known from the content or --point (captures); node-level tools leave it unset. */
+  point?: string;
+  node?: string;
+}
+
+/** Where a hop was seen, before endpoint IDs and nodes are known for certain. */
+export type PointHint =
+  | { kind: 'fixed'; point: string }
+  | { kind: 'iface'; iface: string }
+  | { kind: 'endpoint'; endpoint: number }
+  | { kind: 'kernel' }
+  | { kind: 'iptables' }
+  | { kind: 'unknown' };
+
+export interface HopRecord {
+  stream: number;
+  tool: Tool;
+  where: PointHint;
+  time?: Timestamp;
+  detail: string;
+  facts: Record<string, string | number>;
+  /** Arrival order over all inputs: orders hops the clocks cannot. */
+  seq: number;
+  /** pwru: the kernel functions of one skb, in order (capped). */
+  funcs?: string[];
+  funcsDropped?: number;
+  kernelPath?: KernelPath;
+  match: 'packet' | 'flow';
+}
+
+export interface PacketRecord {
+  key: string;
+  hops: HopRecord[];
+  firstSeq: number;
+}
+
+/** Evidence kept per flow for every packet, not only the detailed ones: it stays small. */
+export interface FlowEvidence {
+  /** Point hints (serialised) that saw the flow, with counts. */
+  seen: Map<string, { where: PointHint; stream: number; count: number; encap?: string }>;
+  /** monitor facts: `local-delivery:<ep>`, `to-endpoint:<ep>`, `to-stack`, `to-overlay`, `to-network`, ... with the endpoint that said it. */
+  monitor: Map<string, { endpoint?: number; stream: number; text: string }>;
+  /** Kernel paths read from pwru, one per skb, first few kept. */
+  kernel: { stream: number; skb: string; path: KernelPath }[];
+  kernelCount: number;
+  iptables: Map<string, { stream: number; text: string }>;
+  drops: { stream: number; where: PointHint; reason: string; detail: string }[];
+}
+
+export interface FlowRecord {
+  ref: FlowRef;
+  key: string;
+  role?: 'request' | 'reply';
+  firstSeq: number;
+  packets: Map<string, PacketRecord>;
+  /** Hops of tools that cannot tell packets apart, per stream, in order: attached by flow and order at the end. */
+  unkeyed: Map<number, HopRecord[]>;
+  extraPackets: number;
+  extraUnkeyed: number;
+  evidence: FlowEvidence;
+}
+
+interface MonitorGroup {
+  flow: FlowRecord;
+  hop: HopRecord;
+  packetKey?: string;
+  pendingProto?: boolean;
+}
+
+interface PwruGroup {
+  flow: FlowRecord;
+  hop: HopRecord;
+  evidenceIndex: number;
+}
+
+const MAX_FUNCS = 64;
+const KERNEL_EVIDENCE_KEPT = 4;
+
+/**
+ * FlowAccumulator: events in, flows out. Memory is bounded by the number of flows: per flow it
+ * keeps the first `maxPackets` packets in detail and counts the rest.
+ */
+export class FlowAccumulator {
+  readonly flows = new Map<string, FlowRecord>();
+  private seq = 0;
+  private readonly monitorGroups = new Map<string, MonitorGroup>();
+  private readonly pwruGroups = new Map<string, PwruGroup>();
+
+  constructor(private readonly maxPackets: number) {}
+
+  add(stream: StreamInfo, event: ProbeEvent): void {
+    switch (event.tool) {
+      case 'tcpdump':
+      case 'pcap':
+        this.addCapture(stream, event);
+        return;
+      case 'monitor':
+        this.addMonitor(stream, event);
+        return;
+      case 'pwru':
+        this.addPwru(stream, event);
+        return;
+      case 'iptables':
+        this.addIptables(stream, event);
+        return;
+    }
+  }
+
+  /** A stream ended: close its open pwru and monitor groups so new streams start clean. */
+  endStream(stream: StreamInfo): void {
+    const prefix = `${stream.index}|`;
+    for (const k of this.monitorGroups.keys()) if (k.startsWith(prefix)) this.monitorGroups.delete(k);
+    for (const k of this.pwruGroups.keys()) if (k.startsWith(prefix)) this.pwruGroups.delete(k);
+  }
+
+  private addCapture(stream: StreamInfo, event: CaptureEvent): void {
+    const ref = flowOf(event.packet);
+    if (!ref) return;
+    const where: PointHint = stream.point
+      ? { kind: 'fixed', point: stream.point }
+      : event.packet.cooked?.ifname
+        ? { kind: 'iface', iface: event.packet.cooked.ifname }
+        : event.iface
+          ? { kind: 'iface', iface: event.iface }
+          : { kind: 'unknown' };
+    const flow = this.flowFor(ref);
+    this.noteSeen(flow, where, stream.index, ref.encap);
+    const hop = this.hop(stream, where, event.time, captureDetail(event, ref), captureFacts(event.packet, ref));
+    this.place(flow, ref.packetKey, stream.index, hop);
+  }
+
+  private addMonitor(stream: StreamInfo, event: MonitorEvent): void {
+    const groupKey = `${stream.index}|${event.cpu ?? ''}|${event.endpoint ?? ''}`;
+    const where: PointHint = event.endpoint !== undefined ? { kind: 'endpoint', endpoint: event.endpoint } : stream.point ? { kind: 'fixed', point: stream.point } : { kind: 'unknown' };
+    const ref = event.packet ? flowOf(monitorPacket(event.packet)) : undefined;
+    let group = this.monitorGroups.get(groupKey);
+
+    if (event.type === 'debug' && event.debugKind === 'ct-lookup' && ref) {
+      // A conntrack lookup starts a new record group for this endpoint and CPU.
+      const flow = this.flowFor(ref);
+      const hop = this.hop(stream, where, undefined, '', {});
+      group = { flow, hop, packetKey: ref.packetKey, pendingProto: ref.proto === 'ip' };
+      this.monitorGroups.set(groupKey, group);
+      this.noteSeen(flow, where, stream.index, undefined);
+      this.place(flow, ref.packetKey, stream.index, hop);
+      return;
+    }
+
+    if (!ref && group) {
+      // DEBUG lines without a tuple continue the group of their endpoint and CPU.
+      appendDetail(group.hop, monitorWords(event));
+      this.noteMonitor(group.flow, event, stream.index);
+      if (event.type === 'drop') this.noteDrop(group.flow, stream.index, where, event.dropReason ?? 'dropped', event.summary);
+      return;
+    }
+    if (!ref) return;
+
+    const flow = this.flowFor(ref);
+    if (group && group.flow === flow && (group.packetKey === undefined || ref.packetKey === undefined || group.packetKey === ref.packetKey)) {
+      appendDetail(group.hop, monitorWords(event));
+      Object.assign(group.hop.facts, monitorFacts(event));
+      if (!group.packetKey && ref.packetKey) {
+        this.rekey(flow, group, ref.packetKey, stream.index);
+      }
+    } else {
+      const hop = this.hop(stream, where, undefined, monitorWords(event), monitorFacts(event));
+      group = { flow, hop, packetKey: ref.packetKey };
+      this.monitorGroups.set(groupKey, group);
+      this.place(flow, ref.packetKey, stream.index, hop);
+    }
+    this.noteSeen(flow, where, stream.index, ref.encap);
+    this.noteMonitor(flow, event, stream.index);
+    if (event.type === 'drop') this.noteDrop(flow, stream.index, where, event.dropReason ?? 'dropped', event.summary);
+  }
+
+  private addPwru(stream: StreamInfo, event: PwruEvent): void {
+    const groupKey = `${stream.index}|${event.skb}`;
+    const ref = event.packet ? flowOf(event.packet) : undefined;
+    let group = this.pwruGroups.get(groupKey);
+    if (group && ref && group.flow.key !== ref.key) group = undefined; // skb address reused for another packet
+    if (!group) {
+      if (!ref) return;
+      const flow = this.flowFor(ref);
+      const where: PointHint = { kind: 'kernel' };
+      const hop = this.hop(stream, where, event.time, '', { skb: event.skb });
+      hop.funcs = [];
+      flow.evidence.kernelCount++;
+      let evidenceIndex = -1;
+      if (flow.evidence.kernel.length < KERNEL_EVIDENCE_KEPT) {
+        evidenceIndex = flow.evidence.kernel.length;
+        flow.evidence.kernel.push({ stream: stream.index, skb: event.skb, path: readKernelPath([]) });
+      }
+      group = { flow, hop, evidenceIndex };
+      this.pwruGroups.set(groupKey, group);
+      this.noteSeen(flow, where, stream.index, ref.encap);
+      this.place(flow, undefined, stream.index, hop);
+    }
+    const hop = group.hop;
+    if (hop.funcs!.length < MAX_FUNCS) hop.funcs!.push(event.func);
+    else hop.funcsDropped = (hop.funcsDropped ?? 0) + 1;
+    if (event.iface && hop.facts.iface === undefined) hop.facts.iface = event.iface;
+    if (event.netns !== undefined) hop.facts.netns = event.netns;
+    hop.kernelPath = readKernelPath(hop.funcs!);
+    hop.detail = hop.kernelPath.summary;
+    if (group.evidenceIndex >= 0) group.flow.evidence.kernel[group.evidenceIndex].path = hop.kernelPath;
+    if (event.dropReason && !BENIGN_DROP.has(event.dropReason)) {
+      this.noteDrop(group.flow, stream.index, { kind: 'kernel' }, event.dropReason, `${event.func}(${event.dropReason})`);
+    }
+    if (END_OF_SKB.has(event.func)) this.pwruGroups.delete(groupKey);
+  }
+
+  private addIptables(stream: StreamInfo, event: IptablesEvent): void {
+    if (!event.packet) return;
+    const ref = flowOf(event.packet);
+    if (!ref) return;
+    const flow = this.flowFor(ref);
+    const where: PointHint = { kind: 'iptables' };
+    const chain = `${event.table ?? '?'}:${event.chain ?? '?'}`;
+    if (!flow.evidence.iptables.has(chain)) flow.evidence.iptables.set(chain, { stream: stream.index, text: event.summary });
+    this.noteSeen(flow, where, stream.index, ref.encap);
+    const verdict = event.verdict?.toUpperCase();
+    if (verdict === 'DROP' || verdict === 'REJECT') this.noteDrop(flow, stream.index, where, `iptables ${chain} ${verdict}`, event.summary);
+    const facts: Record<string, string | number> = { chain };
+    if (event.inIface) facts.in = event.inIface;
+    if (event.outIface) facts.out = event.outIface;
+    this.place(flow, ref.packetKey, stream.index, this.hop(stream, where, event.time, event.summary, facts));
+  }
+
+  private flowFor(ref: FlowRef): FlowRecord {
+    let flow = this.flows.get(ref.key);
+    if (!flow) {
+      flow = {
+        ref,
+        key: ref.key,
+        role: ref.role,
+        firstSeq: this.seq,
+        packets: new Map(),
+        unkeyed: new Map(),
+        extraPackets: 0,
+        extraUnkeyed: 0,
+        evidence: { seen: new Map(), monitor: new Map(), kernel: [], kernelCount: 0, iptables: new Map(), drops: [] },
+      };
+      this.flows.set(ref.key, flow);
+    } else if (!flow.role && ref.role) {
+      flow.role = ref.role;
+    }
+    return flow;
+  }
+
+  private hop(stream: StreamInfo, where: PointHint, time: Timestamp | undefined, detail: string, facts: Record<string, string | number>): HopRecord {
+    return { stream: stream.index, tool: stream.tool, where, time, detail, facts, seq: this.seq++, match: 'packet' };
+  }
+
+  private place(flow: FlowRecord, packetKey: string | undefined, stream: number, hop: HopRecord): void {
+    if (packetKey === undefined) {
+      let list = flow.unkeyed.get(stream);
+      if (!list) flow.unkeyed.set(stream, (list = []));
+      hop.match = 'flow';
+      if (list.length < this.maxPackets) list.push(hop);
+      else flow.extraUnkeyed++;
+      return;
+    }
+    let packet = flow.packets.get(packetKey);
+    if (!packet) {
+      if (flow.packets.size >= this.maxPackets) {
+        flow.extraPackets++;
+        return;
+      }
+      packet = { key: packetKey, hops: [], firstSeq: hop.seq };
+      flow.packets.set(packetKey, packet);
+    }
+    packet.hops.push(hop);
+  }
+
+  /** A monitor group learnt its packet identity late (the layer dump follows the DEBUG lines). */
+  private rekey(flow: FlowRecord, group: MonitorGroup, packetKey: string, stream: number): void {
+    const list = flow.unkeyed.get(stream);
+    const i = list ? list.indexOf(group.hop) : -1;
+    if (i >= 0) list!.splice(i, 1);
+    group.hop.match = 'packet';
+    group.packetKey = packetKey;
+    this.place(flow, packetKey, stream, group.hop);
+  }
+
+  private noteSeen(flow: FlowRecord, where: PointHint, stream: number, encap: string | undefined): void {
+    const k = `${stream}|${hintKey(where)}`;
+    const seen = flow.evidence.seen.get(k);
+    if (seen) {
+      seen.count++;
+      if (encap && !seen.encap) seen.encap = encap;
+    } else {
+      flow.evidence.seen.set(k, { where, stream, count: 1, encap });
+    }
+  }
+
+  private noteMonitor(flow: FlowRecord, event: MonitorEvent, stream: number): void {
+    for (const tag of monitorTags(event)) {
+      if (!flow.evidence.monitor.has(tag)) flow.evidence.monitor.set(tag, { endpoint: event.endpoint, stream, text: event.summary });
+    }
+  }
+
+  private noteDrop(flow: FlowRecord, stream: number, where: PointHint, reason: string, detail: string): void {
+    if (flow.evidence.drops.length < 8) flow.evidence.drops.push({ stream, where, reason, detail });
+  }
+}
+
+/** Drop reasons pwru prints for skbs freed normally. */
+const BENIGN_DROP = new Set(['SKB_CONSUMED', 'SKB_DROP_REASON_NOT_SPECIFIED', 'NOT_SPECIFIED']);
+const END_OF_SKB = new Set(['kfree_skbmem', '__kfree_skb', 'kfree_skb_reason', 'sk_skb_reason_drop', 'consume_skb']);
+
+export function hintKey(where: PointHint): string {
+  switch (where.kind) {
+    case 'fixed':
+      return where.point;
+    case 'iface':
+      return `iface:${where.iface}`;
+    case 'endpoint':
+      return `ep:${where.endpoint}`;
+    default:
+      return where.kind;
+  }
+}
+
+/** monitorPacket: the CT tuple of an ICMP flow carries the echo id where a port would be. */
+function monitorPacket(p: Packet): Packet {
+  return p;
+}
+
+function monitorTags(e: MonitorEvent): string[] {
+  const tags: string[] = [];
+  if (e.deliveryTo !== undefined) tags.push(`local-delivery:${e.deliveryTo}`);
+  if (e.type === 'trace' && e.obsPoint) {
+    tags.push(e.obsPoint === 'to-endpoint' && e.endpoint !== undefined ? `to-endpoint:${e.endpoint}` : e.obsPoint);
+  }
+  if (e.type === 'drop') tags.push('drop');
+  if (e.type === 'policy-verdict' && e.verdict) tags.push(`policy-${e.verdict}`);
+  if (e.debugKind === 'ct-verdict' && e.ctState) tags.push(`ct-${e.ctState.toLowerCase()}`);
+  return tags;
+}
+
+function monitorWords(e: MonitorEvent): string {
+  switch (e.type) {
+    case 'debug':
+      switch (e.debugKind) {
+        case 'ct-verdict':
+          return e.ctState ? `CT ${e.ctState.toLowerCase()}` : '';
+        case 'identity-mapped':
+          return e.mappedAddr !== undefined ? `${e.mappedAddr} -> identity ${e.mappedIdentity}` : '';
+        case 'local-delivery':
+          return e.deliveryTo !== undefined ? `local delivery to endpoint ${e.deliveryTo}` : '';
+        default:
+          return '';
+      }
+    case 'trace': {
+      const ids = e.srcIdentity !== undefined ? `, identity ${e.srcIdentity}->${e.dstIdentity}` : '';
+      const st = e.ctState ? `, state ${e.ctState}` : '';
+      const ep = e.obsPoint === 'to-endpoint' && e.endpoint !== undefined ? ` ${e.endpoint}` : '';
+      return `${e.obsPoint ?? 'trace'}${ep}${ids}${st}`;
+    }
+    case 'drop':
+      return `drop: ${e.dropReason ?? 'unknown reason'}${e.dropFile ? ` (${e.dropFile}${e.dropLine !== undefined ? `:${e.dropLine}` : ''})` : ''}`;
+    case 'policy-verdict':
+      return `policy ${e.verdict ?? 'verdict'}${e.policyMatch ? ` (match ${e.policyMatch})` : ''}`;
+    default:
+      return e.summary;
+  }
+}
+
+function monitorFacts(e: MonitorEvent): Record<string, string | number> {
+  const f: Record<string, string | number> = {};
+  if (e.srcIdentity !== undefined) f.identity = `${e.srcIdentity}->${e.dstIdentity}`;
+  if (e.ctState) f.ct = e.ctState;
+  if (e.iface) f.iface = e.iface;
+  if (e.packet?.ip?.ttl !== undefined) f.ttl = e.packet.ip.ttl;
+  if (e.packet?.ip?.id !== undefined) f.ipId = e.packet.ip.id;
+  return f;
+}
+
+function appendDetail(hop: HopRecord, words: string): void {
+  if (!words) return;
+  hop.detail = hop.detail ? `${hop.detail}; ${words}` : words;
+}
+
+function captureDetail(e: CaptureEvent, ref: FlowRef): string {
+  const p = innermost(e.packet);
+  const dir = e.packet.cooked ? `${e.packet.cooked.direction} ` : '';
+  const l4 = p.l4;
+  let what: string;
+  if (p.arp) what = p.arp.op === 'reply' ? `ARP reply ${p.arp.targetIp} is-at ${p.arp.mac ?? '?'}` : `ARP who-has ${p.arp.targetIp} tell ${p.arp.senderIp ?? '?'}`;
+  else if (l4?.icmpType) what = `${ref.proto === 'icmp6' ? 'ICMP6' : 'ICMP'} ${l4.icmpType.replace(/-/g, ' ')}${l4.icmpId !== undefined ? ` id ${l4.icmpId} seq ${l4.icmpSeq}` : ''}`;
+  else if (l4?.tcpFlags !== undefined) what = `TCP [${l4.tcpFlags}]${l4.tcpSeq !== undefined ? ` seq ${l4.tcpSeq}` : ''}${l4.tcpAck !== undefined ? ` ack ${l4.tcpAck}` : ''}`;
+  else what = e.summary;
+  const ttl = p.ip?.ttl !== undefined ? `, ttl ${p.ip.ttl}` : '';
+  const enc = ref.encap ? ` (in ${ref.encap})` : '';
+  return `${dir}${what}${ttl}${enc}`;
+}
+
+function captureFacts(packet: Packet, ref: FlowRef): Record<string, string | number> {
+  const f: Record<string, string | number> = {};
+  const p = innermost(packet);
+  const eth = p.eth ?? packet.eth;
+  if (eth) f.mac = `${eth.src} > ${eth.dst}`;
+  if (p.ip?.ttl !== undefined) f.ttl = p.ip.ttl;
+  if (p.ip?.id !== undefined) f.ipId = p.ip.id;
+  if (ref.encap) f.encap = ref.encap;
+  if (packet.cooked) f.direction = packet.cooked.direction;
+  return f;
+}
+
+function innermost(p: Packet): Packet {
+  while (p.inner && (p.inner.ip || p.inner.arp)) p = p.inner;
+  return p;
+}

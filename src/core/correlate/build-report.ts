@@ -1,0 +1,314 @@
+import type { HopReport, ReportEndpoint, ReportFlow, ReportHop, ReportInput, ReportPacket } from '../model/report.js';
+import type { Timestamp } from '../model/packet.js';
+import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
+import type { FlowAccumulator, FlowRecord, HopRecord, PointHint, StreamInfo } from './accumulator.js';
+import { classifyFlow, type FlowFacts, type SeenAt } from './classify.js';
+
+/** What the report builder needs besides the flows: inputs as they ended, and what we know of endpoints. */
+export interface ReportContext {
+  streams: StreamInfo[];
+  inputs: ReportInput[];
+  endpoints: ReportEndpoint[];
+  warnings: string[];
+}
+
+/** buildReport turns accumulated flows into the HopReport, with path rules applied per direction. */
+export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport {
+  const resolver = new PointResolver(ctx);
+  const records = [...acc.flows.values()];
+  const flows: ReportFlow[] = [];
+  const pairs = orderFlows(records, acc);
+  for (const { flow, direction } of pairs) {
+    const reverse = acc.flows.get(flow.ref.reverseKey);
+    flows.push(buildFlow(flow, reverse, direction, resolver, ctx));
+  }
+  return { schemaVersion: 1, inputs: ctx.inputs, endpoints: ctx.endpoints, flows, warnings: ctx.warnings };
+}
+
+/** Request before its reply; IP flows in order of first appearance, ARP last. */
+function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRecord; direction: 'request' | 'reply' }[] {
+  const done = new Set<string>();
+  const out: { flow: FlowRecord; direction: 'request' | 'reply' }[] = [];
+  const sorted = [...records].sort((a, b) => Number(a.ref.proto === 'arp') - Number(b.ref.proto === 'arp') || a.firstSeq - b.firstSeq);
+  for (const f of sorted) {
+    if (done.has(f.key)) continue;
+    const rev = acc.flows.get(f.ref.reverseKey);
+    let request = f;
+    let reply = rev;
+    if (rev && (f.role === 'reply' || (f.role === undefined && rev.role === 'request'))) {
+      request = rev;
+      reply = f;
+    }
+    if (!rev && f.role === 'reply') {
+      out.push({ flow: f, direction: 'reply' });
+      done.add(f.key);
+      continue;
+    }
+    out.push({ flow: request, direction: 'request' });
+    done.add(request.key);
+    if (reply) {
+      out.push({ flow: reply, direction: 'reply' });
+      done.add(reply.key);
+    }
+  }
+  return out;
+}
+
+function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction: 'request' | 'reply', r: PointResolver, ctx: ReportContext): ReportFlow {
+  const srcEp = r.endpointByIp(flow.ref.src);
+  const dstEp = r.endpointByIp(flow.ref.dst);
+  const packets = buildPackets(flow, r, srcEp, dstEp);
+  const seen = collectSeen(flow, r);
+  const reverseSeen = reverse ? collectSeen(reverse, r) : [];
+  const facts: FlowFacts = {
+    flow,
+    direction,
+    srcEp,
+    dstEp,
+    seen,
+    reverseSeen,
+    observed: r.observedPoints(),
+    capturing: r.capturingPoints(),
+    monitorNodes: r.nodesWithTool('monitor'),
+    pwruNodes: r.nodesWithTool('pwru'),
+    iptablesNodes: r.nodesWithTool('iptables'),
+    nodeOfStream: (s) => r.nodeOfStream(s),
+    nodeOfEndpointId: (ep, s) => r.nodeOfEndpoint(ep, s),
+    describePod: (ep) => (ep?.pod ? ep.pod : undefined),
+    streamName: (s) => ctx.streams[s]?.name ?? `input ${s}`,
+    resolve: (w, s) => r.resolve(w, s),
+  };
+  const verdictAndPath = classifyFlow(facts);
+  const rank = (p: string) => rankPoint(p, srcEp, dstEp);
+  return {
+    src: label(flow.ref.src, srcEp),
+    dst: label(flow.ref.dst, dstEp),
+    srcIp: flow.ref.src,
+    dstIp: flow.ref.dst,
+    protocol: flow.ref.proto,
+    direction,
+    srcNode: srcEp?.node || null,
+    dstNode: dstEp?.node || null,
+    path: verdictAndPath.path,
+    verdict: verdictAndPath.verdict,
+    dropReason: verdictAndPath.dropReason,
+    dropPoint: verdictAndPath.dropPoint,
+    seenAt: uniq(seen.map((s) => s.point)).sort((a, b) => rank(a) - rank(b)),
+    notSeenAt: verdictAndPath.notSeenAt.sort((a, b) => rank(a) - rank(b)),
+    notObserved: verdictAndPath.notObserved.sort((a, b) => rank(a) - rank(b)),
+    packets,
+    morePackets: flow.extraPackets + flow.extraUnkeyed,
+    conclusions: verdictAndPath.conclusions,
+    evidence: verdictAndPath.evidence,
+  };
+}
+
+function label(ip: string, ep: ReportEndpoint | undefined): string {
+  return ep?.pod ? `${ip} (${ep.pod})` : ip;
+}
+
+function uniq<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+function collectSeen(flow: FlowRecord, r: PointResolver): SeenAt[] {
+  const out: SeenAt[] = [];
+  for (const s of flow.evidence.seen.values()) {
+    out.push({ point: r.resolve(s.where, s.stream), stream: s.stream, count: s.count, encap: s.encap });
+  }
+  return out;
+}
+
+/** Position of a point along a request from src to dst; lower comes first. */
+export function rankPoint(point: string, srcEp: ReportEndpoint | undefined, dstEp: ReportEndpoint | undefined): number {
+  const p = parsePoint(point);
+  if (!p) return 50;
+  const srcNode = srcEp?.node;
+  const dstNode = dstEp?.node;
+  const crossNode = !!srcNode && !!dstNode && srcNode !== dstNode;
+  const onDstNode = crossNode && p.node === dstNode;
+  const base = onDstNode ? 20 : 0;
+  switch (p.kind) {
+    case 'pod':
+      if (dstEp?.pod === `${p.namespace}/${p.pod}`) return 40;
+      return 0;
+    case 'host':
+      if (srcEp?.interface && p.iface === srcEp.interface && (!srcNode || p.node === srcNode)) return 1;
+      if (dstEp?.interface && p.iface === dstEp.interface && (!dstNode || p.node === dstNode)) return 39;
+      if (p.iface === 'cilium_vxlan' || p.iface?.startsWith('vxlan') || p.iface?.startsWith('geneve')) return onDstNode ? 22 : 7;
+      return onDstNode ? 21 : 8;
+    case 'cilium':
+      if (p.endpoint !== undefined && dstEp?.id === p.endpoint && (!dstNode || p.node === dstNode)) return 38;
+      if (p.endpoint !== undefined && srcEp?.id === p.endpoint) return 2;
+      return base + 3;
+    case 'iptables':
+      return base + 4;
+    case 'kernel':
+      return base + 5;
+  }
+}
+
+function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint | undefined, dstEp: ReportEndpoint | undefined): ReportPacket[] {
+  const keyed = [...flow.packets.values()];
+  const timedFirst = (hops: HopRecord[]) => {
+    let best = Infinity;
+    for (const h of hops) if (h.time && (h.tool === 'tcpdump' || h.tool === 'pcap')) best = Math.min(best, h.time.us);
+    return best;
+  };
+  keyed.sort((a, b) => {
+    const ta = timedFirst(a.hops);
+    const tb = timedFirst(b.hops);
+    if (ta !== tb) return ta === Infinity ? 1 : tb === Infinity ? -1 : ta - tb;
+    return a.firstSeq - b.firstSeq;
+  });
+  const packets: { key: string; hops: HopRecord[] }[] = keyed.map((p) => ({ key: p.key, hops: [...p.hops] }));
+  const streams = [...flow.unkeyed.keys()].sort((a, b) => a - b);
+  for (const s of streams) {
+    const list = flow.unkeyed.get(s)!;
+    list.forEach((hop, i) => {
+      if (i < packets.length) packets[i].hops.push(hop);
+      else packets.push({ key: hop.facts.skb !== undefined ? `skb ${hop.facts.skb}` : `packet ${i + 1}`, hops: [hop] });
+    });
+  }
+  const rank = (p: string) => rankPoint(p, srcEp, dstEp);
+  return packets.map((p) => {
+    const hops = p.hops.map((h) => ({ h, point: r.resolve(h.where, h.stream), domain: r.clockDomain(h) }));
+    hops.sort((a, b) => rank(a.point) - rank(b.point) || sameDomainTimeOrder(a, b) || a.h.seq - b.h.seq);
+    const base = hops.find((x) => x.domain !== undefined);
+    const out: ReportHop[] = hops.map(({ h, point, domain }) => {
+      const deltaUs = base && domain === base.domain && h.time && base.h.time ? round3(h.time.us - base.h.time.us) : null;
+      const hop: ReportHop = { point, tool: h.tool, time: h.time ? formatTime(h.time) : null, deltaUs, detail: h.detail, match: h.match };
+      const facts: Record<string, string | number> = { ...h.facts };
+      if (h.kernelPath && h.funcs) facts.functions = h.funcs.join(' ') + (h.funcsDropped ? ` (+${h.funcsDropped} more)` : '');
+      if (Object.keys(facts).length) hop.facts = facts;
+      return hop;
+    });
+    return { key: p.key, hops: out };
+  });
+}
+
+function sameDomainTimeOrder(a: { h: HopRecord; domain?: string }, b: { h: HopRecord; domain?: string }): number {
+  if (a.domain && a.domain === b.domain && a.h.time && b.h.time) return a.h.time.us - b.h.time.us;
+  return 0;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** formatTime shows a timestamp the way its clock allows: wall as UTC, time of day as printed. */
+export function formatTime(t: Timestamp): string {
+  switch (t.clock) {
+    case 'wall':
+      return new Date(Math.floor(t.us / 1000)).toISOString().replace(/\.\d{3}Z$/, `.${pad(Math.floor(t.us % 1e6), 6)}Z`);
+    case 'time-of-day': {
+      const total = Math.floor(t.us / 1e6);
+      const h = Math.floor(total / 3600);
+      const m = Math.floor((total % 3600) / 60);
+      const s = total % 60;
+      return `${pad(h, 2)}:${pad(m, 2)}:${pad(s, 2)}.${pad(Math.floor(t.us % 1e6), 6)}`;
+    }
+    case 'monotonic':
+      return `${(t.us / 1e6).toFixed(6)}s monotonic`;
+    case 'relative':
+      return `+${(t.us / 1e6).toFixed(6)}s relative`;
+  }
+}
+
+function pad(n: number, w: number): string {
+  return String(n).padStart(w, '0');
+}
+
+/** PointResolver turns point hints into point ids once nodes and endpoints are known. */
+class PointResolver {
+  private readonly byIp = new Map<string, ReportEndpoint>();
+  private readonly byPod = new Map<string, ReportEndpoint>();
+
+  constructor(private readonly ctx: ReportContext) {
+    for (const ep of ctx.endpoints) {
+      for (const ip of ep.ips) if (!this.byIp.has(ip)) this.byIp.set(ip, ep);
+      if (ep.pod) this.byPod.set(ep.pod, ep);
+    }
+  }
+
+  endpointByIp(ip: string): ReportEndpoint | undefined {
+    return this.byIp.get(ip);
+  }
+
+  nodeOfStream(stream: number): string {
+    const s = this.ctx.streams[stream];
+    if (s?.node) return s.node;
+    const p = s?.point ? parsePoint(s.point) : undefined;
+    if (p?.node) return p.node;
+    if (p?.kind === 'pod') return this.byPod.get(`${p.namespace}/${p.pod}`)?.node || '?';
+    return '?';
+  }
+
+  nodeOfEndpoint(endpoint: number, stream: number): string {
+    const s = this.ctx.streams[stream];
+    if (s?.node) return s.node;
+    const matches = this.ctx.endpoints.filter((e) => e.id === endpoint && e.node);
+    return matches.length === 1 ? matches[0].node : '?';
+  }
+
+  resolve(where: PointHint, stream: number): string {
+    switch (where.kind) {
+      case 'fixed':
+        return where.point;
+      case 'iface':
+        return parsePoint(where.iface) ? where.iface : hostPoint(this.nodeOfStream(stream), where.iface);
+      case 'endpoint':
+        return ciliumPoint(this.nodeOfEndpoint(where.endpoint, stream), where.endpoint);
+      case 'kernel':
+        return kernelPoint(this.nodeOfStream(stream));
+      case 'iptables':
+        return iptablesPoint(this.nodeOfStream(stream));
+      case 'unknown':
+        return `unknown:${this.ctx.streams[stream]?.name ?? stream}`;
+    }
+  }
+
+  /** Hops whose times can be subtracted share a domain: same node (one kernel clock), same clock kind. */
+  clockDomain(h: HopRecord): string | undefined {
+    if (!h.time) return undefined;
+    return `${this.nodeOfStream(h.stream)}|${h.time.clock}`;
+  }
+
+  /** Points with a working probe, whatever it saw. */
+  observedPoints(): Set<string> {
+    const out = new Set<string>();
+    this.ctx.streams.forEach((s, i) => {
+      if (!this.healthy(i)) return;
+      if (s.point) out.add(s.point);
+      const node = this.nodeOfStream(i);
+      if (s.tool === 'pwru') out.add(kernelPoint(node));
+      if (s.tool === 'iptables') out.add(iptablesPoint(node));
+      if (s.tool === 'monitor') out.add(`cilium:${node}`);
+    });
+    return out;
+  }
+
+  /** Capture points that saw at least one packet: a silence there means something. */
+  capturingPoints(): Map<string, number> {
+    const out = new Map<string, number>();
+    this.ctx.streams.forEach((s, i) => {
+      if ((s.tool === 'tcpdump' || s.tool === 'pcap') && s.point && this.healthy(i)) {
+        out.set(s.point, (out.get(s.point) ?? 0) + this.ctx.inputs[i].understood);
+      }
+    });
+    return out;
+  }
+
+  nodesWithTool(tool: string): Set<string> {
+    const out = new Set<string>();
+    this.ctx.streams.forEach((s, i) => {
+      if (s.tool === tool && this.healthy(i)) out.add(this.nodeOfStream(i));
+    });
+    return out;
+  }
+
+  private healthy(i: number): boolean {
+    const st = this.ctx.inputs[i]?.status ?? '';
+    return st === 'ok' || st.startsWith('partial');
+  }
+}

@@ -1,0 +1,376 @@
+import type { PathStep, ReportEndpoint, ReportEvidence, Verdict } from '../model/report.js';
+import { ciliumPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
+import type { FlowRecord, PointHint } from './accumulator.js';
+
+/** SeenAt: a resolved point that saw the flow, with how often and whether it was encapsulated there. */
+export interface SeenAt {
+  point: string;
+  stream: number;
+  count: number;
+  encap?: string;
+}
+
+/** FlowFacts: everything the path rules may look at for one direction of one flow. */
+export interface FlowFacts {
+  flow: FlowRecord;
+  direction: 'request' | 'reply';
+  srcEp?: ReportEndpoint;
+  dstEp?: ReportEndpoint;
+  seen: SeenAt[];
+  reverseSeen: SeenAt[];
+  observed: Set<string>;
+  capturing: Map<string, number>;
+  monitorNodes: Set<string>;
+  pwruNodes: Set<string>;
+  iptablesNodes: Set<string>;
+  nodeOfStream: (stream: number) => string;
+  nodeOfEndpointId: (endpoint: number, stream: number) => string;
+  describePod: (ep: ReportEndpoint | undefined) => string | undefined;
+  streamName: (stream: number) => string;
+  resolve?: (where: PointHint, stream: number) => string;
+}
+
+export interface Classification {
+  path: PathStep[];
+  verdict: Verdict;
+  dropReason: string | null;
+  dropPoint: string | null;
+  notSeenAt: string[];
+  notObserved: string[];
+  conclusions: string[];
+  evidence: ReportEvidence[];
+}
+
+interface NodeEvidence {
+  node: string;
+  text: string;
+}
+
+/**
+ * classifyFlow applies the path rules to one direction. Every step of the path and the verdict
+ * is returned with the evidence it rests on; where evidence is missing the answer is `unknown`.
+ */
+export function classifyFlow(f: FlowFacts): Classification {
+  const dir = f.direction;
+  const { srcEp, dstEp } = f;
+  const srcNode = srcEp?.node || undefined;
+  const dstNode = dstEp?.node || undefined;
+  const crossNode = !!srcNode && !!dstNode && srcNode !== dstNode;
+  const seenPoints = new Set(f.seen.map((s) => s.point));
+
+  const srcPod = podPointOf(srcEp, f);
+  const dstPod = podPointOf(dstEp, f);
+  const srcLxc = lxcPointOf(srcEp, f);
+  const dstLxc = lxcPointOf(dstEp, f);
+  const dstName = dstEp?.pod ?? f.flow.ref.dst;
+  const srcName = srcEp?.pod ?? f.flow.ref.src;
+
+  const peer: NodeEvidence[] = [];
+  const stack: NodeEvidence[] = [];
+  const neigh: NodeEvidence[] = [];
+  const overlay: NodeEvidence[] = [];
+  const native: NodeEvidence[] = [];
+  const bpfDelivery: NodeEvidence[] = [];
+
+  // Captures.
+  const dstPodSeen = !!dstPod && seenPoints.has(dstPod);
+  if (dstLxc && dstPodSeen && f.capturing.get(dstLxc) && !seenPoints.has(dstLxc)) {
+    peer.push({
+      node: dstNode ?? '?',
+      text: `${dstLxc} was capturing (${f.capturing.get(dstLxc)} packets) but did not see this ${dir}, while ${dstPod} did`,
+    });
+  }
+  if (dstLxc && seenPoints.has(dstLxc) && f.flow.ref.proto !== 'arp') {
+    stack.push({ node: dstNode ?? '?', text: `${dstLxc} saw it: it reached ${dstName} through the destination's host-side veth, the way the host stack sends it` });
+  }
+  for (const s of f.seen) {
+    const p = parsePoint(s.point);
+    if (p?.kind !== 'host' || s.point === srcLxc || s.point === dstLxc) continue;
+    if (s.encap) overlay.push({ node: p.node ?? '?', text: `${s.point} saw it inside ${s.encap}` });
+    else if (crossNode && /vxlan|geneve/.test(p.iface ?? '')) overlay.push({ node: p.node ?? '?', text: `${s.point} (the tunnel device) saw it` });
+    else if (crossNode && !/^lxc|^cilium_/.test(p.iface ?? '')) native.push({ node: p.node ?? '?', text: `${s.point} saw it unencapsulated, with the pod addresses` });
+  }
+
+  // pwru.
+  for (const k of f.flow.evidence.kernel) {
+    const node = f.nodeOfStream(k.stream);
+    const who = `pwru on ${node} (skb ${k.skb})`;
+    if (k.path.redirect && k.path.rcvAfterRedirect && !k.path.forward) {
+      const onDst = !crossNode || node === dstNode;
+      if (onDst) peer.push({ node, text: `${who}: skb_do_redirect then ip_rcv with no device transmit in between, and no ip_forward` });
+    }
+    if (k.path.forward) stack.push({ node, text: `${who}: ip_forward, the host stack routed it` });
+    if (k.path.redirect && k.path.neighAfterRedirect && !k.path.forward) neigh.push({ node, text: `${who}: skb_do_redirect then neighbour output, bpf_redirect_neigh()` });
+    if (k.path.tunnel) overlay.push({ node, text: `${who}: tunnel device functions (${k.path.keyFuncs.filter((x) => /vxlan|geneve|udp_tunnel/.test(x)).join(', ')})` });
+  }
+
+  // cilium monitor.
+  const mon = f.flow.evidence.monitor;
+  for (const [tag, m] of mon) {
+    const node = m.endpoint !== undefined ? f.nodeOfEndpointId(m.endpoint, m.stream) : f.nodeOfStream(m.stream);
+    const from = m.endpoint !== undefined ? `endpoint ${m.endpoint}` : 'the agent';
+    if (tag.startsWith('local-delivery:')) {
+      const to = tag.slice('local-delivery:'.length);
+      bpfDelivery.push({ node, text: `cilium monitor on ${node}: ${from} attempted local delivery to endpoint ${to} in BPF` });
+    } else if (tag === 'to-stack' || tag === 'from-stack') {
+      stack.push({ node, text: `cilium monitor on ${node}: ${tag} at ${from}, handed to the host stack` });
+    } else if (tag === 'to-overlay' || tag === 'from-overlay') {
+      overlay.push({ node, text: `cilium monitor on ${node}: ${tag} at ${from}` });
+    } else if (tag === 'to-network' || tag === 'from-network') {
+      native.push({ node, text: `cilium monitor on ${node}: ${tag} at ${from}` });
+    }
+  }
+
+  // iptables TRACE only fires where the host's netfilter hooks ran.
+  for (const [chain, it] of f.flow.evidence.iptables) {
+    const node = f.nodeOfStream(it.stream);
+    stack.push({ node, text: `iptables TRACE on ${node}: ${chain} traced it` });
+  }
+
+  const evidence: ReportEvidence[] = [];
+  const path: PathStep[] = [];
+  const onNode = (xs: NodeEvidence[], node: string | undefined) => xs.filter((x) => !node || x.node === node || x.node === '?');
+  const cite = (step: PathStep, xs: NodeEvidence[]) => {
+    if (xs.length) evidence.push({ claim: step, because: uniq(xs.map((x) => x.text)) });
+  };
+
+  if (f.flow.ref.proto !== 'arp') {
+    if (crossNode) {
+      const srcStack = onNode(stack, srcNode);
+      const srcNeigh = onNode(neigh, srcNode);
+      if (srcStack.length) {
+        path.push('host-stack');
+        cite('host-stack', srcStack);
+      } else if (srcNeigh.length) {
+        path.push('redirect-neigh');
+        cite('redirect-neigh', srcNeigh);
+      }
+      if (overlay.length) {
+        path.push('overlay');
+        cite('overlay', overlay);
+      } else if (native.length) {
+        path.push('native-routing');
+        cite('native-routing', native);
+      }
+      const dstStack = onNode(stack, dstNode).filter((x) => x.node === dstNode);
+      const dstPeer = onNode(peer, dstNode);
+      if (dstStack.length) {
+        path.push('host-stack');
+        cite('host-stack', dstStack);
+      } else if (dstPeer.length) {
+        path.push('redirect-peer');
+        cite('redirect-peer', [...dstPeer, ...onNode(bpfDelivery, dstNode)]);
+      }
+    } else if (stack.length) {
+      path.push('host-stack');
+      cite('host-stack', stack);
+    } else if (peer.length) {
+      path.push('redirect-peer');
+      cite('redirect-peer', [...peer, ...bpfDelivery]);
+    }
+    if (path.length === 0) path.push('unknown');
+  }
+
+  // Verdict.
+  const drops = f.flow.evidence.drops;
+  let verdict: Verdict = 'unknown';
+  let dropReason: string | null = null;
+  let dropPoint: string | null = null;
+  const delivered: string[] = [];
+  if (dstPodSeen) delivered.push(`seen at ${dstPod}`);
+  if (dstEp?.id != null && mon.has(`to-endpoint:${dstEp.id}`)) delivered.push(`cilium monitor: to-endpoint ${dstEp.id}`);
+  if (dir === 'request' && f.reverseSeen.length) delivered.push(`the reply was seen (${uniq(f.reverseSeen.map((s) => s.point)).slice(0, 3).join(', ')})`);
+  if (drops.length) {
+    verdict = 'dropped';
+    const d = drops[0];
+    dropReason = d.reason;
+    dropPoint = f.resolve ? f.resolve(d.where, d.stream) : d.where.kind === 'kernel' ? kernelPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'iptables' ? iptablesPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'endpoint' ? ciliumPoint(f.nodeOfEndpointId(d.where.endpoint, d.stream), d.where.endpoint) : d.where.kind === 'fixed' ? d.where.point : '?';
+    evidence.push({ claim: 'dropped', because: uniq(drops.map((x) => `${x.detail}`)) });
+  } else if (delivered.length) {
+    verdict = 'delivered';
+    evidence.push({ claim: 'delivered', because: delivered });
+  } else if (dstPod && f.capturing.get(dstPod) && f.seen.length) {
+    verdict = 'lost';
+    evidence.push({ claim: 'lost', because: [`${dstPod} was capturing (${f.capturing.get(dstPod)} packets) and never saw it`, 'no tool reported a drop'] });
+  }
+
+  // Points that watched and stayed silent, and points nobody watched.
+  const expected = expectedPoints(srcEp, dstEp, srcPod, srcLxc, dstLxc, dstPod, crossNode);
+  const notSeenAt: string[] = [];
+  const notObserved: string[] = [];
+  const reverseSeenPoints = new Set(f.reverseSeen.map((s) => s.point));
+  for (const p of expected) {
+    if (seenPoints.has(p)) continue;
+    const ref = parsePoint(p);
+    if (ref?.kind === 'pod' || ref?.kind === 'host') {
+      if (f.capturing.get(p)) notSeenAt.push(p);
+      else notObserved.push(p);
+    } else if (ref?.kind === 'cilium') {
+      if (ref.node && f.monitorNodes.has(ref.node)) {
+        if (reverseSeenPoints.has(p)) notSeenAt.push(p);
+      } else notObserved.push(p);
+    } else if (ref?.kind === 'kernel') {
+      if (ref.node && f.pwruNodes.has(ref.node)) {
+        if (reverseSeenPoints.has(p)) notSeenAt.push(p);
+      } else notObserved.push(p);
+    } else if (ref?.kind === 'iptables') {
+      if (ref.node && f.iptablesNodes.has(ref.node)) {
+        if (reverseSeenPoints.has(p)) notSeenAt.push(p);
+      } else notObserved.push(p);
+    }
+  }
+
+  const conclusions: string[] = [];
+  conclusions.push(verdictSentence(verdict, dir, dstName, delivered, dropPoint, dropReason, f, dstPod));
+  if (f.flow.ref.proto === 'arp') {
+    conclusions.push(arpSentence(f));
+  } else {
+    conclusions.push(pathSentence(path, { dir, srcName, dstName, srcLxc, dstLxc, dstPod, srcNode, dstNode, crossNode, overlay, peer, bpfDelivery }));
+  }
+  if (path.length > 0 && hasConflict(path, crossNode, stack, peer)) {
+    conclusions.push(`Evidence disagrees: some points suggest the host stack and others bpf_redirect_peer; the path above follows the host-stack evidence.`);
+  }
+  return { path, verdict, dropReason, dropPoint, notSeenAt: uniq(notSeenAt), notObserved: uniq(notObserved), conclusions, evidence };
+}
+
+function hasConflict(path: PathStep[], crossNode: boolean, stack: NodeEvidence[], peer: NodeEvidence[]): boolean {
+  return !crossNode && path[0] === 'host-stack' && peer.length > 0 && stack.length > 0;
+}
+
+function expectedPoints(
+  srcEp: ReportEndpoint | undefined,
+  dstEp: ReportEndpoint | undefined,
+  srcPod: string | undefined,
+  srcLxc: string | undefined,
+  dstLxc: string | undefined,
+  dstPod: string | undefined,
+  crossNode: boolean,
+): string[] {
+  const out: string[] = [];
+  const push = (p: string | undefined) => {
+    if (p && !p.includes('/?') && !p.includes(':?')) out.push(p);
+  };
+  push(srcPod);
+  push(srcLxc);
+  if (srcEp?.node && srcEp.id != null) push(ciliumPoint(srcEp.node, srcEp.id));
+  if (srcEp?.node) push(iptablesPoint(srcEp.node));
+  if (srcEp?.node) push(kernelPoint(srcEp.node));
+  if (crossNode && dstEp?.node) {
+    push(iptablesPoint(dstEp.node));
+    push(kernelPoint(dstEp.node));
+  }
+  if (dstEp?.node && dstEp.id != null) push(ciliumPoint(dstEp.node, dstEp.id));
+  push(dstLxc);
+  push(dstPod);
+  return out;
+}
+
+function podPointOf(ep: ReportEndpoint | undefined, f: FlowFacts): string | undefined {
+  if (!ep?.pod) return undefined;
+  const prefix = `pod:${ep.pod}/`;
+  for (const p of f.observed) if (p.startsWith(prefix)) return p;
+  for (const s of f.seen) if (s.point.startsWith(prefix)) return s.point;
+  return `${prefix}eth0`;
+}
+
+function lxcPointOf(ep: ReportEndpoint | undefined, f: FlowFacts): string | undefined {
+  if (!ep?.interface) return undefined;
+  const suffix = `/${ep.interface}`;
+  for (const p of f.observed) if (p.startsWith('host:') && p.endsWith(suffix)) return p;
+  for (const s of f.seen) if (s.point.startsWith('host:') && s.point.endsWith(suffix)) return s.point;
+  return ep.node ? `host:${ep.node}${suffix}` : undefined;
+}
+
+function verdictSentence(
+  verdict: Verdict,
+  dir: string,
+  dstName: string,
+  delivered: string[],
+  dropPoint: string | null,
+  dropReason: string | null,
+  f: FlowFacts,
+  dstPod: string | undefined,
+): string {
+  switch (verdict) {
+    case 'delivered':
+      return `Delivered: the ${dir} reached ${dstName} (${delivered.join('; ')}).`;
+    case 'dropped':
+      return `Dropped at ${dropPoint}: ${dropReason}.`;
+    case 'lost': {
+      const last = f.seen.map((s) => s.point).join(', ');
+      return `Lost: the ${dir} was seen at ${last} but never reached ${dstPod}, which was capturing, and no tool reported a drop.`;
+    }
+    default:
+      return `Not enough evidence to say whether the ${dir} was delivered: nothing watched ${dstName}'s side, or it stayed silent.`;
+  }
+}
+
+function arpSentence(f: FlowFacts): string {
+  const ref = f.flow.ref;
+  return ref.role === 'reply'
+    ? `ARP reply for ${ref.src}: answered on the pod's link; Cilium answers ARP for the pod's gateway from the host side.`
+    : `ARP request from ${ref.src} for ${ref.dst}: the pod resolves its gateway (Cilium routes every pod packet via the router address).`;
+}
+
+interface PathWords {
+  dir: string;
+  srcName: string;
+  dstName: string;
+  srcLxc?: string;
+  dstLxc?: string;
+  dstPod?: string;
+  srcNode?: string;
+  dstNode?: string;
+  crossNode: boolean;
+  overlay: NodeEvidence[];
+  peer: NodeEvidence[];
+  bpfDelivery: NodeEvidence[];
+}
+
+function ifaceOf(point: string | undefined): string | undefined {
+  return point ? parsePoint(point)?.iface : undefined;
+}
+
+function pathSentence(path: PathStep[], w: PathWords): string {
+  const srcLxc = ifaceOf(w.srcLxc) ?? `${w.srcName}'s lxc`;
+  const dstLxc = ifaceOf(w.dstLxc) ?? `${w.dstName}'s lxc`;
+  if (path.length === 1 && path[0] === 'unknown') {
+    return `Path unknown: no probe saw enough of the ${w.dir} to tell how it travelled; capture the lxc of both pods and run pwru or cilium monitor on the node.`;
+  }
+  if (!w.crossNode) {
+    if (path[0] === 'redirect-peer') {
+      return `Path redirect-peer: the ${w.dir} went from ${srcLxc}'s tc ingress straight into ${w.dstName}'s eth0 without crossing ${dstLxc} or the host stack: Cilium's BPF host routing delivered it with bpf_redirect_peer().`;
+    }
+    return `Path host-stack: the ${w.dir} entered the host through ${srcLxc}, was routed by the node's network stack and left through ${dstLxc} into ${w.dstName}.`;
+  }
+  const parts: string[] = [];
+  let dstSide = false;
+  for (const step of path) {
+    switch (step) {
+      case 'host-stack':
+        parts.push(dstSide ? `on ${w.dstNode} the host stack delivered it through ${dstLxc}` : `on ${w.srcNode} the host stack routed it out of ${srcLxc}`);
+        break;
+      case 'redirect-neigh':
+        parts.push(`on ${w.srcNode} a tc BPF program sent it to the underlay with bpf_redirect_neigh(), skipping the host stack`);
+        break;
+      case 'overlay':
+        parts.push(`it crossed to ${w.dstNode} inside the tunnel${w.overlay[0] ? ` (${w.overlay[0].text})` : ''}`);
+        dstSide = true;
+        break;
+      case 'native-routing':
+        parts.push(`it crossed to ${w.dstNode} unencapsulated over the underlay (native routing)`);
+        dstSide = true;
+        break;
+      case 'redirect-peer':
+        parts.push(`on ${w.dstNode} it was delivered into ${w.dstName}'s eth0 with bpf_redirect_peer(), never crossing ${dstLxc}`);
+        break;
+      default:
+        break;
+    }
+  }
+  return `Path ${path.join(' -> ')}: ${parts.join('; ')}.`;
+}
+
+function uniq<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}

@@ -1,0 +1,97 @@
+import type { Packet } from '../model/packet.js';
+
+/**
+ * FlowRef: the directional flow a packet belongs to. A flow is protocol + addresses (+ ports for
+ * TCP/UDP/SCTP); ICMP ids and TCP sequence numbers tell packets apart INSIDE a flow, so tools that
+ * watched different pings of the same pair (the seed) still meet in one flow.
+ */
+export interface FlowRef {
+  proto: string;
+  src: string;
+  dst: string;
+  srcPort?: number;
+  dstPort?: number;
+  /** Directional key: `icmp 10.0.1.135 > 10.0.1.180`. */
+  key: string;
+  /** Key of the opposite direction. */
+  reverseKey: string;
+  /** What the packet itself says about its direction, when it says anything. */
+  role?: 'request' | 'reply';
+  /** Identity of this packet inside the flow, when the tool shows enough to tell. */
+  packetKey?: string;
+  /** The packet is encapsulated (VXLAN, Geneve, IPIP, ESP); the flow is the inner one. */
+  encap?: string;
+}
+
+const PORTED = new Set(['tcp', 'udp', 'sctp']);
+
+/** flowOf derives the flow of the innermost decoded packet; undefined when the packet has no addresses. */
+export function flowOf(packet: Packet): FlowRef | undefined {
+  let p = packet;
+  let encap: string | undefined;
+  while (p.inner && (p.inner.ip || p.inner.arp)) {
+    encap = describeEncap(p);
+    p = p.inner;
+  }
+  if (p.arp) return arpFlow(p, encap);
+  const ip = p.ip;
+  if (!ip) return undefined;
+  const proto = p.l4?.proto ?? ip.proto ?? 'ip';
+  const l4 = p.l4;
+  const ported = PORTED.has(proto);
+  const srcPort = ported ? l4?.srcPort : undefined;
+  const dstPort = ported ? l4?.dstPort : undefined;
+  const a = ported && srcPort !== undefined ? `${ip.src}:${srcPort}` : ip.src;
+  const b = ported && dstPort !== undefined ? `${ip.dst}:${dstPort}` : ip.dst;
+  const ref: FlowRef = {
+    proto,
+    src: ip.src,
+    dst: ip.dst,
+    srcPort,
+    dstPort,
+    key: `${proto} ${a} > ${b}`,
+    reverseKey: `${proto} ${b} > ${a}`,
+    encap,
+  };
+  if (proto === 'icmp' || proto === 'icmp6') {
+    const type = l4?.icmpType ?? '';
+    if (/request|solicitation/.test(type)) ref.role = 'request';
+    else if (/reply|advertisement/.test(type)) ref.role = 'reply';
+    if (l4?.icmpId !== undefined && l4.icmpSeq !== undefined) ref.packetKey = `icmp id ${l4.icmpId} seq ${l4.icmpSeq}`;
+  } else if (proto === 'tcp') {
+    const flags = l4?.tcpFlags;
+    if (flags === 'S') ref.role = 'request';
+    else if (flags === 'S.') ref.role = 'reply';
+    if (flags !== undefined && l4?.tcpSeq !== undefined) {
+      ref.packetKey = `tcp [${flags}] seq ${l4.tcpSeq}${l4.tcpAck !== undefined ? ` ack ${l4.tcpAck}` : ''}`;
+    }
+  } else if (ip.id !== undefined && ip.version === 4) {
+    ref.packetKey = `${proto} ip-id ${ip.id}`;
+  }
+  return ref;
+}
+
+function arpFlow(p: Packet, encap: string | undefined): FlowRef | undefined {
+  const arp = p.arp!;
+  const asked = arp.targetIp;
+  if (!asked) return undefined;
+  // tcpdump prints a reply without the asker's address, so ARP pairs on the asked address alone.
+  if (arp.op === 'reply') {
+    return {
+      proto: 'arp', src: asked, dst: arp.senderIp ?? '', key: `arp is-at ${asked}`, reverseKey: `arp who-has ${asked}`,
+      role: 'reply', packetKey: `arp reply ${asked} is-at ${arp.mac ?? '?'}`, encap,
+    };
+  }
+  return {
+    proto: 'arp', src: arp.senderIp ?? '', dst: asked, key: `arp who-has ${asked}`, reverseKey: `arp is-at ${asked}`,
+    role: 'request', packetKey: `arp who-has ${asked} tell ${arp.senderIp ?? '?'}`, encap,
+  };
+}
+
+function describeEncap(p: Packet): string {
+  const e = p.encap;
+  const outer = p.ip ? ` ${p.ip.src} > ${p.ip.dst}` : '';
+  if (!e) return `encapsulated${outer}`;
+  const vni = e.vni !== undefined ? ` vni ${e.vni}` : e.spi !== undefined ? ` spi 0x${e.spi.toString(16)}` : '';
+  return `${e.kind}${vni}${outer}`;
+}
