@@ -1,0 +1,337 @@
+import { detectFormat, type InputFormat } from '../core/analyze/detect.js';
+import { Knowledge } from '../core/analyze/knowledge.js';
+import { readPrompt, type CommandPlace } from '../core/analyze/prompt.js';
+import { FlowAccumulator, type StreamInfo } from '../core/correlate/accumulator.js';
+import { buildReport } from '../core/correlate/build-report.js';
+import type { ProbeEvent, Tool } from '../core/model/event.js';
+import type { HopReport, ReportInput } from '../core/model/report.js';
+import { parsePoint } from '../core/points.js';
+import { parseDataInput, streamParserFor, type StreamParser } from '../core/analyze/formats.js';
+import { createPcapStream } from '../core/parse/pcap.js';
+import type { InputCatalog, InputSource } from './ports.js';
+
+/** AnalyzeRequest: what `kubectl datapath analyze` was asked. */
+export interface AnalyzeRequest {
+  paths: string[];
+  /** --point POINT=FILE: names the observation point of a file whose content does not. */
+  points: { point: string; file: string }[];
+  /** --endpoints FILE: endpoint data (agent JSON, CEP JSON, endpoint list). */
+  endpointFiles: string[];
+  /** --node: the node of inputs that do not name one. */
+  node?: string;
+  /** Packets per flow kept in detail; the rest are counted. */
+  maxPackets: number;
+}
+
+const HEAD_BYTES = 64 * 1024;
+const HEAD_LINES = 200;
+const DATA_MAX_BYTES = 32 * 1024 * 1024;
+const SAMPLES_KEPT = 5;
+
+/** analyze reads saved outputs, correlates them and returns the report. It never throws for bad inputs. */
+export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promise<HopReport> {
+  const warnings: string[] = [];
+  const { sources, problems } = await catalog.open([...req.paths, ...req.endpointFiles, ...req.points.map((p) => p.file).filter((f) => !req.paths.includes(f))]);
+  const inputs: ReportInput[] = [];
+  const streams: StreamInfo[] = [];
+  const knowledge = new Knowledge();
+  const acc = new FlowAccumulator(req.maxPackets);
+  const pointOverride = new Map(req.points.map((p) => [p.file, p.point]));
+
+  for (const p of problems) {
+    streams.push({ index: streams.length, name: p.name, tool: 'tcpdump' });
+    inputs.push({ name: p.name, tool: 'unknown', point: '', node: '', lines: 0, understood: 0, notUnderstood: 0, status: `failed: ${p.message}` });
+  }
+
+  // Hosts named by prompts decide the default node when --node is not given.
+  const heads: { source: InputSource; head: Uint8Array; lines: string[]; format: InputFormat; place?: CommandPlace; error?: string }[] = [];
+  for (const source of dedupe(sources)) {
+    try {
+      const head = await source.head(HEAD_BYTES);
+      const lines = headLines(head);
+      const format = detectFormat(head, lines);
+      const promptLine = lines.find((l) => readPrompt(l));
+      heads.push({ source, head, lines, format, place: promptLine ? readPrompt(promptLine) : undefined });
+    } catch (err) {
+      heads.push({ source, head: new Uint8Array(), lines: [], format: 'unknown', error: (err as Error).message });
+    }
+  }
+  const promptNodes = new Set(heads.map((h) => h.place?.node).filter((n): n is string => !!n));
+  let defaultNode = req.node;
+  if (!defaultNode && promptNodes.size === 1) {
+    defaultNode = [...promptNodes][0];
+    if (heads.some((h) => !h.place?.node && isEventFormat(h.format))) {
+      warnings.push(`inputs that do not name their node were taken to be on ${defaultNode}, the only node their shell prompts name (use --node to say otherwise)`);
+    }
+  }
+
+  for (const h of heads) {
+    const name = h.source.name;
+    const override = pointOverride.get(name) ?? [...pointOverride].find(([f]) => baseName(f) === baseName(name))?.[1];
+    const input: ReportInput = { name, tool: toolOf(h.format), point: '', node: '', lines: 0, understood: 0, notUnderstood: 0, status: 'ok' };
+    const stream: StreamInfo = { index: streams.length, name, tool: (toolOf(h.format) as Tool) ?? 'tcpdump' };
+    streams.push(stream);
+    inputs.push(input);
+    if (h.error) {
+      input.status = `failed: ${name} cannot be read: ${h.error}`;
+      continue;
+    }
+    if (h.head.length === 0) {
+      input.status = `empty: ${name} has no content`;
+      continue;
+    }
+    if (h.format === 'binary' || h.format === 'unknown') {
+      input.tool = 'unknown';
+      input.status = h.format === 'binary'
+        ? `unknown-format: ${name} is binary but not a pcap or pcapng file`
+        : `unknown-format: ${name} is not output of a tool analyze reads (tcpdump, pcap, cilium monitor, pwru, iptables trace, endpoint or status data)`;
+      input.lines = countLines(h.lines);
+      continue;
+    }
+    const place = h.place;
+    const overridePoint = override ? parsePoint(override) : undefined;
+    if (override && !overridePoint) warnings.push(`--point ${override}=${name}: ${override} is not a point id (pod:NS/POD/IF, host:NODE/IF, cilium:NODE/EP, kernel:NODE, iptables:NODE)`);
+    stream.point = overridePoint ? override : place?.point;
+    stream.node = overridePoint?.node ?? place?.node ?? (place?.pod ? undefined : defaultNode);
+    input.point = stream.point ?? '';
+    if (place?.pod && !stream.node) stream.node = undefined;
+
+    if (isEventFormat(h.format)) {
+      await readEvents(h.source, h.format, stream, input, acc, knowledge);
+      if (stream.tool === 'monitor' && !stream.point) input.point = stream.node ? `cilium:${stream.node}` : '';
+      if (stream.tool === 'pwru' && !stream.point && stream.node) input.point = `kernel:${stream.node}`;
+      if (stream.tool === 'iptables' && !stream.point && stream.node) input.point = `iptables:${stream.node}`;
+    } else {
+      await readData(h.source, h.format, stream, input, place, knowledge, warnings, defaultNode);
+    }
+  }
+
+  // Second look, once everything is read: nodes of streams that did not name one.
+  for (let i = 0; i < streams.length; i++) {
+    const s = streams[i];
+    const input = inputs[i];
+    if (!s.node) {
+      const p = s.point ? parsePoint(s.point) : undefined;
+      if (p?.kind === 'pod') {
+        const ep = knowledge.endpoints().find((e) => e.pod === `${p.namespace}/${p.pod}`);
+        if (ep?.node) s.node = ep.node;
+      }
+    }
+    input.node = s.node ?? '';
+    if (input.status === 'ok' && input.lines > 0 && input.understood === 0) {
+      input.status = `unknown-format: no line of ${input.name} was understood as ${input.tool} output`;
+    }
+  }
+
+  const report = buildReport(acc, { streams, inputs, endpoints: knowledge.endpoints(), warnings });
+  for (const input of inputs) {
+    if (input.status.startsWith('failed') || input.status.startsWith('unknown-format') || input.status.startsWith('empty') || input.status.startsWith('partial')) {
+      warnings.push(`${input.name}: ${input.status}`);
+    }
+  }
+  if (report.flows.length === 0) warnings.push('no flow was found in the inputs: check that they contain captures, monitor or pwru output of the same traffic');
+  return report;
+}
+
+function isEventFormat(f: InputFormat): boolean {
+  return f === 'tcpdump' || f === 'pcap' || f === 'pcapng' || f === 'monitor' || f === 'pwru' || f === 'iptables';
+}
+
+function toolOf(f: InputFormat): string {
+  switch (f) {
+    case 'pcap':
+    case 'pcapng':
+      return 'pcap';
+    case 'endpoint-list':
+    case 'endpoint-json':
+    case 'cep-json':
+      return 'endpoint';
+    case 'status-text':
+    case 'status-json':
+      return 'status';
+    default:
+      return f;
+  }
+}
+
+async function readEvents(source: InputSource, format: InputFormat, stream: StreamInfo, input: ReportInput, acc: FlowAccumulator, knowledge: Knowledge): Promise<void> {
+  const samples: { line: number; text: string; reason: string }[] = [];
+  const podIpCandidates = stream.point?.startsWith('pod:') ? new Map<string, number>() : undefined;
+  let ipPackets = 0;
+  const lxcPoint = stream.point ? parsePoint(stream.point) : undefined;
+  if (lxcPoint?.kind === 'host' && lxcPoint.iface?.startsWith('lxc') && lxcPoint.node) knowledge.noteIfaceNode(lxcPoint.iface, lxcPoint.node);
+
+  const emit = (e: ProbeEvent) => {
+    acc.add(stream, e);
+    if (podIpCandidates && (e.tool === 'tcpdump' || e.tool === 'pcap') && e.packet.ip) {
+      ipPackets++;
+      for (const ip of new Set([e.packet.ip.src, e.packet.ip.dst])) podIpCandidates.set(ip, (podIpCandidates.get(ip) ?? 0) + 1);
+    }
+    if (e.tool === 'monitor' && e.obsPoint === 'to-endpoint' && e.endpoint !== undefined && e.iface?.startsWith('lxc')) knowledge.noteEndpointIface(e.endpoint, e.iface);
+  };
+
+  try {
+    if (format === 'pcap' || format === 'pcapng') {
+      const dec = createPcapStream();
+      for await (const chunk of source.chunks()) {
+        for (const r of dec.push(chunk)) {
+          input.lines++;
+          if (r.kind === 'event') {
+            input.understood++;
+            emit(r.event);
+          } else if (r.kind === 'error' || r.kind === 'unparsed') {
+            input.notUnderstood++;
+            if (samples.length < SAMPLES_KEPT) samples.push({ line: input.lines, text: '', reason: r.reason });
+          } else {
+            input.understood++;
+          }
+        }
+      }
+      const end = dec.end();
+      if (end.error) input.status = input.understood > 0 ? `partial: ${end.error}` : `failed: ${end.error}`;
+    } else {
+      const parser = streamParserFor(format);
+      await feedLines(source, parser, input, samples, emit);
+    }
+  } catch (err) {
+    input.status = `failed: ${source.name} could not be read to the end: ${(err as Error).message}`;
+  }
+  acc.endStream(stream);
+  if (samples.length) input.notUnderstoodSamples = samples;
+  if (podIpCandidates && ipPackets > 0) {
+    const always = [...podIpCandidates].filter(([, n]) => n === ipPackets).map(([ip]) => ip);
+    const p = parsePoint(stream.point!);
+    if (always.length === 1 && p?.kind === 'pod') knowledge.notePod(p.namespace!, p.pod!, { ip: always[0], node: stream.node });
+  }
+}
+
+/** feedLines splits chunks into lines and runs them through a parser, holding the last event for amends. */
+async function feedLines(
+  source: InputSource,
+  parser: StreamParser,
+  input: ReportInput,
+  samples: { line: number; text: string; reason: string }[],
+  emit: (e: ProbeEvent) => void,
+): Promise<void> {
+  let ctx = parser.initial();
+  let pending: ProbeEvent | undefined;
+  let lineNo = 0;
+  const onLine = (line: string) => {
+    lineNo++;
+    if (line.length === 0 || (line.length < 2 && line.trim() === '')) return;
+    input.lines++;
+    const { result, ctx: next } = parser.parse(line, ctx);
+    ctx = next;
+    switch (result.kind) {
+      case 'event':
+        if (pending) emit(pending);
+        pending = result.event;
+        input.understood++;
+        break;
+      case 'amend':
+        pending = result.event;
+        input.understood++;
+        break;
+      case 'meta':
+      case 'ignored':
+        input.understood++;
+        break;
+      case 'unparsed':
+        if (line.trim() === '') {
+          input.lines--;
+          break;
+        }
+        input.notUnderstood++;
+        if (samples.length < SAMPLES_KEPT) samples.push({ line: lineNo, text: line.length > 200 ? `${line.slice(0, 200)}...` : line, reason: result.reason });
+        break;
+    }
+  };
+  const decoder = new TextDecoder();
+  let carry = '';
+  for await (const chunk of source.chunks()) {
+    const text = carry + decoder.decode(chunk, { stream: true });
+    let start = 0;
+    let nl = text.indexOf('\n', start);
+    while (nl >= 0) {
+      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      onLine(text.slice(start, end));
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    carry = text.slice(start);
+  }
+  carry += decoder.decode();
+  if (carry.length) onLine(carry);
+  if (pending) emit(pending);
+}
+
+async function readData(
+  source: InputSource,
+  format: InputFormat,
+  stream: StreamInfo,
+  input: ReportInput,
+  place: CommandPlace | undefined,
+  knowledge: Knowledge,
+  warnings: string[],
+  defaultNode: string | undefined,
+): Promise<void> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of source.chunks()) {
+    size += chunk.length;
+    if (size > DATA_MAX_BYTES) {
+      input.status = `failed: ${source.name} is larger than ${DATA_MAX_BYTES >> 20} MiB for ${format} data`;
+      return;
+    }
+    parts.push(chunk);
+  }
+  const text = new TextDecoder().decode(concat(parts, size));
+  const result = parseDataInput(format, text);
+  input.lines = result.lines;
+  input.understood = result.understood;
+  input.notUnderstood = result.unparsed.length;
+  if (result.unparsed.length) input.notUnderstoodSamples = result.unparsed.slice(0, SAMPLES_KEPT);
+  if (result.error) input.status = `failed: ${result.error}`;
+  const node = place?.node ?? stream.node ?? defaultNode;
+  if (result.endpoints?.length) knowledge.addEndpoints(result.endpoints, format === 'cep-json' ? undefined : node);
+  if (result.ethtool && place?.pod) {
+    const link = result.ethtool.links.find((l) => l.ifindex === result.ethtool!.peerIfindex);
+    if (link) {
+      knowledge.notePod(place.pod.namespace, place.pod.name, { lxc: link.name, ifindex: link.ifindex });
+      if (node && !place.pod) knowledge.noteIfaceNode(link.name, node);
+    }
+  }
+  if (result.warning) warnings.push(`${source.name}: ${result.warning}`);
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function headLines(head: Uint8Array): string[] {
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(head);
+  const lines = text.split('\n', HEAD_LINES + 1);
+  if (head.length >= HEAD_BYTES) lines.pop();
+  return lines.slice(0, HEAD_LINES).map((l) => l.replace(/\r$/, ''));
+}
+
+function countLines(lines: string[]): number {
+  return lines.filter((l) => l.trim() !== '').length;
+}
+
+function baseName(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i >= 0 ? p.slice(i + 1) : p;
+}
+
+function dedupe(sources: InputSource[]): InputSource[] {
+  const seen = new Set<string>();
+  return sources.filter((s) => (seen.has(s.name) ? false : (seen.add(s.name), true)));
+}

@@ -1,0 +1,68 @@
+import { Command, Option } from 'commander';
+import { EXIT, UsageError } from '../core/errors.js';
+import type { IOStreams } from './io.js';
+import { VERSION } from './version.js';
+
+/** Outcome of a command: main.ts turns it into the process exit code. */
+export interface CommandOutcome {
+  exitCode: number;
+}
+
+const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'mermaid'];
+
+/**
+ * buildProgram declares the CLI. Commands load their implementation lazily so `--help` and
+ * `version` never load the Kubernetes client.
+ */
+export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: AbortSignal): Command {
+  const program = new Command('kubectl datapath')
+    .description('Trace a pod\'s packets through the Cilium datapath: tcpdump, cilium monitor and pwru side by side, in one hop report.')
+    .version(VERSION, '--version', 'print the plugin version')
+    .addOption(new Option('--kubeconfig <file>', 'path to the kubeconfig file'))
+    .addOption(new Option('--context <name>', 'kubeconfig context to use'))
+    .addOption(new Option('-n, --namespace <ns>', 'namespace of the pods (default: the context\'s namespace)'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUTS).default('table'))
+    .addOption(new Option('--color <when>', 'colour the table').choices(['auto', 'always', 'never']).default('auto'))
+    .addOption(new Option('--debug', 'print stack traces and debug details'))
+    .showHelpAfterError('(run kubectl datapath --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.out.write(s),
+      writeErr: (s) => io.err.write(s),
+    })
+    .exitOverride();
+
+  program
+    .command('analyze')
+    .description('build the hop report from saved outputs (tcpdump text or pcap, cilium monitor, pwru, iptables trace, endpoint data, or a --save directory)')
+    .argument('<file-or-dir...>', 'files or directories to read')
+    .option('--point <point=file>', 'name the observation point of a file, e.g. pod:default/same/eth0=same.txt (repeatable)', collect, [])
+    .option('--endpoints <file>', 'endpoint data: cilium-dbg endpoint get/list output or kubectl get cep -o json (repeatable)', collect, [])
+    .option('--node <name>', 'node of the inputs that do not name one')
+    .option('--max-packets <n>', 'packets per flow shown in detail; the rest are counted', '10')
+    .action(async (paths: string[], opts: Record<string, unknown>) => {
+      const { runAnalyze } = await import('./commands/analyze.js');
+      outcome.exitCode = await runAnalyze(paths, { ...program.opts(), ...opts }, io);
+    });
+
+  program
+    .command('version')
+    .description('print the plugin version')
+    .action(() => {
+      io.out.write(`kubectl-datapath ${VERSION}\n`);
+      outcome.exitCode = EXIT.ok;
+    });
+
+  void signal;
+  return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** positiveInt reads a flag that must be a whole number >= 1. */
+export function positiveInt(value: unknown, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number of at least 1, not "${String(value)}"`);
+  return n;
+}

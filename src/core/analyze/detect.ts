@@ -1,0 +1,92 @@
+/**
+ * Formats `analyze` recognises by content. Streams of events (captures, monitor, pwru, iptables)
+ * feed the correlator; the rest (endpoint and status data, ethtool) feed what we know of endpoints.
+ */
+export type InputFormat =
+  | 'pcap'
+  | 'pcapng'
+  | 'tcpdump'
+  | 'monitor'
+  | 'pwru'
+  | 'iptables'
+  | 'endpoint-list'
+  | 'endpoint-json'
+  | 'cep-json'
+  | 'status-text'
+  | 'status-json'
+  | 'ethtool'
+  | 'kubectl-table'
+  | 'trace-meta'
+  | 'unknown'
+  | 'binary';
+
+const PCAP_MAGICS = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1];
+
+const TCPDUMP_LINE = /^(?:\d{2}:\d{2}:\d{2}\.\d{6}|\d{10}\.\d{6}) |^listening on \S+, link-type |^tcpdump: |^reading from file /;
+const MONITOR_LINE = /^(?:CPU \d+: MARK 0x[0-9a-f]+ FROM \d+ |Listening for events on \d+ CPUs|[<-]> (?:endpoint|stack|overlay|network|host|lxc|cilium_host)|xx drop |Policy verdict log:|-> \d+: |\[\d+\] |Press Ctrl-C to quit)/;
+const PWRU_LINE = /^(?:0x[0-9a-f]{8,16} |SKB\s+(?:CPU\s+)?PROCESS|\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} (?:Attaching kprobes|Listening for events|Attached)|{"skb":)/;
+const IPTABLES_LINE = /TRACE: |^PACKET: \d+ [0-9a-f]+ |^trace id [0-9a-f]+ /;
+const ENDPOINT_LIST = /^ENDPOINT\s+POLICY \(ingress\)/;
+const STATUS_TEXT = /^(?:KVStore|Kubernetes|Cilium|KubeProxyReplacement|Host Routing|Routing|Controller Status|Cluster health):\s/;
+const ETHTOOL = /^(?:NIC statistics:|\s*peer_ifindex: \d+)/;
+const KUBECTL_TABLE = /^NAME\s+(?:READY|STATUS)\s/;
+
+/** detectFormat looks at the first bytes and lines of an input and names its format. */
+export function detectFormat(head: Uint8Array, lines: readonly string[]): InputFormat {
+  if (head.length >= 4) {
+    const be = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+    if (PCAP_MAGICS.includes(be)) return 'pcap';
+    if (be === 0x0a0d0d0a) return 'pcapng';
+  }
+  if (looksBinary(head)) return 'binary';
+  const first = lines.find((l) => l.trim() !== '')?.trimStart() ?? '';
+  if (first.startsWith('{') || first.startsWith('[')) {
+    const text = lines.join('\n');
+    if (/"kind"\s*:\s*"(?:CiliumEndpoint|List)"/.test(text) && /cilium\.io\//.test(text)) return 'cep-json';
+    if (/"kubectlDatapathRun"\s*:/.test(text)) return 'trace-meta';
+    if (/"interface-name"|"external-identifiers"|"identity"\s*:\s*{\s*"id"/.test(text) && /"status"\s*:/.test(text)) return 'endpoint-json';
+    if (/"kube-proxy-replacement"|"routing"\s*:|"host-routing"|"cilium"\s*:\s*{\s*"state"/.test(text)) return 'status-json';
+    if (/^\{"skb":/.test(first)) return 'pwru';
+  }
+  const votes = new Map<InputFormat, number>();
+  const vote = (f: InputFormat, n = 1) => votes.set(f, (votes.get(f) ?? 0) + n);
+  for (const raw of lines) {
+    const line = raw.trimStart();
+    if (line === '' || isPrompt(line)) continue;
+    if (ENDPOINT_LIST.test(line)) vote('endpoint-list', 10);
+    else if (ETHTOOL.test(line)) vote('ethtool', 5);
+    else if (KUBECTL_TABLE.test(line)) vote('kubectl-table', 5);
+    else if (STATUS_TEXT.test(line)) vote('status-text', 2);
+    else if (PWRU_LINE.test(line)) vote('pwru', 2);
+    else if (MONITOR_LINE.test(line)) vote('monitor', 2);
+    else if (IPTABLES_LINE.test(line)) vote('iptables', 2);
+    else if (TCPDUMP_LINE.test(line)) vote('tcpdump', 2);
+  }
+  let best: InputFormat = 'unknown';
+  let bestVotes = 0;
+  for (const [f, n] of votes) {
+    if (n > bestVotes) {
+      best = f;
+      bestVotes = n;
+    }
+  }
+  return best;
+}
+
+function looksBinary(head: Uint8Array): boolean {
+  const n = Math.min(head.length, 512);
+  let odd = 0;
+  for (let i = 0; i < n; i++) {
+    const b = head[i];
+    if (b === 0) return true;
+    if (b < 9 || (b > 13 && b < 32)) odd++;
+  }
+  return n > 0 && odd / n > 0.1;
+}
+
+const PROMPT = /^(?:[\w.-]+@[\w.-]+:[^#$]*[#$]|\$|#) /;
+
+/** isPrompt says whether a line is a shell prompt with a command, as in hand-made transcripts. */
+export function isPrompt(line: string): boolean {
+  return PROMPT.test(line);
+}
