@@ -36,6 +36,8 @@ export interface HopRecord {
   funcsDropped?: number;
   kernelPath?: KernelPath;
   match: 'packet' | 'flow';
+  /** Part of the packet key (ICMP id without seq): attach to the packet that has it, when there is one. */
+  keyHint?: string;
 }
 
 export interface PacketRecord {
@@ -95,6 +97,9 @@ export class FlowAccumulator {
   private seq = 0;
   private readonly monitorGroups = new Map<string, MonitorGroup>();
   private readonly pwruGroups = new Map<string, PwruGroup>();
+  /** ARP requests seen: sender MAC -> sender IP, to name the asker of a reply. */
+  private readonly arpAskers = new Map<string, string>();
+  private readonly askerOfMac = (mac: string) => this.arpAskers.get(mac);
 
   constructor(private readonly maxPackets: number) {}
 
@@ -124,7 +129,9 @@ export class FlowAccumulator {
   }
 
   private addCapture(stream: StreamInfo, event: CaptureEvent): void {
-    const ref = flowOf(event.packet);
+    const arp = event.packet.arp;
+    if (arp?.op === 'request' && arp.senderIp && event.packet.eth && this.arpAskers.size < 4096) this.arpAskers.set(event.packet.eth.src, arp.senderIp);
+    const ref = flowOf(event.packet, this.askerOfMac);
     if (!ref) return;
     const where: PointHint = stream.point
       ? { kind: 'fixed', point: stream.point }
@@ -152,6 +159,7 @@ export class FlowAccumulator {
       group = { flow, hop, packetKey: ref.packetKey, pendingProto: ref.proto === 'ip' };
       this.monitorGroups.set(groupKey, group);
       this.noteSeen(flow, where, stream.index, undefined);
+      hop.keyHint = ref.packetKeyPrefix;
       this.place(flow, ref.packetKey, stream.index, hop);
       return;
     }

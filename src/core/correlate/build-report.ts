@@ -165,7 +165,14 @@ function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint 
   const streams = [...flow.unkeyed.keys()].sort((a, b) => a - b);
   for (const s of streams) {
     const list = flow.unkeyed.get(s)!;
-    list.forEach((hop, i) => {
+    let order = 0;
+    list.forEach((hop) => {
+      const hinted = hop.keyHint ? packets.find((p) => p.key.startsWith(hop.keyHint!)) : undefined;
+      if (hinted) {
+        hinted.hops.push(hop);
+        return;
+      }
+      const i = order++;
       if (i < packets.length) packets[i].hops.push(hop);
       else packets.push({ key: hop.facts.skb !== undefined ? `skb ${hop.facts.skb}` : `packet ${i + 1}`, hops: [hop] });
     });

@@ -195,7 +195,8 @@ export function classifyFlow(f: FlowFacts): Classification {
   }
 
   // Points that watched and stayed silent, and points nobody watched.
-  const expected = expectedPoints(srcEp, dstEp, srcPod, srcLxc, dstLxc, dstPod, crossNode);
+  // ARP never leaves the pod's link: only IP flows have a path to watch.
+  const expected = f.flow.ref.proto === 'arp' ? [] : expectedPoints(srcEp, dstEp, srcPod, srcLxc, dstLxc, dstPod, crossNode);
   const notSeenAt: string[] = [];
   const notObserved: string[] = [];
   const reverseSeenPoints = new Set(f.reverseSeen.map((s) => s.point));

@@ -19,6 +19,8 @@ export interface FlowRef {
   role?: 'request' | 'reply';
   /** Identity of this packet inside the flow, when the tool shows enough to tell. */
   packetKey?: string;
+  /** A prefix of the packet key when the tool shows only part of it (monitor's CT tuple: ICMP id, no seq). */
+  packetKeyPrefix?: string;
   /** The packet is encapsulated (VXLAN, Geneve, IPIP, ESP); the flow is the inner one. */
   encap?: string;
 }
@@ -26,14 +28,14 @@ export interface FlowRef {
 const PORTED = new Set(['tcp', 'udp', 'sctp']);
 
 /** flowOf derives the flow of the innermost decoded packet; undefined when the packet has no addresses. */
-export function flowOf(packet: Packet): FlowRef | undefined {
+export function flowOf(packet: Packet, askerOfMac?: (mac: string) => string | undefined): FlowRef | undefined {
   let p = packet;
   let encap: string | undefined;
   while (p.inner && (p.inner.ip || p.inner.arp)) {
     encap = describeEncap(p);
     p = p.inner;
   }
-  if (p.arp) return arpFlow(p, encap);
+  if (p.arp) return arpFlow(p, encap, askerOfMac);
   const ip = p.ip;
   if (!ip) return undefined;
   const proto = p.l4?.proto ?? ip.proto ?? 'ip';
@@ -58,6 +60,7 @@ export function flowOf(packet: Packet): FlowRef | undefined {
     if (/request|solicitation/.test(type)) ref.role = 'request';
     else if (/reply|advertisement/.test(type)) ref.role = 'reply';
     if (l4?.icmpId !== undefined && l4.icmpSeq !== undefined) ref.packetKey = `icmp id ${l4.icmpId} seq ${l4.icmpSeq}`;
+    else if (l4?.icmpId !== undefined) ref.packetKeyPrefix = `icmp id ${l4.icmpId} seq `;
   } else if (proto === 'tcp') {
     const flags = l4?.tcpFlags;
     if (flags === 'S') ref.role = 'request';
@@ -71,20 +74,22 @@ export function flowOf(packet: Packet): FlowRef | undefined {
   return ref;
 }
 
-function arpFlow(p: Packet, encap: string | undefined): FlowRef | undefined {
+function arpFlow(p: Packet, encap: string | undefined, askerOfMac?: (mac: string) => string | undefined): FlowRef | undefined {
   const arp = p.arp!;
   const asked = arp.targetIp;
   if (!asked) return undefined;
-  // tcpdump prints a reply without the asker's address, so ARP pairs on the asked address alone.
   if (arp.op === 'reply') {
+    // tcpdump prints a reply without the asker's address: find it by the MAC the reply is sent to.
+    const asker = arp.senderIp ?? (p.eth && askerOfMac ? askerOfMac(p.eth.dst) : undefined) ?? '?';
     return {
-      proto: 'arp', src: asked, dst: arp.senderIp ?? '', key: `arp is-at ${asked}`, reverseKey: `arp who-has ${asked}`,
+      proto: 'arp', src: asked, dst: asker, key: `arp ${asked} > ${asker}`, reverseKey: `arp ${asker} > ${asked}`,
       role: 'reply', packetKey: `arp reply ${asked} is-at ${arp.mac ?? '?'}`, encap,
     };
   }
+  const asker = arp.senderIp ?? '?';
   return {
-    proto: 'arp', src: arp.senderIp ?? '', dst: asked, key: `arp who-has ${asked}`, reverseKey: `arp is-at ${asked}`,
-    role: 'request', packetKey: `arp who-has ${asked} tell ${arp.senderIp ?? '?'}`, encap,
+    proto: 'arp', src: asker, dst: asked, key: `arp ${asker} > ${asked}`, reverseKey: `arp ${asked} > ${asker}`,
+    role: 'request', packetKey: `arp who-has ${asked} tell ${asker}`, encap,
   };
 }
 
