@@ -1,0 +1,154 @@
+/**
+ * What a pod's "image" contains. Each image becomes a directory of commands (symlinks to this
+ * machine's real binaries, or wrapper scripts for the lab's emulated Cilium CLI and pwru), and
+ * exec runs with PATH set to that directory only: a command the image lacks fails exactly where
+ * a container would fail, whether exec'd directly or started from the image's own `sh`.
+ */
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where a command of an image comes from. */
+export type CommandSource = { kind: 'host' } | { kind: 'emulated'; script: 'cilium-dbg' | 'pwru'; cliName?: string };
+
+/** The repository root, from which the emulated scripts and tsx are found. */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+const HOST_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/** Commands nearly every distribution base image has. */
+const BASE = ['sh', 'cat', 'ls', 'echo', 'env', 'sleep', 'true', 'false', 'kill'];
+/** coreutils-style tools of Debian/Ubuntu/busybox bases. */
+const CORE = [...BASE, 'bash', 'grep', 'sed', 'awk', 'head', 'tail', 'wc', 'tee', 'date', 'mkdir', 'rm', 'timeout', 'id', 'uname'];
+const BUSYBOX = [...BASE, 'grep', 'sed', 'awk', 'head', 'tail', 'wc', 'tee', 'date', 'mkdir', 'rm', 'timeout', 'ps', 'pkill', 'pgrep', 'ip', 'ping', 'nsenter'];
+
+/** nicolaka/netshoot: the troubleshooting image (also the default probe image). */
+const NETSHOOT = [
+  ...CORE,
+  'ps', 'pkill', 'pgrep', 'nsenter', 'mount', 'ip', 'ss', 'ping', 'tcpdump', 'ethtool',
+  'iptables', 'iptables-save', 'ip6tables', 'xtables-monitor', 'curl', 'jq',
+];
+
+/** quay.io/cilium/cilium: Ubuntu runtime with iproute2, iptables, jq (no tcpdump, no ping, no procps). */
+const CILIUM_AGENT = [...CORE, 'nsenter', 'mount', 'ip', 'iptables', 'iptables-save', 'ip6tables', 'xtables-monitor', 'jq'];
+
+/** docker.io/library/nginx: Debian slim: a shell and coreutils, no network tools. */
+const NGINX = [...CORE, 'nsenter', 'mount'];
+
+/** The repository part of an image reference: registry defaults, tag and digest removed. */
+export function imageRepository(image: string): string {
+  let ref = image.split('@')[0];
+  const lastSlash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  if (colon > lastSlash) ref = ref.slice(0, colon);
+  ref = ref.replace(/^(docker\.io|index\.docker\.io|registry-1\.docker\.io)\//, '');
+  return ref.replace(/^library\//, '');
+}
+
+function imageTag(image: string): string {
+  const ref = image.split('@')[0];
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? ref.slice(colon + 1) : 'latest';
+}
+
+/** Whether a Cilium image tag (v1.16.5, 1.14.2) predates the cilium -> cilium-dbg rename of 1.15. */
+function before115(tag: string): boolean {
+  const m = /^v?(\d+)\.(\d+)/.exec(tag);
+  if (!m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major < 1 || (major === 1 && minor < 15);
+}
+
+/** The commands an image provides, by name. */
+export function imageCommands(image: string): Map<string, CommandSource> {
+  const repo = imageRepository(image);
+  const commands = new Map<string, CommandSource>();
+  const host = (names: string[]): void => names.forEach((n) => commands.set(n, { kind: 'host' }));
+  switch (repo) {
+    case 'nicolaka/netshoot':
+      host(NETSHOOT);
+      commands.set('pwru', { kind: 'emulated', script: 'pwru' });
+      break;
+    case 'quay.io/cilium/cilium':
+    case 'cilium/cilium':
+      host(CILIUM_AGENT);
+      // 1.15 renamed the CLI to cilium-dbg and kept `cilium` as a symlink to it.
+      commands.set('cilium', { kind: 'emulated', script: 'cilium-dbg', cliName: 'cilium' });
+      if (!before115(imageTag(image))) commands.set('cilium-dbg', { kind: 'emulated', script: 'cilium-dbg', cliName: 'cilium-dbg' });
+      break;
+    case 'cilium/pwru':
+      host(BUSYBOX);
+      commands.set('pwru', { kind: 'emulated', script: 'pwru' });
+      break;
+    case 'nginx':
+      host(NGINX);
+      break;
+    case 'busybox':
+      host(BUSYBOX);
+      break;
+    default:
+      host(BASE);
+  }
+  return commands;
+}
+
+/** The first executable of that name on this machine's standard PATH. */
+export function hostBinary(name: string): string | undefined {
+  for (const dir of HOST_PATH) {
+    const candidate = join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+function emulatedWrapper(source: Extract<CommandSource, { kind: 'emulated' }>): string {
+  const tsx = join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
+  const script = join(REPO_ROOT, `test/lab/emulated/${source.script}.ts`);
+  const env = source.cliName ? `LAB_CLI_NAME=${shellQuote(source.cliName)} ` : '';
+  return [
+    '#!/bin/sh',
+    `# EMULATED by the datapath lab (${source.script}.ts), not a real binary; LAB_STATE and LAB_NODE come from exec.`,
+    `${env}exec ${shellQuote(process.execPath)} ${shellQuote(tsx)} ${shellQuote(script)} "$@"`,
+    '',
+  ].join('\n');
+}
+
+/** A file-system-safe directory name for an image reference. */
+export function imageSlug(image: string): string {
+  return image.replace(/[^A-Za-z0-9.-]+/g, '_');
+}
+
+/**
+ * Builds `<labDir>/images/<slug>/bin` for an image and returns its path and the commands this
+ * machine could not provide (left out, so the image lacks them).
+ */
+export function prepareImage(labDir: string, image: string): { binDir: string; missing: string[] } {
+  const binDir = join(labDir, 'images', imageSlug(image), 'bin');
+  rmSync(binDir, { recursive: true, force: true });
+  mkdirSync(binDir, { recursive: true });
+  const missing: string[] = [];
+  for (const [name, source] of imageCommands(image)) {
+    if (source.kind === 'emulated') {
+      writeFileSync(join(binDir, name), emulatedWrapper(source), { mode: 0o755 });
+      continue;
+    }
+    const binary = hostBinary(name);
+    if (binary === undefined) missing.push(name);
+    else symlinkSync(binary, join(binDir, name));
+  }
+  return { binDir, missing };
+}
+
+/** Why a container built from this bin directory cannot start argv[0], or undefined when it can. */
+export function missingExecutable(binDir: string, argv0: string): string | undefined {
+  if (argv0.includes('/')) {
+    if (existsSync(argv0) && existsSync(join(binDir, basename(argv0)))) return undefined;
+    return `exec: "${argv0}": stat ${argv0}: no such file or directory`;
+  }
+  if (argv0 !== '' && existsSync(join(binDir, argv0))) return undefined;
+  return `exec: "${argv0}": executable file not found in $PATH`;
+}

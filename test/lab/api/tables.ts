@@ -1,0 +1,189 @@
+/**
+ * Server-side printing (meta.k8s.io/v1 Table), which `kubectl get` asks for: the columns of
+ * kubernetes' pkg/printers/internalversion for pods, nodes and namespaces, and the CRD printer
+ * columns of CiliumEndpoint.
+ */
+import type { KubeObject } from './objects.js';
+import type { Resource } from './store.js';
+
+interface Column {
+  name: string;
+  type: string;
+  format: string;
+  description: string;
+  priority: number;
+}
+
+type Cell = string | number | boolean | null;
+
+function column(name: string, description: string, priority = 0, type = 'string', format = ''): Column {
+  return { name, type, format, description, priority };
+}
+
+/** apimachinery's duration.HumanDuration, as printed in AGE columns. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < -1) return '<invalid>';
+  if (seconds < 0) return '0s';
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
+  if (minutes < 180) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
+  if (hours < 48) return `${hours}h`;
+  if (hours < 24 * 8) return hours % 24 === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
+  if (hours < 24 * 365 * 8) {
+    const days = Math.floor(hours / 24) % 365;
+    return days === 0 ? `${Math.floor(hours / 24 / 365)}y` : `${Math.floor(hours / 24 / 365)}y${days}d`;
+  }
+  return `${Math.floor(hours / 24 / 365)}y`;
+}
+
+function age(obj: KubeObject): string {
+  return humanDuration(Date.now() - Date.parse(obj.metadata.creationTimestamp));
+}
+
+const NAME = column('Name', 'Name must be unique within a namespace.', 0, 'string', 'name');
+const AGE = column('Age', 'CreationTimestamp is a timestamp representing the server time when this object was created.');
+
+/** The STATUS cell of a pod as kubectl shows it (reason, waiting reason, Terminating). */
+function podStatus(pod: KubeObject): string {
+  if (pod.metadata.deletionTimestamp) return 'Terminating';
+  let reason: string = pod.status?.reason ?? pod.status?.phase ?? 'Unknown';
+  for (const s of (pod.status?.containerStatuses ?? []) as { state?: { waiting?: { reason?: string }; terminated?: { reason?: string } } }[]) {
+    if (s.state?.waiting?.reason) reason = s.state.waiting.reason;
+    else if (s.state?.terminated?.reason && !pod.status?.reason) reason = s.state.terminated.reason;
+  }
+  return reason;
+}
+
+function podRow(pod: KubeObject): Cell[] {
+  const statuses = (pod.status?.containerStatuses ?? []) as { ready?: boolean; restartCount?: number }[];
+  const ready = statuses.filter((s) => s.ready).length;
+  const restarts = statuses.reduce((n, s) => n + (s.restartCount ?? 0), 0);
+  return [
+    pod.metadata.name,
+    `${ready}/${(pod.spec?.containers ?? []).length}`,
+    podStatus(pod),
+    restarts,
+    age(pod),
+    pod.status?.podIP ?? '<none>',
+    pod.spec?.nodeName ?? '<none>',
+    pod.status?.nominatedNodeName ?? '<none>',
+    '<none>',
+  ];
+}
+
+function nodeRow(node: KubeObject): Cell[] {
+  const ready = (node.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready')?.status === 'True';
+  const roles = Object.keys(node.metadata.labels ?? {})
+    .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+    .map((k) => k.slice('node-role.kubernetes.io/'.length))
+    .sort();
+  const address = (type: string): string =>
+    (node.status?.addresses ?? []).find((a: { type: string }) => a.type === type)?.address ?? '<none>';
+  const info = node.status?.nodeInfo ?? {};
+  return [
+    node.metadata.name,
+    ready ? 'Ready' : 'NotReady',
+    roles.length > 0 ? roles.join(',') : '<none>',
+    age(node),
+    info.kubeletVersion ?? '',
+    address('InternalIP'),
+    address('ExternalIP'),
+    info.osImage ?? '<unknown>',
+    info.kernelVersion ?? '<unknown>',
+    info.containerRuntimeVersion ?? '<unknown>',
+  ];
+}
+
+/** A jsonPath-ish read of a CRD printer column; missing values print as empty like kubectl does. */
+function cepRow(cep: KubeObject): Cell[] {
+  const s = cep.status ?? {};
+  return [
+    cep.metadata.name,
+    s.identity?.id ?? null,
+    s.policy?.ingress?.state ?? null,
+    s.policy?.egress?.state ?? null,
+    s['visibility-policy-status'] ?? null,
+    s.state ?? null,
+    s.networking?.addressing?.[0]?.ipv4 ?? null,
+    s.networking?.addressing?.[0]?.ipv6 ?? null,
+  ];
+}
+
+const TABLES: Record<Resource, { columns: Column[]; row: (o: KubeObject) => Cell[] }> = {
+  pods: {
+    columns: [
+      NAME,
+      column('Ready', 'The aggregate readiness state of this pod for accepting traffic.'),
+      column('Status', 'The aggregate status of the containers in this pod.'),
+      column('Restarts', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+      AGE,
+      column('IP', 'IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.', 1),
+      column('Node', "NodeName is a request to schedule this pod onto a specific node. If it is non-empty, the scheduler simply schedules this pod onto that node, assuming that it fits resource requirements.", 1),
+      column('Nominated Node', 'nominatedNodeName is set only when this pod preempts other pods on the node.', 1),
+      column('Readiness Gates', 'If specified, all readiness gates will be evaluated for pod readiness.', 1),
+    ],
+    row: podRow,
+  },
+  nodes: {
+    columns: [
+      NAME,
+      column('Status', 'The status of the node'),
+      column('Roles', 'The roles of the node'),
+      AGE,
+      column('Version', 'Kubelet Version reported by the node.'),
+      column('Internal-IP', 'List of addresses reachable to the node. Queried from cloud provider, if available.', 1),
+      column('External-IP', 'List of addresses reachable to the node. Queried from cloud provider, if available.', 1),
+      column('OS-Image', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).', 1),
+      column('Kernel-Version', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
+      column('Container-Runtime', 'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).', 1),
+    ],
+    row: nodeRow,
+  },
+  namespaces: {
+    columns: [NAME, column('Status', 'The status of the namespace'), AGE],
+    row: (ns) => [ns.metadata.name, ns.status?.phase ?? 'Active', age(ns)],
+  },
+  ciliumendpoints: {
+    columns: [
+      NAME,
+      column('Security Identity', 'Security Identity', 0, 'integer'),
+      column('Ingress Enforcement', 'Ingress enforcement in the endpoint', 1),
+      column('Egress Enforcement', 'Egress enforcement in the endpoint', 1),
+      column('Visibility Policy', 'Status of visibility policy in the endpoint', 1),
+      column('Endpoint State', 'Endpoint current state'),
+      column('IPv4', 'Endpoint IPv4 address'),
+      column('IPv6', 'Endpoint IPv6 address'),
+    ],
+    row: cepRow,
+  },
+};
+
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+function rowObject(obj: KubeObject, include: IncludeObject): unknown {
+  if (include === 'None') return undefined;
+  if (include === 'Object') return obj;
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+}
+
+/** A Table of the objects; every row carries its object (kubectl needs it for -A and --sort-by). */
+export function table(resource: Resource, objects: KubeObject[], resourceVersion: string, include: IncludeObject): Record<string, unknown> {
+  const def = TABLES[resource];
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: { resourceVersion },
+    columnDefinitions: def.columns,
+    rows: objects.map((o) => ({ cells: def.row(o), object: rowObject(o, include) })),
+  };
+}
+
+/** Whether the Accept header asks for server-side printing. */
+export function wantsTable(accept: string | undefined): boolean {
+  return accept !== undefined && /as=Table/.test(accept);
+}
