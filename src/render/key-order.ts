@@ -1,0 +1,74 @@
+import type { HopReport, ReportEndpoint, ReportEvidence, ReportFlow, ReportHop, ReportInput, ReportPacket } from '../core/model/report.js';
+
+/**
+ * A key list that must name every key of T: adding a field to the model without placing it here
+ * is a compile error naming the missing key.
+ */
+type CompleteKeys<T, L extends readonly (keyof T)[]> = [Exclude<keyof T, L[number]>] extends [never]
+  ? L
+  : { missingKeys: Exclude<keyof T, L[number]> };
+
+function keysOf<T>() {
+  return <const L extends readonly (keyof T)[]>(keys: L & CompleteKeys<T, L>): readonly string[] => keys as readonly string[];
+}
+
+type Sample = NonNullable<ReportInput['notUnderstoodSamples']>[number];
+
+// The schemaVersion 1 contract's key order, written out so that reordering the model's interfaces
+// or the code that builds a report cannot reorder what json and yaml consumers see.
+const REPORT = keysOf<HopReport>()(['schemaVersion', 'inputs', 'endpoints', 'flows', 'warnings']);
+const INPUT = keysOf<ReportInput>()(['name', 'tool', 'point', 'node', 'lines', 'understood', 'notUnderstood', 'status', 'notUnderstoodSamples']);
+const SAMPLE = keysOf<Sample>()(['line', 'text', 'reason']);
+const ENDPOINT = keysOf<ReportEndpoint>()(['pod', 'node', 'id', 'identity', 'ips', 'interface', 'ifindex', 'mac', 'hostMac']);
+const FLOW = keysOf<ReportFlow>()([
+  'src', 'dst', 'srcIp', 'dstIp', 'protocol', 'direction', 'srcNode', 'dstNode', 'path', 'verdict', 'dropReason', 'dropPoint',
+  'seenAt', 'notSeenAt', 'notObserved', 'packets', 'morePackets', 'conclusions', 'evidence',
+]);
+const PACKET = keysOf<ReportPacket>()(['key', 'hops']);
+const HOP = keysOf<ReportHop>()(['point', 'tool', 'time', 'deltaUs', 'detail', 'match', 'facts']);
+const EVIDENCE = keysOf<ReportEvidence>()(['claim', 'because']);
+
+type Plain = { [key: string]: unknown };
+type Reorder = (value: unknown) => unknown;
+
+/**
+ * Copies `value` with the listed keys first, in list order; keys the list does not know (a field
+ * added at run time) follow in alphabetical order, so nothing is dropped and the order stays
+ * stable. Undefined values are left out, as JSON.stringify would.
+ */
+function ordered(keys: readonly string[], inner: Partial<Record<string, Reorder>> = {}): Reorder {
+  return (value) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+    const source = value as Plain;
+    const out: Plain = {};
+    const extra = Object.keys(source).filter((k) => !keys.includes(k)).sort();
+    for (const key of [...keys, ...extra]) {
+      if (!Object.hasOwn(source, key) || source[key] === undefined) continue;
+      const reorder = inner[key];
+      out[key] = reorder ? reorder(source[key]) : source[key];
+    }
+    return out;
+  };
+}
+
+function each(reorder: Reorder): Reorder {
+  return (value) => (Array.isArray(value) ? value.map(reorder) : value);
+}
+
+/** Facts are a free-form map: sorted by key, as Go's encoding/json does for maps. */
+const sortedFacts: Reorder = (value) => ordered([])(value);
+
+const orderHop = ordered(HOP, { facts: sortedFacts });
+const orderPacket = ordered(PACKET, { hops: each(orderHop) });
+const orderFlow = ordered(FLOW, { packets: each(orderPacket), evidence: each(ordered(EVIDENCE)) });
+const orderInput = ordered(INPUT, { notUnderstoodSamples: each(ordered(SAMPLE)) });
+const orderReportValue = ordered(REPORT, {
+  inputs: each(orderInput),
+  endpoints: each(ordered(ENDPOINT)),
+  flows: each(orderFlow),
+});
+
+/** orderReport returns a plain copy of the report whose keys follow the contract's order, schemaVersion first. */
+export function orderReport(report: HopReport): Plain {
+  return orderReportValue(report) as Plain;
+}
