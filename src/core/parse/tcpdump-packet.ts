@@ -1,0 +1,455 @@
+import type { CookedInfo, EncapInfo, IpInfo, Packet } from '../model/packet.js';
+import { etherTypeName, ipProtoName } from './protocol-names.js';
+import { carriesPorts, decodeTransport, portNumber } from './tcpdump-transport.js';
+
+/** IP header fields tcpdump -v prints in parentheses (IPv4: on the line before the addresses). */
+export interface IpHeader {
+  version: 4 | 6;
+  ttl?: number;
+  id?: number;
+  tos?: number;
+  flags?: string;
+  proto?: string;
+  length?: number;
+}
+
+/**
+ * What the next line must bring to finish a packet. `depth` counts `inner` hops from the packet
+ * the expectation was made for (0 = that packet itself) to the packet the next line fills.
+ * - addresses: -v printed an IPv4 header and puts `src > dst: ...` on the next line.
+ * - inner: a tunnel header whose inner packet tcpdump prints on the next line (VXLAN, OTV, -v Geneve/GRE).
+ */
+export type Expectation =
+  | { kind: 'addresses'; depth: number; header: IpHeader }
+  | { kind: 'inner'; depth: number };
+
+/** The outcome of decoding packet text into a (fresh, caller-owned) Packet. */
+export interface Fill {
+  /** What each nesting level decoded from this text carries, in tcpdump's words, outermost first. */
+  notes: string[];
+  expect?: Expectation;
+  /** True when the text carried -v header detail, so indented detail lines may follow. */
+  verbose: boolean;
+  /** SLL2 interface name (`-i any` on newer tcpdump). */
+  ifname?: string;
+}
+
+/** A decode failure: the reason, kept short for the report. */
+export type Failure = string;
+
+const IPV4_HEADER = /^\(tos 0x([0-9a-f]+)(?:,[^,]*)?, ttl (\d+), id (\d+), offset \d+, flags \[([^\]]*)\], proto (\S+) \((\d+)\), length (\d+)/;
+const TTL = /ttl (\d+)/;
+const ID = /\bid (\d+)/;
+const PROTO = /proto (\S+) \((\d+)\)/;
+const LENGTH = /length:? (\d+)/;
+const IPV6_HEADER = /hlim (\d+), next-header (\S+) \((\d+)\),? payload length: (\d+)/;
+const IPV6_CLASS = /class 0x([0-9a-f]+)/;
+const VLAN_TAG = /vlan (\d+), p \d+(?:, DEI)?, ethertype (\S+?)(?: \((0x[0-9a-f]{4})\))?, /y;
+const ETHER_FIELDS = /(?:ethertype (\S+) \((0x[0-9a-f]{4})\)|([^,]+)), length (\d+): /y;
+const COOKED_FIELDS = /ethertype (\S+) \((0x[0-9a-f]{4})\), length (\d+): /y;
+const VXLAN = /VXLAN, flags \[[^\]]*\] \(0x[0-9a-f]+\), vni (\d+)/y;
+const OTV = /OTV, flags \[[^\]]*\] \(0x[0-9a-f]+\), overlay \d+, instance (\d+)/y;
+const GENEVE = /Geneve, Flags \[[^\]]*\], vni 0x([0-9a-f]+)/y;
+const GRE = /GREv\d[^:]*?, length \d+/y;
+const ESP = /ESP\(spi=0x([0-9a-f]+),seq=0x[0-9a-f]+\)/y;
+const ARP_REQUEST = /Request who-has (\S+)(?: \([^)]+\))? tell ([^,\s]+)/y;
+const ARP_REPLY = /Reply (\S+) is-at ([^,\s]+)/y;
+const IFINDEX = /ifindex (\d+) /y;
+const ARP_LENGTHS = 'Ethernet (len 6), IPv4 (len 4), ';
+const TRAILING_LENGTH = /, length \d+(?: \(|$)/;
+
+/** Runs a sticky regex at `at`. */
+function execAt(re: RegExp, text: string, at: number): RegExpExecArray | null {
+  re.lastIndex = at;
+  return re.exec(text);
+}
+
+/** IP protocol names as tcpdump -v prints them, in the model's spelling. */
+const PROTO_NAMES: Record<string, string> = {
+  ICMP: 'icmp', ICMPv6: 'icmp6', TCP: 'tcp', UDP: 'udp', ESP: 'esp', IPIP: 'ipip', GRE: 'gre', SCTP: 'sctp',
+};
+
+/** Ethertype names tcpdump printed without their code before 4.99 (`ethertype IPv4, `). */
+const ETHER_NAMES: Record<string, string> = { IPv4: 'ipv4', IPv6: 'ipv6', ARP: 'arp', '802.1Q': 'vlan', '802.1Q-QinQ': 'qinq' };
+
+/** The model's ethertype name from tcpdump's `NAME (0xNNNN)`, the code deciding when printed. */
+function etherType(name: string, code: string | undefined): string {
+  return code !== undefined ? etherTypeName(code.slice(2)) : ETHER_NAMES[name] ?? name.toLowerCase();
+}
+
+function protoName(name: string, num: string): string {
+  return PROTO_NAMES[name] ?? ipProtoName(Number(num));
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+/** True when text[at..] is a MAC address followed by ` > ` (the -e Ethernet header). */
+function startsWithMacPair(text: string, at: number): boolean {
+  for (let k = 2; k < 17; k += 3) if (text.charCodeAt(at + k) !== 58) return false;
+  return isHex(text.charCodeAt(at)) && isHex(text.charCodeAt(at + 16)) && text.startsWith(' > ', at + 17);
+}
+
+/** isEmptyPacket: nothing decoded yet (a -v IPv4 header waiting for its addresses). */
+export function isEmptyPacket(p: Packet): boolean {
+  for (const _ in p) return false;
+  return true;
+}
+
+/** Index just after the `)` that closes the `(` at `open`, or -1. */
+function closeParen(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 40) depth++;
+    else if (c === 41 && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+/** tcpdump's `flags [DF]` / `[+]` (more fragments) / `[none]` in the model's DF / MF spelling. */
+function ipFlags(text: string): string | undefined {
+  const df = text.includes('DF');
+  const mf = text.includes('+');
+  return df && mf ? 'DF,MF' : df ? 'DF' : mf ? 'MF' : undefined;
+}
+
+/** Reads `(tos 0x0, ttl 64, id 4532, offset 0, flags [DF], proto ICMP (1), length 84)`. */
+function ipv4Header(header: string): IpHeader {
+  const m = IPV4_HEADER.exec(header);
+  if (m) {
+    const h: IpHeader = { version: 4, ttl: Number(m[2]), id: Number(m[3]), tos: parseInt(m[1], 16), proto: protoName(m[5], m[6]), length: Number(m[7]) };
+    const flags = ipFlags(m[4]);
+    if (flags) h.flags = flags;
+    return h;
+  }
+  // Unusual field order or extra fields (options, bad cksum): read what is there.
+  const h: IpHeader = { version: 4 };
+  const ttl = TTL.exec(header);
+  if (ttl) h.ttl = Number(ttl[1]);
+  const id = ID.exec(header);
+  if (id) h.id = Number(id[1]);
+  const proto = PROTO.exec(header);
+  if (proto) h.proto = protoName(proto[1], proto[2]);
+  const len = LENGTH.exec(header);
+  if (len) h.length = Number(len[1]);
+  return h;
+}
+
+/** Reads `(hlim 255, next-header ICMPv6 (58) payload length: 8)`. */
+function ipv6Header(header: string): IpHeader {
+  const h: IpHeader = { version: 6 };
+  const m = IPV6_HEADER.exec(header);
+  if (m) {
+    h.ttl = Number(m[1]);
+    h.proto = protoName(m[2], m[3]);
+    h.length = Number(m[4]);
+  }
+  const cls = IPV6_CLASS.exec(header);
+  if (cls) h.tos = parseInt(cls[1], 16);
+  return h;
+}
+
+function ipInfo(version: 4 | 6, src: string, dst: string, header: IpHeader | undefined): IpInfo {
+  const ip: IpInfo = { version, src, dst };
+  if (header) {
+    if (header.ttl !== undefined) ip.ttl = header.ttl;
+    if (header.id !== undefined) ip.id = header.id;
+    if (header.proto !== undefined) ip.proto = header.proto;
+    if (header.length !== undefined) ip.length = header.length;
+    if (header.tos !== undefined) ip.tos = header.tos;
+    if (header.flags !== undefined) ip.flags = header.flags;
+  }
+  return ip;
+}
+
+/**
+ * Where the host part of the endpoint text[from, to) ends: before `.port` when the transport
+ * carries ports, except for an IPv4 literal (four decimal parts), whose dots are all its own.
+ */
+function hostEnd(text: string, from: number, to: number, ports: boolean): number {
+  if (!ports) return to;
+  let dots = 0;
+  let digitsOnly = true;
+  let last = -1;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      dots++;
+      last = i;
+    } else if (c < 48 || c > 57) digitsOnly = false;
+  }
+  if (last < 0 || (digitsOnly && dots === 3)) return to;
+  return last;
+}
+
+/** True when text[at..] starts with `a > b:` (no space inside `a`): addresses with no `IP` word. */
+function bareAddresses(text: string, at: number): boolean {
+  const sp = text.indexOf(' ', at);
+  return sp > at && text.startsWith('> ', sp + 1) && text.indexOf(':', sp + 3) > 0;
+}
+
+/**
+ * decodeAddressed fills `p` from `src > dst: <transport or tunnel>` at `at`, the part every IP
+ * packet line shares. `header` is the -v header printed before it (same line for IPv6, the line
+ * above for IPv4).
+ */
+export function decodeAddressed(p: Packet, version: 4 | 6, text: string, at: number, header: IpHeader | undefined): Fill | Failure {
+  const gt = text.indexOf(' > ', at);
+  if (gt <= at) return 'no "src > dst" in packet text';
+  let colon = text.indexOf(': ', gt + 3);
+  if (colon < 0 && text.charCodeAt(text.length - 1) === 58) colon = text.length - 1;
+  if (colon < 0) return 'addresses not followed by ":"';
+  const sp = text.indexOf(' ', gt + 3);
+  if (text.indexOf(' ', at) !== gt || (sp >= 0 && sp < colon) || colon === gt + 3) return 'malformed "src > dst"';
+  let rest = colon + 2;
+  // Checksum notes come before the protocol name: `[no cksum] VXLAN`, `[udp sum ok] UDP`.
+  while (text.charCodeAt(rest) === 91) {
+    const close = text.indexOf('] ', rest);
+    if (close < 0) break;
+    rest = close + 2;
+  }
+  const nested = bareAddresses(text, rest);
+  const ports = !nested && carriesPorts(text, rest);
+  const srcEnd = hostEnd(text, at, gt, ports);
+  const dstEnd = hostEnd(text, gt + 3, colon, ports);
+  const ip = ipInfo(version, text.slice(at, srcEnd), text.slice(gt + 3, dstEnd), header);
+  p.ip = ip;
+  const verbose = header !== undefined;
+  const c = text.charCodeAt(rest);
+
+  if (!ports) {
+    if (c === 69) {
+      const esp = execAt(ESP, text, rest);
+      if (esp) {
+        ip.proto ??= 'esp';
+        p.encap = { kind: 'esp', spi: parseInt(esp[1], 16) };
+        return { notes: [text.slice(rest)], verbose };
+      }
+    } else if (c === 71) {
+      const gre = execAt(GRE, text, rest);
+      if (gre) {
+        ip.proto ??= 'gre';
+        return tunnel(p, { kind: 'gre' }, text, rest, rest + gre[0].length, true, verbose);
+      }
+    } else if (c === 73 && (text.startsWith('IP ', rest) || text.startsWith('IP6 ', rest))) {
+      ip.proto ??= text.charCodeAt(rest + 2) === 54 ? ipProtoName(41) : 'ipip';
+      return withInner(p, { kind: 'ipip' }, 'IPIP', text, rest, verbose);
+    } else if (c === 40 || nested) {
+      // IP-in-IP with -e: the inner header or addresses follow without an `IP` word.
+      ip.proto ??= 'ipip';
+      return withInner(p, { kind: 'ipip' }, 'IPIP', text, rest, verbose);
+    }
+  } else if (c === 86 || c === 79 || c === 71) {
+    const vx = c === 86 ? execAt(VXLAN, text, rest) : c === 79 ? execAt(OTV, text, rest) : null;
+    const gen = c === 71 ? execAt(GENEVE, text, rest) : null;
+    const m = vx ?? gen;
+    if (m) {
+      const srcPort = portNumber(text, srcEnd + 1, gt);
+      const dstPort = portNumber(text, dstEnd + 1, colon);
+      ip.proto ??= 'udp';
+      p.l4 = srcPort === undefined || dstPort === undefined ? { proto: 'udp' } : { proto: 'udp', srcPort, dstPort };
+      const encap: EncapInfo = vx ? { kind: 'vxlan', vni: Number(vx[1]) } : { kind: 'geneve', vni: parseInt(m[1], 16) };
+      return tunnel(p, encap, text, rest, rest + m[0].length, gen !== null, verbose);
+    }
+  }
+  const srcPort = ports ? portNumber(text, srcEnd + 1, gt) : undefined;
+  const dstPort = ports ? portNumber(text, dstEnd + 1, colon) : undefined;
+  const note = decodeTransport(p, ip, text, rest, srcPort, dstPort);
+  if (note === null) return 'packet text cut short (no length)';
+  return { notes: [note], verbose };
+}
+
+/**
+ * A tunnel header from `at` to `after`: the inner packet follows on the same line (after `: `, or
+ * a space when a log joined the lines) or, when nothing follows, on the next line. Geneve and GRE
+ * may print more fields (`, proto TEB (0x6558)`) before their `: `.
+ */
+function tunnel(p: Packet, encap: EncapInfo, text: string, at: number, after: number, colonOnly: boolean, verbose: boolean): Fill | Failure {
+  p.encap = encap;
+  let inner = -1;
+  if (colonOnly) {
+    const colon = text.indexOf(': ', after);
+    if (colon >= 0) inner = colon + 2;
+  } else if (text.startsWith(': ', after)) inner = after + 2;
+  else if (text.charCodeAt(after) === 32) inner = after + 1;
+  if (inner < 0 || inner >= text.length) return { notes: [text.slice(at)], expect: { kind: 'inner', depth: 1 }, verbose };
+  return withInner(p, encap, text.slice(at, inner - (text.charCodeAt(inner - 2) === 58 ? 2 : 1)), text, inner, verbose);
+}
+
+/** Decodes text[at..] as the inner packet of `p` and nests the result one level down. */
+function withInner(p: Packet, encap: EncapInfo, note: string, text: string, at: number, verbose: boolean): Fill | Failure {
+  p.encap = encap;
+  const inner: Packet = {};
+  const fill = decodeLink(inner, text, at, true);
+  if (typeof fill === 'string') return `inner packet: ${fill}`;
+  // An inner -v IPv4 header alone leaves nothing to show until its addresses arrive.
+  if (!isEmptyPacket(inner)) p.inner = inner;
+  const out: Fill = { notes: [note, ...fill.notes], verbose: verbose || fill.verbose };
+  if (fill.expect) out.expect = { ...fill.expect, depth: fill.expect.depth + 1 };
+  return out;
+}
+
+/** The packet at `at` is an IP packet of `version`: a -v header in parentheses, then the addresses. */
+function decodeIp(p: Packet, version: 4 | 6, text: string, at: number): Fill | Failure {
+  if (text.charCodeAt(at) !== 40) return decodeAddressed(p, version, text, at, undefined);
+  const end = closeParen(text, at);
+  if (end < 0) return 'unterminated IP header';
+  const raw = text.slice(at, end);
+  const header = version === 4 ? ipv4Header(raw) : ipv6Header(raw);
+  let rest = end;
+  while (text.charCodeAt(rest) === 32) rest++;
+  if (rest >= text.length) return { notes: [raw], expect: { kind: 'addresses', depth: 0, header }, verbose: true };
+  return decodeAddressed(p, version, text, rest, header);
+}
+
+/** `Request who-has A tell B, length 28` / `Reply A is-at M, length 28` (after `ARP, ` or -e's `length N: `). */
+function decodeArp(p: Packet, text: string, at: number, word: boolean): Fill | Failure {
+  const body = text.startsWith(ARP_LENGTHS, at) ? at + ARP_LENGTHS.length : at;
+  // tcpdump ends every ARP line with `, length N`; without it the line was cut.
+  if (!TRAILING_LENGTH.test(text)) return 'ARP text cut short (no length)';
+  const note = word ? text.slice(at - 5) : `ARP, ${text.slice(at)}`;
+  const req = execAt(ARP_REQUEST, text, body);
+  if (req) {
+    p.arp = { op: 'request', targetIp: req[1], senderIp: req[2] };
+    return { notes: [note], verbose: false };
+  }
+  const rep = execAt(ARP_REPLY, text, body);
+  if (rep) {
+    p.arp = { op: 'reply', targetIp: rep[1], mac: rep[2] };
+    return { notes: [note], verbose: false };
+  }
+  let end = body;
+  while (end < text.length && text.charCodeAt(end) !== 32 && text.charCodeAt(end) !== 44) end++;
+  if (end === body) return 'empty ARP';
+  p.arp = { op: text.slice(body, end).toLowerCase() };
+  return { notes: [note], verbose: false };
+}
+
+/** The payload at `at` of a frame whose ethertype is known: VLAN tags first, then the protocol. */
+function decodeEtherPayload(p: Packet, type: string, text: string, at: number, tags: number[] | undefined): Fill | Failure {
+  let t = type;
+  let rest = at;
+  while ((t === 'vlan' || t === 'qinq') && text.startsWith('vlan ', rest)) {
+    const m = execAt(VLAN_TAG, text, rest);
+    if (!m) return 'unrecognised VLAN tag';
+    if (tags) tags.push(Number(m[1]));
+    t = etherType(m[2], m[3]);
+    rest += m[0].length;
+  }
+  if (t === 'ipv4') return decodeIp(p, 4, text, text.startsWith('IP ', rest) ? rest + 3 : rest);
+  if (t === 'ipv6') return decodeIp(p, 6, text, text.startsWith('IP6 ', rest) ? rest + 4 : rest);
+  if (t === 'arp') return decodeArp(p, text, rest, false);
+  // A frame of a protocol we do not model (LLDP, LACP, ...): still a packet observation.
+  return { notes: [rest >= text.length ? `ethertype ${t}` : text.slice(rest)], verbose: false };
+}
+
+/** `aa:.. > bb:.., ethertype IPv4 (0x0800), length 98: <payload>` (tcpdump -e) at `at`. */
+function decodeEthernet(p: Packet, text: string, at: number): Fill | Failure {
+  const gt = at + 17;
+  const comma = text.indexOf(', ', gt + 3);
+  if (comma < 0) return 'malformed Ethernet header';
+  const fields = execAt(ETHER_FIELDS, text, comma + 2);
+  if (!fields) return 'malformed Ethernet header';
+  const type = fields[1] !== undefined ? etherType(fields[1], fields[2]) : fields[3].toLowerCase();
+  p.eth = { src: text.slice(at, gt), dst: text.slice(gt + 3, comma), type };
+  p.length = Number(fields[4]);
+  const payload = comma + 2 + fields[0].length;
+  if (type !== 'vlan' && type !== 'qinq') return decodeEtherPayload(p, type, text, payload, undefined);
+  const tags: number[] = [];
+  const fill = decodeEtherPayload(p, type, text, payload, tags);
+  if (tags.length > 0) p.eth.vlans = tags;
+  return fill;
+}
+
+/**
+ * decodeLink decodes one packet's text at `at` from its first word: `IP `, `IP6 `, `ARP, `, an
+ * Ethernet header (-e), `ip: ` (-e on raw IP). `bare` also accepts what only appears nested in a
+ * tunnel: a -v header or addresses with no `IP` word.
+ */
+export function decodeLink(p: Packet, text: string, at: number, bare: boolean): Fill | Failure {
+  const c = text.charCodeAt(at);
+  if (c === 73) {
+    if (text.startsWith('IP ', at)) return decodeIp(p, 4, text, at + 3);
+    if (text.startsWith('IP6 ', at)) return decodeIp(p, 6, text, at + 4);
+  } else if (c === 65) {
+    if (text.startsWith('ARP, ', at)) return decodeArp(p, text, at + 5, true);
+  } else if (c === 105) {
+    if (text.startsWith('ip: ', at)) return decodeIp(p, 4, text, at + 4);
+    if (text.startsWith('ip6: ', at)) return decodeIp(p, 6, text, at + 5);
+  } else if (startsWithMacPair(text, at)) {
+    return decodeEthernet(p, text, at);
+  }
+  if (bare) {
+    if (c === 40) return decodeIp(p, text.startsWith('(tos ', at) ? 4 : 6, text, at);
+    if (bareAddresses(text, at)) {
+      const sp = text.indexOf(' ', at);
+      const colon = text.indexOf(':', at);
+      return decodeAddressed(p, colon >= 0 && colon < sp ? 6 : 4, text, at, undefined);
+    }
+  }
+  return 'unrecognised packet text';
+}
+
+/** Length of an SLL packet type word (In, Out, B, M, P) at `at` followed by a space, or 0. */
+function directionAt(text: string, at: number): number {
+  const c = text.charCodeAt(at);
+  if ((c === 66 || c === 77 || c === 80) && text.charCodeAt(at + 1) === 32) return 1;
+  if (c === 73 && text.charCodeAt(at + 1) === 110 && text.charCodeAt(at + 2) === 32) return 2;
+  if (c === 79 && text.startsWith('ut ', at + 1)) return 3;
+  return 0;
+}
+
+/**
+ * decodeFrame decodes the text of a packet line from `at` (after its timestamp), including the
+ * `-i any` prefixes: SLL `In`/`Out`/`B`/`M`/`P` (with -e followed by the sender's MAC) and SLL2
+ * `ifname In` (with -e followed by `ifindex N` and the MAC).
+ */
+export function decodeFrame(p: Packet, line: string, at: number): Fill | Failure {
+  let i = at;
+  while (line.charCodeAt(i) === 32) i++;
+  const dir = directionAt(line, i);
+  if (dir > 0) return decodeCooked(p, { direction: line.slice(i, i + dir) }, line, i + dir + 1);
+  const c = line.charCodeAt(i);
+  // Packet words and MACs are never followed by a direction; anything else may be an SLL2 ifname.
+  if (c !== 73 && c !== 65 && !startsWithMacPair(line, i)) {
+    const sp = line.indexOf(' ', i);
+    let next = sp;
+    while (next > 0 && line.charCodeAt(next) === 32) next++;
+    const dir2 = sp > i ? directionAt(line, next) : 0;
+    if (dir2 > 0) {
+      const ifname = line.slice(i, sp);
+      let body = next + dir2;
+      while (line.charCodeAt(body) === 32) body++;
+      const fill = decodeCooked(p, { direction: line.slice(next, next + dir2), ifname }, line, body);
+      if (typeof fill !== 'string') fill.ifname = ifname;
+      return fill;
+    }
+  }
+  return decodeLink(p, line, i, false);
+}
+
+/** An SLL/SLL2 line after its direction: `[ifindex N ]MAC ethertype X (0x..), length N: ...` or a plain packet. */
+function decodeCooked(p: Packet, cooked: CookedInfo, text: string, at: number): Fill | Failure {
+  p.cooked = cooked;
+  let rest = at;
+  const idx = text.startsWith('ifindex ', rest) ? execAt(IFINDEX, text, rest) : null;
+  if (idx) {
+    cooked.ifindex = Number(idx[1]);
+    rest += idx[0].length;
+  }
+  // The sender's link address is absent on devices without one (tun, wireguard).
+  const sp = text.indexOf(' ', rest);
+  const fieldsAt = text.startsWith('ethertype ', rest) ? rest : sp > rest && text.startsWith('ethertype ', sp + 1) ? sp + 1 : -1;
+  if (fieldsAt >= 0) {
+    const fields = execAt(COOKED_FIELDS, text, fieldsAt);
+    if (!fields) return 'malformed cooked header';
+    if (fieldsAt > rest) cooked.src = text.slice(rest, fieldsAt - 1);
+    const type = etherType(fields[1], fields[2]);
+    cooked.type = type;
+    p.length = Number(fields[3]);
+    return decodeEtherPayload(p, type, text, fieldsAt + fields[0].length, undefined);
+  }
+  return decodeLink(p, text, rest, false);
+}

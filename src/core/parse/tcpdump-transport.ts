@@ -1,0 +1,224 @@
+import type { IpInfo, L4Info, Packet } from '../model/packet.js';
+
+/**
+ * Well-known service names tcpdump prints instead of port numbers without -nn (from /etc/services).
+ * Only the ones seen in cluster traffic: an unknown name leaves the port undefined, never guessed.
+ */
+const SERVICE_PORTS: Record<string, number> = {
+  ftp: 21, ssh: 22, telnet: 23, smtp: 25, domain: 53, bootps: 67, bootpc: 68, http: 80, kerberos: 88,
+  sunrpc: 111, ntp: 123, snmp: 161, bgp: 179, ldap: 389, https: 443, 'microsoft-ds': 445, isakmp: 500,
+  syslog: 514, ldaps: 636, nfs: 2049, 'etcd-client': 2379, 'etcd-server': 2380, mysql: 3306,
+  'ipsec-nat-t': 4500, postgresql: 5432, mdns: 5353, geneve: 6081, 'http-alt': 8080, webcache: 8080,
+};
+
+// End of the last number read by readUint: a scratch slot instead of a tuple per call.
+let numEnd = 0;
+
+/** readUint reads decimal digits at `at` (-1 when there are none); `numEnd` is left after them. */
+function readUint(text: string, at: number): number {
+  let i = at;
+  let v = 0;
+  for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) v = v * 10 + (c - 48);
+  numEnd = i;
+  return i === at ? -1 : v;
+}
+
+/** Reads `<literal><digits>` at `at`, or -1 when the text is not that. */
+function numberAfter(text: string, at: number, literal: string): number {
+  return text.startsWith(literal, at) ? readUint(text, at + literal.length) : -1;
+}
+
+/** portNumber reads the port tcpdump printed in text[from, to): a number or a service name it knows. */
+export function portNumber(text: string, from: number, to: number): number | undefined {
+  if (from >= to) return undefined;
+  const v = readUint(text, from);
+  if (numEnd === to) return v <= 65535 ? v : undefined;
+  return numEnd === from ? SERVICE_PORTS[text.slice(from, to)] : undefined;
+}
+
+/** ICMPv6 type names tcpdump prints, normalised like the ICMPv4 ones. */
+const ICMP6_TYPES: Record<string, string> = {
+  'echo request': 'echo-request',
+  'echo reply': 'echo-reply',
+  'destination unreachable': 'unreachable',
+  'time exceeded': 'time-exceeded',
+  'time exceeded in-transit': 'time-exceeded',
+  'packet too big': 'packet-too-big',
+  'parameter problem': 'parameter-problem',
+  'neighbor solicitation': 'neighbor-solicitation',
+  'neighbor advertisement': 'neighbor-advertisement',
+  'router solicitation': 'router-solicitation',
+  'router advertisement': 'router-advertisement',
+  redirect: 'redirect',
+};
+
+/** Index of `, length N` (value in numEnd's number) searched from `at`; the value or -1. */
+function lengthField(text: string, at: number): number {
+  const i = text.indexOf('length ', at);
+  return i < 0 ? -1 : readUint(text, i + 7);
+}
+
+/** Reads `echo request, id N, seq N[, length N]` at `at` into l4; false when it is not an echo. */
+function readEcho(text: string, at: number, l4: L4Info): boolean {
+  let i: number;
+  if (text.startsWith('echo request, id ', at)) i = at + 17;
+  else if (text.startsWith('echo reply, id ', at)) i = at + 15;
+  else return false;
+  const id = readUint(text, i);
+  const seq = numberAfter(text, numEnd, ', seq ');
+  if (id < 0 || seq < 0) return false;
+  l4.icmpType = i === at + 17 ? 'echo-request' : 'echo-reply';
+  l4.icmpId = id;
+  l4.icmpSeq = seq;
+  const len = numberAfter(text, numEnd, ', length ');
+  if (len >= 0) l4.payloadLength = len;
+  return true;
+}
+
+/** `ICMP <text>` at `at`; false when the line was cut before the `length` tcpdump always prints. */
+function decodeIcmp(p: Packet, text: string, at: number): boolean {
+  const l4: L4Info = { proto: 'icmp' };
+  const body = at + 5;
+  if (!readEcho(text, body, l4)) {
+    if (text.includes('unreachable', body)) l4.icmpType = 'unreachable';
+    else if (text.includes('time exceeded', body)) l4.icmpType = 'time-exceeded';
+    else if (text.startsWith('redirect', body)) l4.icmpType = 'redirect';
+    const len = lengthField(text, body);
+    if (len >= 0) l4.payloadLength = len;
+  }
+  p.l4 = l4;
+  return l4.payloadLength !== undefined;
+}
+
+/** `ICMP6, <type>, <details>` at `at`. */
+function decodeIcmp6(p: Packet, text: string, at: number): void {
+  const body = at + 7;
+  const comma = text.indexOf(',', body);
+  const name = comma < 0 ? text.slice(body) : text.slice(body, comma);
+  const l4: L4Info = { proto: 'icmp6', icmpType: ICMP6_TYPES[name] ?? name.replace(/ /g, '-') };
+  if (!readEcho(text, body, l4)) {
+    const len = lengthField(text, body);
+    if (len >= 0) l4.payloadLength = len;
+  }
+  p.l4 = l4;
+}
+
+/** Index of the next `, ` at bracket depth 0 (options [mss 1460,...] and flags [S.] hold no split). */
+function nextField(text: string, from: number): number {
+  let depth = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 91) depth++;
+    else if (c === 93) depth--;
+    else if (c === 44 && depth <= 0 && text.charCodeAt(i + 1) === 32) return i;
+  }
+  return -1;
+}
+
+/**
+ * `Flags [S.], cksum ..., seq 1:81, ack 1, win 507, options [...], length 80: HTTP: GET / HTTP/1.1`.
+ * Returns the summary: tcpdump's text without the `cksum` and `options` fields.
+ */
+function decodeTcp(p: Packet, text: string, at: number): string | null {
+  const l4: L4Info = { proto: 'tcp' };
+  let note = '';
+  let runStart = at;
+  let sawLength = false;
+  let pos = at;
+  while (pos < text.length) {
+    const comma = nextField(text, pos);
+    const end = comma < 0 ? text.length : comma;
+    const c = text.charCodeAt(pos);
+    if (c === 70 && text.startsWith('Flags [', pos)) {
+      const close = text.indexOf(']', pos + 7);
+      if (close > 0 && close < end) l4.tcpFlags = text.slice(pos + 7, close);
+    } else if (c === 115 && text.startsWith('seq ', pos)) {
+      const seq = readUint(text, pos + 4);
+      if (seq >= 0) l4.tcpSeq = seq;
+    } else if (c === 97 && text.startsWith('ack ', pos)) {
+      const ack = readUint(text, pos + 4);
+      if (ack >= 0) l4.tcpAck = ack;
+    } else if (c === 108 && text.startsWith('length ', pos)) {
+      const len = readUint(text, pos + 7);
+      if (len >= 0) l4.payloadLength = len;
+      sawLength = true;
+      // `length N: <app>`: everything after the colon is the application decode, commas included.
+      if (text.startsWith(': ', numEnd)) {
+        l4.app = text.slice(numEnd + 2);
+        break;
+      }
+    } else if ((c === 111 && text.startsWith('options [', pos)) || (c === 99 && text.startsWith('cksum ', pos))) {
+      // Options and checksums say nothing about which packet this is: left out of the summary.
+      if (pos > runStart) note = note === '' ? text.slice(runStart, pos - 2) : `${note}, ${text.slice(runStart, pos - 2)}`;
+      runStart = comma < 0 ? text.length : comma + 2;
+    }
+    if (comma < 0) break;
+    pos = comma + 2;
+  }
+  if (runStart < text.length) note = note === '' ? text.slice(runStart) : `${note}, ${text.slice(runStart)}`;
+  p.l4 = l4;
+  // tcpdump ends every TCP summary with `length N`: without it the line was cut.
+  return sawLength ? note : null;
+}
+
+/**
+ * decodeTransport reads the transport part of a packet line at `at` (after `src > dst: ` and any
+ * `[udp sum ok]`-style notes) into `p.l4` and `ip.proto`, and returns the summary text.
+ * `srcPort`/`dstPort` are already split off the addresses; they tell DNS (53, 5353) from other UDP
+ * decodes, which tcpdump prints without a `UDP` word. Null when the text was cut short.
+ */
+export function decodeTransport(p: Packet, ip: IpInfo, text: string, at: number, srcPort?: number, dstPort?: number): string | null {
+  const c = text.charCodeAt(at);
+  let note: string | undefined;
+  if (c === 73) {
+    if (text.startsWith('ICMP6, ', at)) decodeIcmp6(p, text, at);
+    else if (text.startsWith('ICMP ', at) && !decodeIcmp(p, text, at)) return null;
+  } else if (c === 70 && text.startsWith('Flags [', at)) {
+    const tcp = decodeTcp(p, text, at);
+    if (tcp === null) return null;
+    note = tcp;
+  } else if (c === 85 && text.startsWith('UDP, ', at)) {
+    const len = lengthField(text, at);
+    if (len < 0) return null;
+    p.l4 = { proto: 'udp', payloadLength: len };
+  } else if (c === 116 && text.startsWith('tcp ', at)) {
+    // -q: `tcp 18`.
+    const len = readUint(text, at + 4);
+    if (len >= 0 && numEnd === text.length) p.l4 = { proto: 'tcp', payloadLength: len };
+  } else if (c === 115 && text.startsWith('sctp', at)) {
+    p.l4 = { proto: 'sctp' };
+  }
+  if (p.l4 === undefined && (srcPort !== undefined || dstPort !== undefined)) {
+    // tcpdump prints an application decode with no `UDP` word for the ports it knows (DNS, NTP,
+    // DHCP, ...); TCP always starts with `Flags [`, so a port pair with another text is UDP.
+    const l4: L4Info = { proto: 'udp', app: at === 0 ? text : text.slice(at) };
+    if (srcPort === 53 || dstPort === 53 || srcPort === 5353 || dstPort === 5353) {
+      // DNS ends with the message size in parentheses: `4660+ A? example.com. (54)`.
+      const open = text.lastIndexOf('(');
+      const size = open < at ? -1 : readUint(text, open + 1);
+      if (size >= 0 && text.charCodeAt(numEnd) === 41) l4.payloadLength = size;
+    }
+    p.l4 = l4;
+  }
+  const l4 = p.l4;
+  if (l4 !== undefined) {
+    if (srcPort !== undefined) l4.srcPort = srcPort;
+    if (dstPort !== undefined) l4.dstPort = dstPort;
+    ip.proto ??= l4.proto;
+  }
+  return note ?? (at === 0 ? text : text.slice(at));
+}
+
+/**
+ * carriesPorts tells whether the addresses before the transport text at `at` end in `.port`:
+ * needed for host names and IPv6, where the last dot cannot be told from the address by its shape.
+ */
+export function carriesPorts(text: string, at: number): boolean {
+  const c = text.charCodeAt(at);
+  if (c === 73) return !(text.startsWith('ICMP', at) || text.startsWith('IP ', at) || text.startsWith('IP6 ', at));
+  if (c === 69) return !text.startsWith('ESP(', at);
+  if (c === 71) return !text.startsWith('GREv', at);
+  if (c === 40) return false; // `(tos ...`: an inner IPv4 header (IP-in-IP with -e -v)
+  if (c === 105) return !(text.startsWith('igmp', at) || text.startsWith('ip-proto-', at));
+  return true;
+}
