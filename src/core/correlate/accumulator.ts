@@ -11,6 +11,8 @@ export interface StreamInfo {
   /** Point id when known from the content or --point (captures); node-level tools leave it unset. */
   point?: string;
   node?: string;
+  /** Events the stream delivered (packets, for a capture). */
+  events?: number;
 }
 
 /** Where a hop was seen, before endpoint IDs and nodes are known for certain. */
@@ -104,6 +106,7 @@ export class FlowAccumulator {
   constructor(private readonly maxPackets: number) {}
 
   add(stream: StreamInfo, event: ProbeEvent): void {
+    stream.events = (stream.events ?? 0) + 1;
     switch (event.tool) {
       case 'tcpdump':
       case 'pcap':

@@ -300,7 +300,7 @@ class PointResolver {
     const out = new Map<string, number>();
     this.ctx.streams.forEach((s, i) => {
       if ((s.tool === 'tcpdump' || s.tool === 'pcap') && s.point && this.healthy(i)) {
-        out.set(s.point, (out.get(s.point) ?? 0) + this.ctx.inputs[i].understood);
+        out.set(s.point, (out.get(s.point) ?? 0) + (s.events ?? 0));
       }
     });
     return out;
