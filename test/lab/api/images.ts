@@ -19,8 +19,13 @@ const HOST_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin',
 /** Commands nearly every distribution base image has. */
 const BASE = ['sh', 'cat', 'ls', 'echo', 'env', 'sleep', 'true', 'false', 'kill'];
 /** coreutils-style tools of Debian/Ubuntu/busybox bases. */
-const CORE = [...BASE, 'bash', 'grep', 'sed', 'awk', 'head', 'tail', 'wc', 'tee', 'date', 'mkdir', 'rm', 'timeout', 'id', 'uname'];
-const BUSYBOX = [...BASE, 'grep', 'sed', 'awk', 'head', 'tail', 'wc', 'tee', 'date', 'mkdir', 'rm', 'timeout', 'ps', 'pkill', 'pgrep', 'ip', 'ping', 'nsenter'];
+const TEXT_AND_FILES = [
+  'grep', 'sed', 'awk', 'head', 'tail', 'wc', 'tee', 'tr', 'cut', 'sort', 'uniq', 'xargs', 'find', 'stat', 'readlink',
+  'basename', 'dirname', 'touch', 'cp', 'mv', 'ln', 'chmod', 'mkdir', 'rm', 'printf', 'test', 'expr', 'seq', 'base64',
+  'od', 'gzip', 'tar', 'date', 'timeout', 'id', 'uname',
+];
+const CORE = [...BASE, 'bash', ...TEXT_AND_FILES];
+const BUSYBOX = [...BASE, ...TEXT_AND_FILES, 'ps', 'pkill', 'pgrep', 'ip', 'ping', 'nsenter'];
 
 /** nicolaka/netshoot: the troubleshooting image (also the default probe image). */
 const NETSHOOT = [
