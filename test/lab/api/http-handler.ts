@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { LabCluster } from './cluster.js';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
-import { parseExecOptions, pickProtocol, runExec } from './exec-session.js';
+import { parseExecOptions, pickProtocol, runExec, V4, V5 } from './exec-session.js';
 import { agentLog, formatLog } from './logs.js';
 import { isAgentPod, type KubeObject } from './objects.js';
 import {
@@ -210,6 +210,20 @@ function rejectUpgrade(socket: Duplex, status: Status): void {
   );
 }
 
+/** The RBAC verb of a non-GET request (apiserver RequestInfoFactory). */
+function writeVerb(method: string, name: string | undefined): string {
+  switch (method) {
+    case 'POST':
+      return 'create';
+    case 'DELETE':
+      return name ? 'delete' : 'deletecollection';
+    case 'PUT':
+      return 'update';
+    default:
+      return method.toLowerCase();
+  }
+}
+
 function includeObject(query: URLSearchParams): IncludeObject {
   const v = query.get('includeObject');
   return v === 'None' || v === 'Object' ? v : 'Metadata';
@@ -307,31 +321,26 @@ export class ApiHandler {
       else this.list(req, res, resource, info, namespace, query);
       return;
     }
-    if (resource !== 'pods' || namespace === undefined) {
-      this.authorize(user, attrs(method === 'POST' ? 'create' : method === 'DELETE' ? 'delete' : method.toLowerCase()));
-      throw methodNotAllowed();
-    }
-    if (method === 'POST' && !name) {
-      this.authorize(user, attrs('create'));
+    // Writes: the verb is authorized first, so a denied user gets 403 even where the lab has no handler.
+    this.authorize(user, attrs(writeVerb(method, name)));
+    if (resource === 'pods' && namespace !== undefined && method === 'POST' && !name) {
       const body = (await readBody(req)) as KubeObject | undefined;
       if (!body || typeof body !== 'object') throw badRequest('the body of the request was empty');
       sendJson(res, 201, this.cluster.createPod(namespace, body));
       return;
     }
-    if (method === 'DELETE') {
-      this.authorize(user, attrs(name ? 'delete' : 'deletecollection'));
+    if (resource === 'pods' && namespace !== undefined && method === 'DELETE') {
       const body = (await readBody(req)) as { gracePeriodSeconds?: number } | undefined;
       const grace = Number(query.get('gracePeriodSeconds') ?? body?.gracePeriodSeconds ?? 0);
       if (name) {
         sendJson(res, 200, this.cluster.deletePod(namespace, name, grace));
-      } else {
-        const matching = this.select(resource, info, namespace, query);
-        const deleted = matching.map((p) => this.cluster.deletePod(namespace, p.metadata.name, grace));
-        sendJson(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(this.cluster.store.resourceVersion) }, items: deleted.map(stripTypeMeta) });
+        return;
       }
+      const deleted = this.select(resource, info, namespace, query).map((p) => this.cluster.deletePod(namespace, p.metadata.name, grace));
+      const rv = String(this.cluster.store.resourceVersion);
+      sendJson(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: rv }, items: deleted.map(stripTypeMeta) });
       return;
     }
-    this.authorize(user, attrs(method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : method.toLowerCase()));
     throw methodNotAllowed();
   }
 
@@ -517,9 +526,9 @@ export class ApiHandler {
       const options = parseExecOptions(url.searchParams);
       const target = this.cluster.execTarget(namespace, name, options.container);
       const isWebSocket = req.method === 'GET' && /websocket/i.test(req.headers.upgrade ?? '');
-      if (!isWebSocket) throw badRequest(`the lab API server streams exec only over WebSocket (${'v5.channel.k8s.io'}, v4.channel.k8s.io), not ${req.headers.upgrade}`);
+      if (!isWebSocket) throw badRequest(`the lab API server streams exec only over WebSocket (${V5}, ${V4}), not ${req.headers.upgrade}`);
       const protocol = pickProtocol(req.headers['sec-websocket-protocol'] as string | undefined);
-      if (!protocol) throw badRequest('no supported subprotocol: offer v5.channel.k8s.io or v4.channel.k8s.io');
+      if (!protocol) throw badRequest(`no supported subprotocol: offer ${V5} or ${V4}`);
       const pod = this.cluster.store.get('pods', namespace, name) as KubeObject;
       const hostname = pod.spec.hostNetwork ? target.node.name : name;
       this.wss.handleUpgrade(req, socket, head, (ws) => {
