@@ -4,14 +4,11 @@
  * gets the kernel.json the emulated CLI reads, filled from the namespaces this test built.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelFacts } from '../kernel/kernel-facts.js';
-import type { LabApi } from '../state.js';
 import { describeAsRoot } from '../require-root.js';
-import { buildFakeLab, kubectl, type FakeLab } from './fake-lab.js';
-import { launchApiServer, stopApiServer } from './launch.js';
+import { useRunningLab, type FakeLab } from './fake-lab.js';
 
 function ifindex(netns: string, dev: string): number {
   return (JSON.parse(execFileSync('ip', ['-n', netns, '-j', 'link', 'show', dev], { encoding: 'utf8' })) as { ifindex: number }[])[0].ifindex;
@@ -35,28 +32,11 @@ function kernelFacts(lab: FakeLab): KernelFacts {
 }
 
 describeAsRoot('the Cilium agent CLI in agent pods', () => {
-  let lab: FakeLab;
-  let api: LabApi;
-  let cacheDir: string;
-
-  beforeAll(async () => {
-    lab = buildFakeLab();
-    writeFileSync(join(lab.state.dir, 'kernel.json'), JSON.stringify(kernelFacts(lab)));
-    cacheDir = mkdtempSync(join(tmpdir(), 'dplab-kubecache-'));
-    api = await launchApiServer(lab.state);
-  }, 60_000);
-
-  afterAll(async () => {
-    if (lab) {
-      await stopApiServer(lab.state);
-      lab.cleanup();
-    }
-    if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
-  });
+  const t = useRunningLab((lab) => writeFileSync(join(lab.state.dir, 'kernel.json'), JSON.stringify(kernelFacts(lab))));
 
   it('runs cilium-dbg endpoint list for the agent node', async () => {
-    const agent = (await kubectl(api.kubeconfig, cacheDir, ['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=cilium', '--field-selector', 'spec.nodeName=bpf1', '-o', 'name'])).stdout.trim();
-    const r = await kubectl(api.kubeconfig, cacheDir, ['-n', 'kube-system', 'exec', agent, '--', 'cilium-dbg', 'endpoint', 'list']);
+    const agent = (await t.kubectl(['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=cilium', '--field-selector', 'spec.nodeName=bpf1', '-o', 'name'])).stdout.trim();
+    const r = await t.kubectl(['-n', 'kube-system', 'exec', agent, '--', 'cilium-dbg', 'endpoint', 'list']);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     const ids = r.stdout.split('\n').flatMap((line) => /^(\d+)\s/.exec(line)?.[1] ?? []);
     expect(ids.sort()).toEqual(['1204', '2836', '3663']);

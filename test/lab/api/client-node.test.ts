@@ -20,8 +20,7 @@ import { PassThrough, Readable } from 'node:stream';
 import WebSocket from 'ws';
 import type { LabApi } from '../state.js';
 import { describeAsRoot } from '../require-root.js';
-import { buildFakeLab, dead, findLabProcess, until, type FakeLab } from './fake-lab.js';
-import { launchApiServer, stopApiServer } from './launch.js';
+import { dead, findLabProcess, until, useRunningLab, type FakeLab } from './fake-lab.js';
 
 interface ExecResult {
   status: V1Status;
@@ -104,18 +103,12 @@ describeAsRoot('lab API server with @kubernetes/client-node 1.4', () => {
     },
   });
 
-  beforeAll(async () => {
-    lab = buildFakeLab();
-    api = await launchApiServer(lab.state);
+  const t = useRunningLab();
+  beforeAll(() => {
+    lab = t.lab;
+    api = t.api;
     kc = configFor('lab-admin');
     core = kc.makeApiClient(CoreV1Api);
-  }, 60_000);
-
-  afterAll(async () => {
-    if (lab) {
-      await stopApiServer(lab.state);
-      lab.cleanup();
-    }
   });
 
   it('lists the agent of a node with label and field selectors', async () => {

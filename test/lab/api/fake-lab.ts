@@ -8,7 +8,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LabState } from '../state.js';
+import type { LabApi, LabState } from '../state.js';
+import { launchApiServer, stopApiServer } from './launch.js';
 
 export interface FakeLab {
   state: LabState;
@@ -193,4 +194,35 @@ export async function until<T>(what: string, probe: () => T | undefined, ms = 50
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A fake lab with its API server, set up before a test file's tests and torn down after them. */
+export interface RunningLab {
+  lab: FakeLab;
+  api: LabApi;
+  /** A fresh KUBECACHEDIR, so kubectl's discovery cache never comes from another server. */
+  cacheDir: string;
+  kubectl(args: string[], input?: string): Promise<Run>;
+}
+
+/** Registers beforeAll/afterAll that build the lab (prepare runs before launch) and launch its server. */
+export function useRunningLab(prepare?: (lab: FakeLab) => void): RunningLab {
+  const running = {} as RunningLab;
+  beforeAll(async () => {
+    running.lab = buildFakeLab();
+    prepare?.(running.lab);
+    running.cacheDir = mkdtempSync(join(tmpdir(), 'dplab-kubecache-'));
+    const started = performance.now();
+    running.api = await launchApiServer(running.lab.state);
+    process.stderr.write(`lab API server launched in ${Math.round(performance.now() - started)} ms\n`);
+    running.kubectl = (args, input) => kubectl(running.api.kubeconfig, running.cacheDir, args, input);
+  }, 60_000);
+  afterAll(async () => {
+    if (running.lab) {
+      await stopApiServer(running.lab.state);
+      running.lab.cleanup();
+    }
+    if (running.cacheDir) rmSync(running.cacheDir, { recursive: true, force: true });
+  });
+  return running;
 }

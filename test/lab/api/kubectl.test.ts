@@ -3,13 +3,8 @@
  * verified TLS, with exec running for real in namespaces this test builds.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { LabApi } from '../state.js';
 import { describeAsRoot } from '../require-root.js';
-import { buildFakeLab, dead, findLabProcess, kubectl, until, type FakeLab, type Run } from './fake-lab.js';
-import { launchApiServer, stopApiServer } from './launch.js';
+import { dead, findLabProcess, until, useRunningLab, type Run } from './fake-lab.js';
 
 /** Rows of `kubectl get` output as column-name -> cell maps (columns are separated by 2+ spaces). */
 function rows(output: string): Record<string, string>[] {
@@ -20,26 +15,8 @@ function rows(output: string): Record<string, string>[] {
 }
 
 describeAsRoot('lab API server with real kubectl', () => {
-  let lab: FakeLab;
-  let api: LabApi;
-  let cacheDir: string;
-  const run = (args: string[], input?: string): Promise<Run> => kubectl(api.kubeconfig, cacheDir, args, input);
-
-  beforeAll(async () => {
-    lab = buildFakeLab();
-    cacheDir = mkdtempSync(join(tmpdir(), 'dplab-kubecache-'));
-    const started = performance.now();
-    api = await launchApiServer(lab.state);
-    process.stderr.write(`lab API server launched in ${Math.round(performance.now() - started)} ms\n`);
-  }, 60_000);
-
-  afterAll(async () => {
-    if (lab) {
-      await stopApiServer(lab.state);
-      lab.cleanup();
-    }
-    if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
-  });
+  const t = useRunningLab();
+  const run = (args: string[], input?: string): Promise<Run> => t.kubectl(args, input);
 
   it('gets the nodes with their addresses and versions', async () => {
     const r = await run(['get', 'nodes', '-o', 'wide']);
@@ -126,8 +103,8 @@ describeAsRoot('lab API server with real kubectl', () => {
     expect(r.stdout).toMatch(/\/cilium-dbg\n.*\/cilium\n/);
     expect(r.stdout).toContain('no tcpdump');
     // The node's view of /run/netns: its own pods only.
-    expect(r.stdout).toContain(lab.netns.same);
-    expect(r.stdout).not.toContain(lab.netns.bpf2);
+    expect(r.stdout).toContain(t.lab.netns.same);
+    expect(r.stdout).not.toContain(t.lab.netns.bpf2);
     expect(r.stdout.trim().endsWith('bpf1')).toBe(true);
   });
 
@@ -145,18 +122,18 @@ describeAsRoot('lab API server with real kubectl', () => {
     const ready = await run(['wait', '--for=condition=Ready', 'pod/probe', '--timeout=10s']);
     expect(ready.code).toBe(0);
 
-    const view = await run(['exec', 'probe', '--', 'sh', '-c', `ip netns list; nsenter --net=/run/netns/${lab.netns.cni} ip -o -4 addr show eth0`]);
+    const view = await run(['exec', 'probe', '--', 'sh', '-c', `ip netns list; nsenter --net=/run/netns/${t.lab.netns.cni} ip -o -4 addr show eth0`]);
     expect(view.code).toBe(0);
-    expect(view.stdout).toContain(lab.netns.same);
+    expect(view.stdout).toContain(t.lab.netns.same);
     expect(view.stdout).toContain('inet 10.0.1.180/24');
 
     // A long exec, then the pod's deletion: its process must die and kubectl exec must end.
     const execChild = spawn('/usr/bin/kubectl', ['exec', 'probe', '--', 'sleep', '300'], {
-      env: { ...process.env, KUBECONFIG: api.kubeconfig, KUBECACHEDIR: cacheDir },
+      env: { ...process.env, KUBECONFIG: t.api.kubeconfig, KUBECACHEDIR: t.cacheDir },
       stdio: 'ignore',
     });
     const execEnded = new Promise<number | null>((resolve) => execChild.on('close', resolve));
-    const sleeper = await until('the exec\'d sleep', () => findLabProcess(lab.statePath, ['sleep', '300']));
+    const sleeper = await until('the exec\'d sleep', () => findLabProcess(t.lab.statePath, ['sleep', '300']));
 
     const deleted = await run(['delete', 'pod', 'probe']);
     expect(deleted.stdout).toBe('pod "probe" deleted\n');
