@@ -1,6 +1,7 @@
-import type { CookedInfo, EncapInfo, IpInfo, Packet } from '../model/packet.js';
+import type { CookedInfo, EncapInfo, IpInfo, L4Info, Packet } from '../model/packet.js';
 import { etherTypeName, ipProtoName } from './protocol-names.js';
-import { carriesPorts, decodeTransport, portNumber } from './tcpdump-transport.js';
+import { afterUint, readHex4, readUint } from './tcpdump-scan.js';
+import { carriesPorts, classifyWord, decodeTransport, portNumber, Word } from './tcpdump-transport.js';
 
 /** IP header fields tcpdump -v prints in parentheses (IPv4: on the line before the addresses). */
 export interface IpHeader {
@@ -45,8 +46,6 @@ const LENGTH = /length:? (\d+)/;
 const IPV6_HEADER = /hlim (\d+), next-header (\S+) \((\d+)\),? payload length: (\d+)/;
 const IPV6_CLASS = /class 0x([0-9a-f]+)/;
 const VLAN_TAG = /vlan (\d+), p \d+(?:, DEI)?, ethertype (\S+?)(?: \((0x[0-9a-f]{4})\))?, /y;
-const ETHER_FIELDS = /(?:ethertype (\S+) \((0x[0-9a-f]{4})\)|([^,]+)), length (\d+): /y;
-const COOKED_FIELDS = /ethertype (\S+) \((0x[0-9a-f]{4})\), length (\d+): /y;
 const VXLAN = /VXLAN, flags \[[^\]]*\] \(0x[0-9a-f]+\), vni (\d+)/y;
 const OTV = /OTV, flags \[[^\]]*\] \(0x[0-9a-f]+\), overlay \d+, instance (\d+)/y;
 const GENEVE = /Geneve, Flags \[[^\]]*\], vni 0x([0-9a-f]+)/y;
@@ -75,6 +74,50 @@ const ETHER_NAMES: Record<string, string> = { IPv4: 'ipv4', IPv6: 'ipv6', ARP: '
 /** The model's ethertype name from tcpdump's `NAME (0xNNNN)`, the code deciding when printed. */
 function etherType(name: string, code: string | undefined): string {
   return code !== undefined ? etherTypeName(code.slice(2)) : ETHER_NAMES[name] ?? name.toLowerCase();
+}
+
+/** etherTypeName for a code read as a number, without building its hex string for the usual ones. */
+function etherTypeOfCode(code: number): string {
+  switch (code) {
+    case 0x0800: return 'ipv4';
+    case 0x86dd: return 'ipv6';
+    case 0x0806: return 'arp';
+    case 0x8100: return 'vlan';
+    case 0x88a8: return 'qinq';
+    default: return etherTypeName(code.toString(16));
+  }
+}
+
+// Frame fields read by readFrameFields: the frame length and where the payload starts.
+let frameLength = 0;
+let payloadAt = 0;
+
+/**
+ * Reads `ethertype NAME (0xNNNN), length N: ` (or, -e on 802.3, `802.3, length N: `) at `at` and
+ * returns the model's ethertype, leaving the length in frameLength and the payload at payloadAt;
+ * undefined when the text is not that (a line cut short).
+ */
+function readFrameFields(text: string, at: number): string | undefined {
+  let type: string;
+  let i: number;
+  if (text.startsWith('ethertype ', at)) {
+    const open = text.indexOf(' (0x', at + 10);
+    const code = open < 0 ? -1 : readHex4(text, open + 4);
+    if (code < 0 || text.charCodeAt(open + 8) !== 41) return undefined;
+    type = etherTypeOfCode(code);
+    i = open + 9;
+  } else {
+    i = text.indexOf(', length ', at);
+    if (i <= at) return undefined;
+    type = text.slice(at, i).toLowerCase();
+  }
+  if (!text.startsWith(', length ', i)) return undefined;
+  const len = readUint(text, i + 9);
+  const end = afterUint();
+  if (len < 0 || text.charCodeAt(end) !== 58 || text.charCodeAt(end + 1) !== 32) return undefined;
+  frameLength = len;
+  payloadAt = end + 2;
+  return type;
 }
 
 function protoName(name: string, num: string): string {
@@ -164,24 +207,41 @@ function ipInfo(version: 4 | 6, src: string, dst: string, header: IpHeader | und
   return ip;
 }
 
+// What scanEndpoint saw: the endpoint's end, its last dot, and whether it is an IPv4 literal.
+let endpointEnd = 0;
+let endpointLastDot = -1;
+let endpointIsIpv4 = false;
+
 /**
- * Where the host part of the endpoint text[from, to) ends: before `.port` when the transport
- * carries ports, except for an IPv4 literal (four decimal parts), whose dots are all its own.
+ * Scans an endpoint (`10.0.1.135.41626`, `fd00::1.80`, `dt-1`) from `from` up to `stop` (a space
+ * or a colon-space), in one pass. False when the text ends first.
  */
-function hostEnd(text: string, from: number, to: number, ports: boolean): number {
-  if (!ports) return to;
+function scanEndpoint(text: string, from: number, colonEnds: boolean): boolean {
   let dots = 0;
   let digitsOnly = true;
   let last = -1;
-  for (let i = from; i < to; i++) {
+  let i = from;
+  for (; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 46) {
       dots++;
       last = i;
-    } else if (c < 48 || c > 57) digitsOnly = false;
+    } else if (c === 32) break;
+    else if (c < 48 || c > 57) {
+      if (colonEnds && c === 58 && (i + 1 === text.length || text.charCodeAt(i + 1) === 32)) break;
+      digitsOnly = false;
+    }
   }
-  if (last < 0 || (digitsOnly && dots === 3)) return to;
-  return last;
+  endpointEnd = i;
+  endpointLastDot = last;
+  // Four decimal parts with no port: its dots are all its own.
+  endpointIsIpv4 = digitsOnly && dots === 3;
+  return i > from && i < text.length;
+}
+
+/** Where the host part ends: before `.port` when the transport carries ports (not for an IPv4 literal). */
+function hostEnd(end: number, lastDot: number, isIpv4: boolean, ports: boolean): number {
+  return !ports || lastDot < 0 || isIpv4 ? end : lastDot;
 }
 
 /** True when text[at..] starts with `a > b:` (no space inside `a`): addresses with no `IP` word. */
@@ -196,13 +256,14 @@ function bareAddresses(text: string, at: number): boolean {
  * above for IPv4).
  */
 export function decodeAddressed(p: Packet, version: 4 | 6, text: string, at: number, header: IpHeader | undefined): Fill | Failure {
-  const gt = text.indexOf(' > ', at);
-  if (gt <= at) return 'no "src > dst" in packet text';
-  let colon = text.indexOf(': ', gt + 3);
-  if (colon < 0 && text.charCodeAt(text.length - 1) === 58) colon = text.length - 1;
-  if (colon < 0) return 'addresses not followed by ":"';
-  const sp = text.indexOf(' ', gt + 3);
-  if (text.indexOf(' ', at) !== gt || (sp >= 0 && sp < colon) || colon === gt + 3) return 'malformed "src > dst"';
+  if (!scanEndpoint(text, at, false) || !text.startsWith('> ', endpointEnd + 1)) return 'no "src > dst" in packet text';
+  const gt = endpointEnd;
+  const srcDot = endpointLastDot;
+  const srcIsIpv4 = endpointIsIpv4;
+  scanEndpoint(text, gt + 3, true);
+  const colon = endpointEnd;
+  if (text.charCodeAt(colon) !== 58) return 'addresses not followed by ":"';
+  if (colon === gt + 3) return 'malformed "src > dst"';
   let rest = colon + 2;
   // Checksum notes come before the protocol name: `[no cksum] VXLAN`, `[udp sum ok] UDP`.
   while (text.charCodeAt(rest) === 91) {
@@ -210,53 +271,62 @@ export function decodeAddressed(p: Packet, version: 4 | 6, text: string, at: num
     if (close < 0) break;
     rest = close + 2;
   }
-  const nested = bareAddresses(text, rest);
-  const ports = !nested && carriesPorts(text, rest);
-  const srcEnd = hostEnd(text, at, gt, ports);
-  const dstEnd = hostEnd(text, gt + 3, colon, ports);
+  const word = classifyWord(text, rest);
+  // Only text that starts like an address can be the inner addresses of IP-in-IP (with -e).
+  const c0 = text.charCodeAt(rest);
+  const nested = word === Word.Other && ((c0 >= 48 && c0 <= 57) || (c0 >= 97 && c0 <= 102) || c0 === 58) && bareAddresses(text, rest);
+  const ports = !nested && carriesPorts(word);
+  const srcEnd = hostEnd(gt, srcDot, srcIsIpv4, ports);
+  const dstEnd = hostEnd(colon, endpointLastDot, endpointIsIpv4, ports);
   const ip = ipInfo(version, text.slice(at, srcEnd), text.slice(gt + 3, dstEnd), header);
   p.ip = ip;
   const verbose = header !== undefined;
-  const c = text.charCodeAt(rest);
-
-  if (!ports) {
-    if (c === 69) {
-      const esp = execAt(ESP, text, rest);
-      if (esp) {
-        ip.proto ??= 'esp';
-        p.encap = { kind: 'esp', spi: parseInt(esp[1], 16) };
-        return { notes: [text.slice(rest)], verbose };
-      }
-    } else if (c === 71) {
-      const gre = execAt(GRE, text, rest);
-      if (gre) {
-        ip.proto ??= 'gre';
-        return tunnel(p, { kind: 'gre' }, text, rest, rest + gre[0].length, true, verbose);
-      }
-    } else if (c === 73 && (text.startsWith('IP ', rest) || text.startsWith('IP6 ', rest))) {
-      ip.proto ??= text.charCodeAt(rest + 2) === 54 ? ipProtoName(41) : 'ipip';
-      return withInner(p, { kind: 'ipip' }, 'IPIP', text, rest, verbose);
-    } else if (c === 40 || nested) {
-      // IP-in-IP with -e: the inner header or addresses follow without an `IP` word.
-      ip.proto ??= 'ipip';
-      return withInner(p, { kind: 'ipip' }, 'IPIP', text, rest, verbose);
-    }
-  } else if (c === 86 || c === 79 || c === 71) {
-    const vx = c === 86 ? execAt(VXLAN, text, rest) : c === 79 ? execAt(OTV, text, rest) : null;
-    const gen = c === 71 ? execAt(GENEVE, text, rest) : null;
-    const m = vx ?? gen;
-    if (m) {
-      const srcPort = portNumber(text, srcEnd + 1, gt);
-      const dstPort = portNumber(text, dstEnd + 1, colon);
-      ip.proto ??= 'udp';
-      p.l4 = srcPort === undefined || dstPort === undefined ? { proto: 'udp' } : { proto: 'udp', srcPort, dstPort };
-      const encap: EncapInfo = vx ? { kind: 'vxlan', vni: Number(vx[1]) } : { kind: 'geneve', vni: parseInt(m[1], 16) };
-      return tunnel(p, encap, text, rest, rest + m[0].length, gen !== null, verbose);
-    }
-  }
   const srcPort = ports ? portNumber(text, srcEnd + 1, gt) : undefined;
   const dstPort = ports ? portNumber(text, dstEnd + 1, colon) : undefined;
-  const note = decodeTransport(p, ip, text, rest, srcPort, dstPort);
+
+  switch (word) {
+    case Word.Esp: {
+      const esp = execAt(ESP, text, rest);
+      if (!esp) break;
+      ip.proto ??= 'esp';
+      p.encap = { kind: 'esp', spi: parseInt(esp[1], 16) };
+      return { notes: [text.slice(rest)], verbose };
+    }
+    case Word.Gre: {
+      const gre = execAt(GRE, text, rest);
+      if (!gre) break;
+      ip.proto ??= 'gre';
+      return tunnel(p, { kind: 'gre' }, text, rest, rest + gre[0].length, true, verbose);
+    }
+    case Word.Ip:
+    case Word.Ip6:
+      ip.proto ??= word === Word.Ip6 ? ipProtoName(41) : 'ipip';
+      return withInner(p, { kind: 'ipip' }, 'IPIP', text, rest, verbose);
+    case Word.Header:
+      // IP-in-IP with -e -v: the inner header follows without an `IP` word.
+      ip.proto ??= 'ipip';
+      return withInner(p, { kind: 'ipip' }, 'IPIP', text, rest, verbose);
+    case Word.Vxlan:
+    case Word.Otv:
+    case Word.Geneve: {
+      const m = execAt(word === Word.Vxlan ? VXLAN : word === Word.Otv ? OTV : GENEVE, text, rest);
+      if (!m) break;
+      ip.proto ??= 'udp';
+      const l4: L4Info = { proto: 'udp' };
+      if (srcPort !== undefined) l4.srcPort = srcPort;
+      if (dstPort !== undefined) l4.dstPort = dstPort;
+      p.l4 = l4;
+      const geneve = word === Word.Geneve;
+      const encap: EncapInfo = geneve ? { kind: 'geneve', vni: parseInt(m[1], 16) } : { kind: 'vxlan', vni: Number(m[1]) };
+      return tunnel(p, encap, text, rest, rest + m[0].length, geneve, verbose);
+    }
+  }
+  if (nested) {
+    // IP-in-IP with -e: the inner addresses follow without an `IP` word.
+    ip.proto ??= 'ipip';
+    return withInner(p, { kind: 'ipip' }, 'IPIP', text, rest, verbose);
+  }
+  const note = decodeTransport(p, ip, text, rest, word, srcPort, dstPort);
   if (note === null) return 'packet text cut short (no length)';
   return { notes: [note], verbose };
 }
@@ -349,13 +419,11 @@ function decodeEtherPayload(p: Packet, type: string, text: string, at: number, t
 function decodeEthernet(p: Packet, text: string, at: number): Fill | Failure {
   const gt = at + 17;
   const comma = text.indexOf(', ', gt + 3);
-  if (comma < 0) return 'malformed Ethernet header';
-  const fields = execAt(ETHER_FIELDS, text, comma + 2);
-  if (!fields) return 'malformed Ethernet header';
-  const type = fields[1] !== undefined ? etherType(fields[1], fields[2]) : fields[3].toLowerCase();
+  const type = comma < 0 ? undefined : readFrameFields(text, comma + 2);
+  if (type === undefined) return 'malformed Ethernet header';
   p.eth = { src: text.slice(at, gt), dst: text.slice(gt + 3, comma), type };
-  p.length = Number(fields[4]);
-  const payload = comma + 2 + fields[0].length;
+  p.length = frameLength;
+  const payload = payloadAt;
   if (type !== 'vlan' && type !== 'qinq') return decodeEtherPayload(p, type, text, payload, undefined);
   const tags: number[] = [];
   const fill = decodeEtherPayload(p, type, text, payload, tags);
@@ -443,13 +511,12 @@ function decodeCooked(p: Packet, cooked: CookedInfo, text: string, at: number): 
   const sp = text.indexOf(' ', rest);
   const fieldsAt = text.startsWith('ethertype ', rest) ? rest : sp > rest && text.startsWith('ethertype ', sp + 1) ? sp + 1 : -1;
   if (fieldsAt >= 0) {
-    const fields = execAt(COOKED_FIELDS, text, fieldsAt);
-    if (!fields) return 'malformed cooked header';
+    const type = readFrameFields(text, fieldsAt);
+    if (type === undefined) return 'malformed cooked header';
     if (fieldsAt > rest) cooked.src = text.slice(rest, fieldsAt - 1);
-    const type = etherType(fields[1], fields[2]);
     cooked.type = type;
-    p.length = Number(fields[3]);
-    return decodeEtherPayload(p, type, text, fieldsAt + fields[0].length, undefined);
+    p.length = frameLength;
+    return decodeEtherPayload(p, type, text, payloadAt, undefined);
   }
   return decodeLink(p, text, rest, false);
 }

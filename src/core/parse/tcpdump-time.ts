@@ -1,14 +1,10 @@
 import type { Timestamp } from '../model/packet.js';
 
 /**
- * A timestamp read at the start of a tcpdump line and the index where the packet text starts.
- * `delta` stamps (-ttt, -ttttt) still need the stream's running clock to become a Timestamp.
+ * A timestamp read at the start of a tcpdump line. `delta` stamps (-ttt, -ttttt) still need the
+ * stream's running clock to become a Timestamp; the others are one already.
  */
-export interface TcpdumpStamp {
-  clock: Timestamp['clock'] | 'delta';
-  us: number;
-  end: number;
-}
+export type TcpdumpStamp = Timestamp | { clock: 'delta'; us: number };
 
 const ZERO = 48;
 
@@ -25,6 +21,11 @@ function twoDigits(line: string, at: number): number {
 
 // Where the last fraction/clock read ended: a scratch slot instead of a tuple per call.
 let readEnd = 0;
+
+/** stampEnd: where the packet text starts after the stamp readStamp returned last. */
+export function stampEnd(): number {
+  return readEnd + 1;
+}
 
 /** The fraction after the dot as microseconds: 6 digits normally, 9 with --nano (truncated). */
 function fraction(line: string, at: number): number {
@@ -57,26 +58,27 @@ function clockTime(line: string, at: number): number {
  * `HH:MM:SS.ffffff` (default, time of day), `-tt` epoch seconds, `-tttt` date and time (read as
  * time of day: tcpdump prints local time without a zone, so it cannot become an epoch honestly),
  * and `-ttt`/`-ttttt` deltas (` 00:00:00.001013`, `-` when time went backwards).
- * The stamp must be followed by a space; returns undefined when the line does not start with one.
+ * The stamp must be followed by a space; returns undefined when the line does not start with one,
+ * else the stamp, the packet text starting at stampEnd().
  */
 export function readStamp(line: string): TcpdumpStamp | undefined {
   const c0 = line.charCodeAt(0);
   if (c0 === 32 || c0 === 45) {
     const us = clockTime(line, 1);
     if (us < 0 || line.charCodeAt(readEnd) !== 32) return undefined;
-    return { clock: 'delta', us: c0 === 45 ? -us : us, end: readEnd + 1 };
+    return { clock: 'delta', us: c0 === 45 ? -us : us };
   }
   if (!isDigit(c0)) return undefined;
   if (line.charCodeAt(2) === 58) {
     const us = clockTime(line, 0);
     if (us < 0 || line.charCodeAt(readEnd) !== 32) return undefined;
-    return { clock: 'time-of-day', us, end: readEnd + 1 };
+    return { clock: 'time-of-day', us };
   }
   if (line.charCodeAt(4) === 45 && line.charCodeAt(7) === 45 && line.charCodeAt(10) === 32) {
     if (twoDigits(line, 0) < 0 || twoDigits(line, 2) < 0 || twoDigits(line, 5) < 0 || twoDigits(line, 8) < 0) return undefined;
     const us = clockTime(line, 11);
     if (us < 0 || line.charCodeAt(readEnd) !== 32) return undefined;
-    return { clock: 'time-of-day', us, end: readEnd + 1 };
+    return { clock: 'time-of-day', us };
   }
   let i = 0;
   let sec = 0;
@@ -85,5 +87,5 @@ export function readStamp(line: string): TcpdumpStamp | undefined {
   if (i < 9 || line.charCodeAt(i) !== 46) return undefined;
   const f = fraction(line, i + 1);
   if (f < 0 || line.charCodeAt(readEnd) !== 32) return undefined;
-  return { clock: 'wall', us: sec * 1_000_000 + f, end: readEnd + 1 };
+  return { clock: 'wall', us: sec * 1_000_000 + f };
 }

@@ -1,4 +1,5 @@
 import type { IpInfo, L4Info, Packet } from '../model/packet.js';
+import { afterUint, readUint } from './tcpdump-scan.js';
 
 /**
  * Well-known service names tcpdump prints instead of port numbers without -nn (from /etc/services).
@@ -11,17 +12,6 @@ const SERVICE_PORTS: Record<string, number> = {
   'ipsec-nat-t': 4500, postgresql: 5432, mdns: 5353, geneve: 6081, 'http-alt': 8080, webcache: 8080,
 };
 
-// End of the last number read by readUint: a scratch slot instead of a tuple per call.
-let numEnd = 0;
-
-/** readUint reads decimal digits at `at` (-1 when there are none); `numEnd` is left after them. */
-function readUint(text: string, at: number): number {
-  let i = at;
-  let v = 0;
-  for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) v = v * 10 + (c - 48);
-  numEnd = i;
-  return i === at ? -1 : v;
-}
 
 /** Reads `<literal><digits>` at `at`, or -1 when the text is not that. */
 function numberAfter(text: string, at: number, literal: string): number {
@@ -32,8 +22,8 @@ function numberAfter(text: string, at: number, literal: string): number {
 export function portNumber(text: string, from: number, to: number): number | undefined {
   if (from >= to) return undefined;
   const v = readUint(text, from);
-  if (numEnd === to) return v <= 65535 ? v : undefined;
-  return numEnd === from ? SERVICE_PORTS[text.slice(from, to)] : undefined;
+  if (afterUint() === to) return v <= 65535 ? v : undefined;
+  return afterUint() === from ? SERVICE_PORTS[text.slice(from, to)] : undefined;
 }
 
 /** ICMPv6 type names tcpdump prints, normalised like the ICMPv4 ones. */
@@ -52,7 +42,7 @@ const ICMP6_TYPES: Record<string, string> = {
   redirect: 'redirect',
 };
 
-/** Index of `, length N` (value in numEnd's number) searched from `at`; the value or -1. */
+/** The number after the first `length ` from `at`, or -1. */
 function lengthField(text: string, at: number): number {
   const i = text.indexOf('length ', at);
   return i < 0 ? -1 : readUint(text, i + 7);
@@ -60,17 +50,20 @@ function lengthField(text: string, at: number): number {
 
 /** Reads `echo request, id N, seq N[, length N]` at `at` into l4; false when it is not an echo. */
 function readEcho(text: string, at: number, l4: L4Info): boolean {
+  // `echo re` then `quest, id ` or `ply, id `: the eighth letter tells them apart.
+  if (text.charCodeAt(at) !== 101 || !text.startsWith('echo re', at)) return false;
+  const q = text.charCodeAt(at + 7);
   let i: number;
-  if (text.startsWith('echo request, id ', at)) i = at + 17;
-  else if (text.startsWith('echo reply, id ', at)) i = at + 15;
+  if (q === 113 && text.startsWith('quest, id ', at + 7)) i = at + 17;
+  else if (q === 112 && text.startsWith('ply, id ', at + 7)) i = at + 15;
   else return false;
   const id = readUint(text, i);
-  const seq = numberAfter(text, numEnd, ', seq ');
+  const seq = numberAfter(text, afterUint(), ', seq ');
   if (id < 0 || seq < 0) return false;
   l4.icmpType = i === at + 17 ? 'echo-request' : 'echo-reply';
   l4.icmpId = id;
   l4.icmpSeq = seq;
-  const len = numberAfter(text, numEnd, ', length ');
+  const len = numberAfter(text, afterUint(), ', length ');
   if (len >= 0) l4.payloadLength = len;
   return true;
 }
@@ -143,8 +136,8 @@ function decodeTcp(p: Packet, text: string, at: number): string | null {
       if (len >= 0) l4.payloadLength = len;
       sawLength = true;
       // `length N: <app>`: everything after the colon is the application decode, commas included.
-      if (text.startsWith(': ', numEnd)) {
-        l4.app = text.slice(numEnd + 2);
+      if (text.startsWith(': ', afterUint())) {
+        l4.app = text.slice(afterUint() + 2);
         break;
       }
     } else if ((c === 111 && text.startsWith('options [', pos)) || (c === 99 && text.startsWith('cksum ', pos))) {
@@ -162,30 +155,78 @@ function decodeTcp(p: Packet, text: string, at: number): string | null {
 }
 
 /**
+ * What the text after `src > dst: ` starts with, read once from its first letters so that the
+ * port split, the tunnel branches and the transport decode do not probe the same word again.
+ */
+export const Word = {
+  Other: 0, Icmp: 1, Icmp6: 2, Ip: 3, Ip6: 4, Flags: 5, Udp: 6, Esp: 7, Gre: 8, Vxlan: 9, Otv: 10,
+  Geneve: 11, Header: 12, QuietTcp: 13, Sctp: 14, NoPorts: 15,
+} as const;
+export type WordKind = (typeof Word)[keyof typeof Word];
+
+/** classifyWord names the first word of a packet's transport text at `at`. */
+export function classifyWord(text: string, at: number): WordKind {
+  const c0 = text.charCodeAt(at);
+  const c1 = text.charCodeAt(at + 1);
+  switch (c0) {
+    case 73: // I
+      if (c1 === 67) {
+        if (text.startsWith('MP ', at + 2)) return Word.Icmp;
+        if (text.startsWith('MP6, ', at + 2)) return Word.Icmp6;
+      } else if (c1 === 80) {
+        const c2 = text.charCodeAt(at + 2);
+        if (c2 === 32) return Word.Ip;
+        if (c2 === 54 && text.charCodeAt(at + 3) === 32) return Word.Ip6;
+      }
+      return Word.Other;
+    case 70: return text.startsWith('Flags [', at) ? Word.Flags : Word.Other;
+    case 85: return text.startsWith('UDP, ', at) ? Word.Udp : Word.Other;
+    case 69: return text.startsWith('ESP(', at) ? Word.Esp : Word.Other;
+    case 71: return c1 === 82 ? (text.startsWith('REv', at + 1) ? Word.Gre : Word.Other) : text.startsWith('Geneve, ', at) ? Word.Geneve : Word.Other;
+    case 86: return text.startsWith('VXLAN, ', at) ? Word.Vxlan : Word.Other;
+    case 79: return text.startsWith('OTV, ', at) ? Word.Otv : Word.Other;
+    case 40: return Word.Header; // `(tos ...`: an inner IPv4 header (IP-in-IP with -e -v)
+    case 116: return text.startsWith('tcp ', at) ? Word.QuietTcp : Word.Other;
+    case 115: return text.startsWith('sctp', at) ? Word.Sctp : Word.Other;
+    case 105: return text.startsWith('igmp', at) || text.startsWith('ip-proto-', at) ? Word.NoPorts : Word.Other;
+    default: return Word.Other;
+  }
+}
+
+/**
+ * carriesPorts tells whether the addresses before a transport word end in `.port`: needed for
+ * host names and IPv6, where the last dot cannot be told from the address by its shape.
+ */
+export function carriesPorts(word: WordKind): boolean {
+  return !(word === Word.Icmp || word === Word.Icmp6 || word === Word.Ip || word === Word.Ip6 || word === Word.Esp ||
+    word === Word.Gre || word === Word.Header || word === Word.NoPorts);
+}
+
+/**
  * decodeTransport reads the transport part of a packet line at `at` (after `src > dst: ` and any
  * `[udp sum ok]`-style notes) into `p.l4` and `ip.proto`, and returns the summary text.
  * `srcPort`/`dstPort` are already split off the addresses; they tell DNS (53, 5353) from other UDP
  * decodes, which tcpdump prints without a `UDP` word. Null when the text was cut short.
  */
-export function decodeTransport(p: Packet, ip: IpInfo, text: string, at: number, srcPort?: number, dstPort?: number): string | null {
-  const c = text.charCodeAt(at);
+export function decodeTransport(p: Packet, ip: IpInfo, text: string, at: number, word: WordKind, srcPort?: number, dstPort?: number): string | null {
   let note: string | undefined;
-  if (c === 73) {
-    if (text.startsWith('ICMP6, ', at)) decodeIcmp6(p, text, at);
-    else if (text.startsWith('ICMP ', at) && !decodeIcmp(p, text, at)) return null;
-  } else if (c === 70 && text.startsWith('Flags [', at)) {
+  if (word === Word.Icmp) {
+    if (!decodeIcmp(p, text, at)) return null;
+  } else if (word === Word.Icmp6) {
+    decodeIcmp6(p, text, at);
+  } else if (word === Word.Flags) {
     const tcp = decodeTcp(p, text, at);
     if (tcp === null) return null;
     note = tcp;
-  } else if (c === 85 && text.startsWith('UDP, ', at)) {
+  } else if (word === Word.Udp) {
     const len = lengthField(text, at);
     if (len < 0) return null;
     p.l4 = { proto: 'udp', payloadLength: len };
-  } else if (c === 116 && text.startsWith('tcp ', at)) {
+  } else if (word === Word.QuietTcp) {
     // -q: `tcp 18`.
     const len = readUint(text, at + 4);
-    if (len >= 0 && numEnd === text.length) p.l4 = { proto: 'tcp', payloadLength: len };
-  } else if (c === 115 && text.startsWith('sctp', at)) {
+    if (len >= 0 && afterUint() === text.length) p.l4 = { proto: 'tcp', payloadLength: len };
+  } else if (word === Word.Sctp) {
     p.l4 = { proto: 'sctp' };
   }
   if (p.l4 === undefined && (srcPort !== undefined || dstPort !== undefined)) {
@@ -196,7 +237,7 @@ export function decodeTransport(p: Packet, ip: IpInfo, text: string, at: number,
       // DNS ends with the message size in parentheses: `4660+ A? example.com. (54)`.
       const open = text.lastIndexOf('(');
       const size = open < at ? -1 : readUint(text, open + 1);
-      if (size >= 0 && text.charCodeAt(numEnd) === 41) l4.payloadLength = size;
+      if (size >= 0 && text.charCodeAt(afterUint()) === 41) l4.payloadLength = size;
     }
     p.l4 = l4;
   }
@@ -207,18 +248,4 @@ export function decodeTransport(p: Packet, ip: IpInfo, text: string, at: number,
     ip.proto ??= l4.proto;
   }
   return note ?? (at === 0 ? text : text.slice(at));
-}
-
-/**
- * carriesPorts tells whether the addresses before the transport text at `at` end in `.port`:
- * needed for host names and IPv6, where the last dot cannot be told from the address by its shape.
- */
-export function carriesPorts(text: string, at: number): boolean {
-  const c = text.charCodeAt(at);
-  if (c === 73) return !(text.startsWith('ICMP', at) || text.startsWith('IP ', at) || text.startsWith('IP6 ', at));
-  if (c === 69) return !text.startsWith('ESP(', at);
-  if (c === 71) return !text.startsWith('GREv', at);
-  if (c === 40) return false; // `(tos ...`: an inner IPv4 header (IP-in-IP with -e -v)
-  if (c === 105) return !(text.startsWith('igmp', at) || text.startsWith('ip-proto-', at));
-  return true;
 }

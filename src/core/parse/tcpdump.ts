@@ -2,7 +2,7 @@ import type { CaptureEvent } from '../model/event.js';
 import type { Packet, Timestamp } from '../model/packet.js';
 import type { LineParser, Parsed, StreamMeta } from './result.js';
 import { decodeAddressed, decodeFrame, decodeLink, isEmptyPacket, type Expectation } from './tcpdump-packet.js';
-import { readStamp, type TcpdumpStamp } from './tcpdump-time.js';
+import { readStamp, stampEnd, type TcpdumpStamp } from './tcpdump-time.js';
 import { transcriptNoise } from './transcript-noise.js';
 
 /** A packet whose next line may still add to it (tcpdump -v, tunnels). */
@@ -82,7 +82,7 @@ function closed(ctx: TcpdumpContext): TcpdumpContext {
 
 /** Turns a stamp into the event's Timestamp, advancing the -ttt running clock in the context. */
 function stampTime(stamp: TcpdumpStamp, ctx: TcpdumpContext): Timestamp {
-  if (stamp.clock !== 'delta') return { clock: stamp.clock, us: stamp.us };
+  if (stamp.clock !== 'delta') return stamp;
   if (ctx.deltaStamps === 'since-first') return { clock: 'relative', us: stamp.us };
   return { clock: 'relative', us: (ctx.relativeUs ?? 0) + stamp.us };
 }
@@ -199,7 +199,7 @@ export function parseTcpdumpLine(line: string, ctx: TcpdumpContext): Result {
   if (stamp) {
     const time = stampTime(stamp, ctx);
     const next = stamp.clock === 'delta' && ctx.deltaStamps === 'since-previous' ? { ...ctx, relativeUs: time.us } : ctx;
-    const packet = packetLine(line, stamp.end, time, next);
+    const packet = packetLine(line, stampEnd(), time, next);
     return typeof packet === 'string' ? unparsed(`after the timestamp: ${packet}`, closed(ctx)) : packet;
   }
   if (c === 32 || c === 9) return indentedLine(line, ctx);
