@@ -175,6 +175,7 @@ async function readEvents(source: InputSource, format: InputFormat, stream: Stre
       const dec = createPcapStream();
       for await (const chunk of source.chunks()) {
         for (const r of dec.push(chunk)) {
+          if (r.kind === 'meta') continue; // file and interface headers are not records
           input.lines++;
           if (r.kind === 'event') {
             input.understood++;
@@ -182,8 +183,6 @@ async function readEvents(source: InputSource, format: InputFormat, stream: Stre
           } else if (r.kind === 'error' || r.kind === 'unparsed') {
             input.notUnderstood++;
             if (samples.length < SAMPLES_KEPT) samples.push({ line: input.lines, text: '', reason: r.reason });
-          } else {
-            input.understood++;
           }
         }
       }
