@@ -458,6 +458,7 @@ describe('stream lines', () => {
     ['tcpdump: listening on eth1, link-type EN10MB (Ethernet), capture size 65535 bytes', { iface: 'eth1', linkType: 'EN10MB', ready: true }],
     ['listening on any, link-type LINUX_SLL2 (Linux cooked v2), snapshot length 262144 bytes', { iface: 'any', linkType: 'LINUX_SLL2', ready: true }],
     ['reading from file t.pcap, link-type EN10MB (Ethernet), snapshot length 262144', { linkType: 'EN10MB', note: 'reading from file t.pcap' }],
+    ['tcpdump: data link type LINUX_SLL2', { linkType: 'LINUX_SLL2' }],
   ])('meta: %s', (line, meta) => {
     expect(lastResult([line])).toEqual({ kind: 'meta', meta });
   });
@@ -482,7 +483,10 @@ describe('stream lines', () => {
     '4 packets captured',
     '4 packets received by filter',
     '0 packets dropped by kernel',
+    '0 packets dropped by interface',
     '1 packet captured',
+    'Unable to use a TTY - input is not a terminal or the right kind of file',
+    'Warning: interface names might be incorrect',
     '^C',
     'root@bpf1:~# kubectl exec -ti same -- tcpdump -pne -i eth0',
     'docker@minikube-m02:~$ sudo tcpdump -i eth0 -nneevv proto 4',
