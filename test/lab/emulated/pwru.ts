@@ -1,0 +1,204 @@
+/**
+ * EMULATED pwru v1.0.9 of the datapath lab. Not the real binary (this kernel has no kprobes):
+ * it loads lab-skbtrace, which records every skb of this node's network namespaces (the node's
+ * and its pods') at the kernel's skb tracepoints, merges those records with the lab datapath's
+ * tc verdicts, and prints the functions the packets really went through (see pwru/path.ts:
+ * observed points plus the functions between them that the observed path implies) in pwru's
+ * v1.0.9 format. Reads LAB_STATE and LAB_NODE like the emulated agent CLI.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ARTIFACTS } from '../kernel/compile.js';
+import { labPaths } from '../kernel/paths.js';
+import { tryRun } from '../kernel/run.js';
+import { followEvents, type DatapathEvent } from './datapath-events.js';
+import { nodeContext, NoLabError, type NodeContext } from './lab-context.js';
+import { FlagError, parsePwruFlags, USAGE, type PwruFlags } from './pwru/flags.js';
+import { PwruPrinter } from './pwru/output.js';
+import { skbLines, type FuncLine, type PathContext } from './pwru/path.js';
+import { compileFilter, FilterError } from './pwru/pcap-filter.js';
+import { parseSkbLine, type SkbEvent } from './pwru/skb-event.js';
+
+const VERSION = 'v1.0.9';
+/** How long records wait so that both streams (tracepoints, datapath) have delivered a packet's records. */
+const SETTLE_MS = 300;
+
+function goLog(msg: string): void {
+  const d = new Date();
+  const p = (n: number): string => String(n).padStart(2, '0');
+  process.stderr.write(`${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${msg}\n`);
+}
+
+/** pb/v3's default bar, as pwru prints it while attaching and detaching. */
+function progressBar(n: number): string {
+  const head = `${n} / ${n} [`;
+  const tail = '] 100.00% ? p/s';
+  return `${head}${'-'.repeat(Math.max(10, 100 - head.length - tail.length))}${tail}`;
+}
+
+/** Network namespaces pwru on this node sees: the node's and its pods'. */
+function watchedNetns(ctx: NodeContext, flags: PwruFlags): { inodes: number[]; names: Map<number, string> } {
+  const names = new Map<number, string>();
+  names.set(ctx.kernel.nodes[ctx.node.name].netnsInode, ctx.node.netns);
+  for (const pod of ctx.pods) {
+    const k = ctx.kernel.pods[`${pod.namespace}/${pod.name}`];
+    if (k && pod.netns) names.set(k.netnsInode, pod.netns);
+  }
+  let inodes = [...names.keys()];
+  if (flags.filterNetns) {
+    const m = /^inode:(\d+)$/.exec(flags.filterNetns);
+    if (!m) throw new FlagError(`--filter-netns ${flags.filterNetns}: only inode:<inode> is emulated`);
+    inodes = inodes.filter((i) => i === Number(m[1]));
+  }
+  return { inodes, names };
+}
+
+function main(): void {
+  let flags: PwruFlags;
+  try {
+    flags = parsePwruFlags(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof FlagError) {
+      process.stderr.write(`${err.message}\n${USAGE}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (flags.help) {
+    process.stderr.write(USAGE);
+    process.exit(0);
+  }
+  if (flags.version) {
+    process.stdout.write(`pwru ${VERSION}\n`);
+    process.exit(0);
+  }
+  const ctx = nodeContext();
+  let filter: ReturnType<typeof compileFilter>;
+  let funcFilter: RegExp | undefined;
+  try {
+    filter = compileFilter(flags.pcap);
+    funcFilter = flags.filterFunc ? new RegExp(`^(?:${flags.filterFunc})$`) : undefined;
+  } catch (err) {
+    if (err instanceof FilterError) {
+      goLog(`Failed to compile pcap filter: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const { inodes, names } = watchedNetns(ctx, flags);
+  const bin = labPaths(dirname(ctx.statePath)).bin;
+  const netfilter = new Set<number>();
+  for (const [inode, netns] of names) {
+    if (/\n-A |^\*/m.test(tryRun('ip', ['netns', 'exec', netns, 'iptables-save']).stdout)) netfilter.add(inode);
+  }
+  const pathCtx: PathContext = {
+    nodeNetns: ctx.kernel.nodes[ctx.node.name].netnsInode,
+    hasNetfilter: (n) => netfilter.has(n),
+    deviceKind: (name) => (name === 'cilium_vxlan' ? 'vxlan' : /^(lxc|eth0$|ens33$|cilium_host$|cilium_net$)/.test(name) ? 'veth' : 'other'),
+    dropReasons: {},
+  };
+  const printer = new PwruPrinter({ timestamp: flags.timestamp, meta: flags.outputMeta, tuple: flags.outputTuple });
+  goLog('Attaching kprobes (via kprobe-multi)...');
+  const tracer = spawn(join(bin, ARTIFACTS.skbtrace), ['--obj', join(bin, ARTIFACTS.skbtraceObj), '--netns', inodes.join(',') || '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let funcs = 0;
+  let printed = 0;
+  let listening = false;
+  const pending: { e: SkbEvent; arrived: number }[] = [];
+  let verdicts: { e: DatapathEvent; arrived: number }[] = [];
+  const lastEvent = new Map<string, SkbEvent>();
+  const tracked = new Set<string>();
+  let stopFollowing: (() => void) | undefined;
+
+  const exit = (signal: boolean): void => {
+    stopFollowing?.();
+    tracer.kill('SIGTERM');
+    goLog(signal ? 'Received signal, exiting program..' : `Printed ${flags.outputLimitLines} events, exiting program..`);
+    goLog('Detaching kprobes...');
+    process.stderr.write(`${progressBar(funcs)}\n`);
+    process.exit(0);
+  };
+
+  const emit = (line: FuncLine): void => {
+    if (funcFilter && !funcFilter.test(line.func.replace(/[( ].*$/, ''))) return;
+    if (flags.filterMark !== undefined && line.mark !== flags.filterMark) return;
+    if (flags.filterIfname !== undefined && line.ifname !== flags.filterIfname) return;
+    const matches = filter({ ethertype: line.packet.proto, tuple: line.tuple });
+    if (!matches && !(flags.filterTrackSkb && tracked.has(line.skb))) return;
+    if (matches && flags.filterTrackSkb) tracked.add(line.skb);
+    process.stdout.write(`${flags.outputJson ? printer.json(line) : printer.line(line)}\n`);
+    printed++;
+    if (flags.outputLimitLines > 0 && printed >= flags.outputLimitLines) exit(false);
+  };
+
+  const flush = (): void => {
+    const now = Date.now();
+    const ready = pending.filter((p) => p.arrived <= now - SETTLE_MS);
+    if (ready.length === 0) return;
+    const later = pending.filter((p) => p.arrived > now - SETTLE_MS);
+    pending.length = 0;
+    pending.push(...later);
+    const bySkb = new Map<string, SkbEvent[]>();
+    for (const { e } of ready.sort((a, b) => a.e.ts - b.e.ts)) bySkb.set(e.skb, [...(bySkb.get(e.skb) ?? []), e]);
+    const lines: FuncLine[] = [];
+    const dp = verdicts.map((v) => v.e);
+    for (const [skb, events] of bySkb) {
+      const after = later.map((p) => p.e).filter((e) => e.skb === skb).sort((a, b) => a.ts - b.ts)[0];
+      lines.push(...skbLines(events, lastEvent.get(skb), after, dp, pathCtx));
+      lastEvent.set(skb, events[events.length - 1]);
+    }
+    for (const line of lines.sort((a, b) => a.ts - b.ts)) emit(line);
+    verdicts = verdicts.filter((v) => v.arrived > now - 10 * SETTLE_MS);
+  };
+
+  let rest = '';
+  tracer.stdout.on('data', (chunk: Buffer) => {
+    rest += chunk.toString('utf8');
+    const lines = rest.split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      const e = parseSkbLine(line);
+      if (e) {
+        if (!listening) continue;
+        printer.remember(e.pid, e.exe);
+        pending.push({ e, arrived: Date.now() });
+        continue;
+      }
+      if (line.startsWith('{"kind":"meta"')) {
+        const meta = JSON.parse(line) as { skbFuncs: number; reasons: Record<string, string> };
+        pathCtx.dropReasons = meta.reasons;
+        funcs = meta.skbFuncs;
+      } else if (line === '{"kind":"attached"}') {
+        process.stderr.write(`${progressBar(funcs)}\n`);
+        goLog('Attached (ignored 0)');
+        stopFollowing = followEvents(labPaths(dirname(ctx.statePath)).eventsOf(ctx.node.name), (v) => {
+          if (v.kind === 'verdict') verdicts.push({ e: v, arrived: Date.now() });
+        });
+        goLog('Listening for events..');
+        if (flags.readyFile) writeFileSync(flags.readyFile, '');
+        if (!flags.outputJson) process.stdout.write(`${printer.header()}\n`);
+        listening = true;
+        setInterval(flush, 100);
+      }
+    }
+  });
+  tracer.on('exit', (code) => {
+    if (!listening) {
+      goLog(`Failed to load objects: lab-skbtrace exited with ${code}`);
+      process.exit(1);
+    }
+  });
+  process.on('SIGINT', () => exit(true));
+  process.on('SIGTERM', () => exit(true));
+  process.stdout.on('error', () => exit(true));
+}
+
+try {
+  main();
+} catch (err) {
+  if (err instanceof NoLabError) {
+    process.stderr.write(`pwru: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
