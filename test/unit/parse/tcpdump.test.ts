@@ -521,6 +521,29 @@ describe('stream lines', () => {
   });
 });
 
+describe('never throws', () => {
+  it('on every prefix of every fixture line, fed as a stream (the shape of a cut excerpt)', () => {
+    const kinds = new Set(['event', 'amend', 'meta', 'ignored', 'unparsed']);
+    const files = [
+      ...readdirSync(join(FIXTURES, 'tcpdump')).map((f) => join(FIXTURES, 'tcpdump', f)),
+      ...readdirSync(join(FIXTURES, 'seed')).filter((f) => f.startsWith('tcpdump-')).map((f) => join(FIXTURES, 'seed', f)),
+    ];
+    let count = 0;
+    for (const file of files) {
+      let ctx = tcpdumpParser.initial();
+      for (const line of readFixture(file).body) {
+        for (let end = 0; end <= line.length; end++) {
+          const out = parseTcpdumpLine(line.slice(0, end), ctx);
+          expect(kinds.has(out.result.kind)).toBe(true);
+          ctx = out.ctx;
+          count++;
+        }
+      }
+    }
+    expect(count).toBeGreaterThan(10_000);
+  });
+});
+
 /*
  * Golden files: every tcpdump fixture, line by line. Each real fixture's header `# note:` names what
  * a parser must not understand; those lines, and only those, come out unparsed.
