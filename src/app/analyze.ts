@@ -39,7 +39,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
   const pointOverride = new Map(req.points.map((p) => [p.file, p.point]));
 
   for (const p of problems) {
-    streams.push({ index: streams.length, name: p.name, tool: 'tcpdump' });
+    streams.push({ index: streams.length, name: p.name, tool: 'tcpdump', point: undefined, node: undefined, events: 0 });
     inputs.push({ name: p.name, tool: 'unknown', point: '', node: '', lines: 0, understood: 0, notUnderstood: 0, status: `failed: ${p.message}` });
   }
 
@@ -69,7 +69,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
     const name = h.source.name;
     const override = pointOverride.get(name) ?? [...pointOverride].find(([f]) => baseName(f) === baseName(name))?.[1];
     const input: ReportInput = { name, tool: toolOf(h.format), point: '', node: '', lines: 0, understood: 0, notUnderstood: 0, status: 'ok' };
-    const stream: StreamInfo = { index: streams.length, name, tool: (toolOf(h.format) as Tool) ?? 'tcpdump' };
+    const stream: StreamInfo = { index: streams.length, name, tool: (toolOf(h.format) as Tool) ?? 'tcpdump', point: undefined, node: undefined, events: 0 };
     streams.push(stream);
     inputs.push(input);
     if (h.error) {

@@ -1,7 +1,6 @@
 import type { CaptureEvent, IptablesEvent, MonitorEvent, ProbeEvent, PwruEvent, Tool } from '../model/event.js';
 import type { Packet, Timestamp } from '../model/packet.js';
 import { flowOf, type FlowRef } from './flow-key.js';
-import { readKernelPath, type KernelPath } from './kernel-path.js';
 
 /** StreamInfo: one input as the accumulator sees it. Points may be resolved later (see resolvePoint). */
 export interface StreamInfo {
@@ -36,7 +35,6 @@ export interface HopRecord {
   /** pwru: the kernel functions of one skb, in order (capped). */
   funcs?: string[];
   funcsDropped?: number;
-  kernelPath?: KernelPath;
   match: 'packet' | 'flow';
   /** Part of the packet key (ICMP id without seq): attach to the packet that has it, when there is one. */
   keyHint?: string;
@@ -54,8 +52,8 @@ export interface FlowEvidence {
   seen: Map<string, { where: PointHint; stream: number; count: number; encap?: string }>;
   /** monitor facts: `local-delivery:<ep>`, `to-endpoint:<ep>`, `to-stack`, `to-overlay`, `to-network`, ... with the endpoint that said it. */
   monitor: Map<string, { endpoint?: number; stream: number; text: string }>;
-  /** Kernel paths read from pwru, one per skb, first few kept. */
-  kernel: { stream: number; skb: string; path: KernelPath }[];
+  /** pwru function sequences, one per skb, first few kept; read with readKernelPath when the report is built. */
+  kernel: { stream: number; skb: string; funcs: string[] }[];
   kernelCount: number;
   iptables: Map<string, { stream: number; text: string }>;
   drops: { stream: number; where: PointHint; reason: string; detail: string }[];
@@ -84,7 +82,8 @@ interface MonitorGroup {
 interface PwruGroup {
   flow: FlowRecord;
   hop: HopRecord;
-  evidenceIndex: number;
+  src: string;
+  dst: string;
 }
 
 const MAX_FUNCS = 64;
@@ -97,7 +96,8 @@ const KERNEL_EVIDENCE_KEPT = 4;
 export class FlowAccumulator {
   readonly flows = new Map<string, FlowRecord>();
   private seq = 0;
-  private readonly monitorGroups = new Map<string, MonitorGroup>();
+  /** Open monitor record groups by stream, CPU and endpoint (a numeric key: this runs per line). */
+  private readonly monitorGroups = new Map<number, MonitorGroup>();
   private readonly pwruGroups = new Map<string, PwruGroup>();
   /** ARP requests seen: sender MAC -> sender IP, to name the asker of a reply. */
   private readonly arpAskers = new Map<string, string>();
@@ -126,8 +126,8 @@ export class FlowAccumulator {
 
   /** A stream ended: close its open pwru and monitor groups so new streams start clean. */
   endStream(stream: StreamInfo): void {
+    for (const [k, g] of this.monitorGroups) if (g.hop.stream === stream.index) this.monitorGroups.delete(k);
     const prefix = `${stream.index}|`;
-    for (const k of this.monitorGroups.keys()) if (k.startsWith(prefix)) this.monitorGroups.delete(k);
     for (const k of this.pwruGroups.keys()) if (k.startsWith(prefix)) this.pwruGroups.delete(k);
   }
 
@@ -150,7 +150,7 @@ export class FlowAccumulator {
   }
 
   private addMonitor(stream: StreamInfo, event: MonitorEvent): void {
-    const groupKey = `${stream.index}|${event.cpu ?? ''}|${event.endpoint ?? ''}`;
+    const groupKey = ((stream.index * 4097 + (event.cpu ?? -1) + 1) * 65537) + (event.endpoint ?? -1) + 1;
     const where: PointHint = event.endpoint !== undefined ? { kind: 'endpoint', endpoint: event.endpoint } : stream.point ? { kind: 'fixed', point: stream.point } : { kind: 'unknown' };
     const ref = event.packet ? flowOf(monitorPacket(event.packet)) : undefined;
     let group = this.monitorGroups.get(groupKey);
@@ -196,22 +196,21 @@ export class FlowAccumulator {
 
   private addPwru(stream: StreamInfo, event: PwruEvent): void {
     const groupKey = `${stream.index}|${event.skb}`;
-    const ref = event.packet ? flowOf(event.packet) : undefined;
     let group = this.pwruGroups.get(groupKey);
-    if (group && ref && group.flow.key !== ref.key) group = undefined; // skb address reused for another packet
+    // pwru repeats the tuple on every line of an skb: derive the flow once per skb, and again only
+    // when the addresses change (the kernel reused the skb for another packet).
+    const ip = innermostIp(event.packet);
+    if (group && ip && (ip.src !== group.src || ip.dst !== group.dst)) group = undefined;
     if (!group) {
+      const ref = event.packet ? flowOf(event.packet) : undefined;
       if (!ref) return;
       const flow = this.flowFor(ref);
       const where: PointHint = { kind: 'kernel' };
       const hop = this.hop(stream, where, event.time, '', { skb: event.skb });
       hop.funcs = [];
       flow.evidence.kernelCount++;
-      let evidenceIndex = -1;
-      if (flow.evidence.kernel.length < KERNEL_EVIDENCE_KEPT) {
-        evidenceIndex = flow.evidence.kernel.length;
-        flow.evidence.kernel.push({ stream: stream.index, skb: event.skb, path: readKernelPath([]) });
-      }
-      group = { flow, hop, evidenceIndex };
+      if (flow.evidence.kernel.length < KERNEL_EVIDENCE_KEPT) flow.evidence.kernel.push({ stream: stream.index, skb: event.skb, funcs: hop.funcs });
+      group = { flow, hop, src: ref.src, dst: ref.dst };
       this.pwruGroups.set(groupKey, group);
       this.noteSeen(flow, where, stream.index, ref.encap);
       this.place(flow, undefined, stream.index, hop);
@@ -220,10 +219,7 @@ export class FlowAccumulator {
     if (hop.funcs!.length < MAX_FUNCS) hop.funcs!.push(event.func);
     else hop.funcsDropped = (hop.funcsDropped ?? 0) + 1;
     if (event.iface && hop.facts.iface === undefined) hop.facts.iface = event.iface;
-    if (event.netns !== undefined) hop.facts.netns = event.netns;
-    hop.kernelPath = readKernelPath(hop.funcs!);
-    hop.detail = hop.kernelPath.summary;
-    if (group.evidenceIndex >= 0) group.flow.evidence.kernel[group.evidenceIndex].path = hop.kernelPath;
+    if (event.netns !== undefined && hop.facts.netns === undefined) hop.facts.netns = event.netns;
     if (event.dropReason && !BENIGN_DROP.has(event.dropReason)) {
       this.noteDrop(group.flow, stream.index, { kind: 'kernel' }, event.dropReason, `${event.func}(${event.dropReason})`);
     }
@@ -315,9 +311,8 @@ export class FlowAccumulator {
   }
 
   private noteMonitor(flow: FlowRecord, event: MonitorEvent, stream: number): void {
-    for (const tag of monitorTags(event)) {
-      if (!flow.evidence.monitor.has(tag)) flow.evidence.monitor.set(tag, { endpoint: event.endpoint, stream, text: event.summary });
-    }
+    const tag = monitorTag(event);
+    if (tag && !flow.evidence.monitor.has(tag)) flow.evidence.monitor.set(tag, { endpoint: event.endpoint, stream, text: event.summary });
   }
 
   private noteDrop(flow: FlowRecord, stream: number, where: PointHint, reason: string, detail: string): void {
@@ -347,16 +342,22 @@ function monitorPacket(p: Packet): Packet {
   return p;
 }
 
-function monitorTags(e: MonitorEvent): string[] {
-  const tags: string[] = [];
-  if (e.deliveryTo !== undefined) tags.push(`local-delivery:${e.deliveryTo}`);
-  if (e.type === 'trace' && e.obsPoint) {
-    tags.push(e.obsPoint === 'to-endpoint' && e.endpoint !== undefined ? `to-endpoint:${e.endpoint}` : e.obsPoint);
+/** monitorTag: the one fact about the path a monitor record states, if any. */
+function monitorTag(e: MonitorEvent): string | undefined {
+  if (e.deliveryTo !== undefined) return `local-delivery:${e.deliveryTo}`;
+  switch (e.type) {
+    case 'trace':
+      if (!e.obsPoint) return undefined;
+      return e.obsPoint === 'to-endpoint' && e.endpoint !== undefined ? `to-endpoint:${e.endpoint}` : e.obsPoint;
+    case 'drop':
+      return 'drop';
+    case 'policy-verdict':
+      return e.verdict ? `policy-${e.verdict}` : undefined;
+    case 'debug':
+      return e.debugKind === 'ct-verdict' && e.ctState ? `ct-${e.ctState.toLowerCase()}` : undefined;
+    default:
+      return undefined;
   }
-  if (e.type === 'drop') tags.push('drop');
-  if (e.type === 'policy-verdict' && e.verdict) tags.push(`policy-${e.verdict}`);
-  if (e.debugKind === 'ct-verdict' && e.ctState) tags.push(`ct-${e.ctState.toLowerCase()}`);
-  return tags;
 }
 
 function monitorWords(e: MonitorEvent): string {
@@ -426,6 +427,11 @@ function captureFacts(packet: Packet, ref: FlowRef): Record<string, string | num
   if (ref.encap) f.encap = ref.encap;
   if (packet.cooked) f.direction = packet.cooked.direction;
   return f;
+}
+
+function innermostIp(p: Packet | undefined): Packet['ip'] {
+  if (!p) return undefined;
+  return innermost(p).ip;
 }
 
 function innermost(p: Packet): Packet {

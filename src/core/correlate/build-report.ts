@@ -3,6 +3,7 @@ import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import type { FlowAccumulator, FlowRecord, HopRecord, PointHint, StreamInfo } from './accumulator.js';
 import { classifyFlow, type FlowFacts, type SeenAt } from './classify.js';
+import { readKernelPath } from './kernel-path.js';
 
 /** What the report builder needs besides the flows: inputs as they ended, and what we know of endpoints. */
 export interface ReportContext {
@@ -184,9 +185,10 @@ function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint 
     const base = hops.find((x) => x.domain !== undefined);
     const out: ReportHop[] = hops.map(({ h, point, domain }) => {
       const deltaUs = base && domain === base.domain && h.time && base.h.time ? round3(h.time.us - base.h.time.us) : null;
-      const hop: ReportHop = { point, tool: h.tool, time: h.time ? formatTime(h.time) : null, deltaUs, detail: h.detail, match: h.match };
+      const detail = h.funcs ? readKernelPath(h.funcs).summary : h.detail;
+      const hop: ReportHop = { point, tool: h.tool, time: h.time ? formatTime(h.time) : null, deltaUs, detail, match: h.match };
       const facts: Record<string, string | number> = { ...h.facts };
-      if (h.kernelPath && h.funcs) facts.functions = h.funcs.join(' ') + (h.funcsDropped ? ` (+${h.funcsDropped} more)` : '');
+      if (h.funcs) facts.functions = h.funcs.join(' ') + (h.funcsDropped ? ` (+${h.funcsDropped} more)` : '');
       if (Object.keys(facts).length) hop.facts = facts;
       return hop;
     });

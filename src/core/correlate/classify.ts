@@ -1,6 +1,7 @@
 import type { PathStep, ReportEndpoint, ReportEvidence, Verdict } from '../model/report.js';
 import { ciliumPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import type { FlowRecord, PointHint } from './accumulator.js';
+import { readKernelPath } from './kernel-path.js';
 
 /** SeenAt: a resolved point that saw the flow, with how often and whether it was encapsulated there. */
 export interface SeenAt {
@@ -93,15 +94,16 @@ export function classifyFlow(f: FlowFacts): Classification {
 
   // pwru.
   for (const k of f.flow.evidence.kernel) {
+    const path = readKernelPath(k.funcs);
     const node = f.nodeOfStream(k.stream);
     const who = `pwru on ${node} (skb ${k.skb})`;
-    if (k.path.redirect && k.path.rcvAfterRedirect && !k.path.forward) {
+    if (path.redirect && path.rcvAfterRedirect && !path.forward) {
       const onDst = !crossNode || node === dstNode;
       if (onDst) peer.push({ node, text: `${who}: skb_do_redirect then ip_rcv with no device transmit in between, and no ip_forward` });
     }
-    if (k.path.forward) stack.push({ node, text: `${who}: ip_forward, the host stack routed it` });
-    if (k.path.redirect && k.path.neighAfterRedirect && !k.path.forward) neigh.push({ node, text: `${who}: skb_do_redirect then neighbour output, bpf_redirect_neigh()` });
-    if (k.path.tunnel) overlay.push({ node, text: `${who}: tunnel device functions (${k.path.keyFuncs.filter((x) => /vxlan|geneve|udp_tunnel/.test(x)).join(', ')})` });
+    if (path.forward) stack.push({ node, text: `${who}: ip_forward, the host stack routed it` });
+    if (path.redirect && path.neighAfterRedirect && !path.forward) neigh.push({ node, text: `${who}: skb_do_redirect then neighbour output, bpf_redirect_neigh()` });
+    if (path.tunnel) overlay.push({ node, text: `${who}: tunnel device functions (${path.keyFuncs.filter((x) => /vxlan|geneve|udp_tunnel/.test(x)).join(', ')})` });
   }
 
   // cilium monitor.
