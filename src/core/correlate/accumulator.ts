@@ -87,6 +87,8 @@ interface PwruGroup {
 }
 
 const MAX_FUNCS = 64;
+/** A packet key that repeats (ICMP seq wrap, retransmissions) must not grow a packet without bound. */
+const MAX_HOPS_PER_PACKET = 64;
 const KERNEL_EVIDENCE_KEPT = 4;
 
 /**
@@ -137,7 +139,7 @@ export class FlowAccumulator {
     const ref = flowOf(event.packet, this.askerOfMac);
     if (!ref) return;
     const where: PointHint = stream.point
-      ? { kind: 'fixed', point: stream.point }
+      ? this.fixedWhere(stream)
       : event.packet.cooked?.ifname
         ? { kind: 'iface', iface: event.packet.cooked.ifname }
         : event.iface
@@ -145,8 +147,21 @@ export class FlowAccumulator {
           : { kind: 'unknown' };
     const flow = this.flowFor(ref);
     this.noteSeen(flow, where, stream.index, ref.encap);
-    const hop = this.hop(stream, where, event.time, captureDetail(event, ref), captureFacts(event.packet, ref));
-    this.place(flow, ref.packetKey, stream.index, hop);
+    // Words and facts are only worth building for hops the report will show.
+    if (this.keeps(flow, ref.packetKey, stream.index)) {
+      this.place(flow, ref.packetKey, stream.index, this.hop(stream, where, event.time, captureDetail(event, ref), captureFacts(event.packet, ref)));
+    } else {
+      this.place(flow, ref.packetKey, stream.index, undefined);
+    }
+  }
+
+  private readonly fixedWheres = new Map<number, PointHint>();
+
+  /** One PointHint object per stream with a fixed point, so seen-keys can be cached by identity. */
+  private fixedWhere(stream: StreamInfo): PointHint {
+    let w = this.fixedWheres.get(stream.index);
+    if (!w || (w.kind === 'fixed' && w.point !== stream.point)) this.fixedWheres.set(stream.index, (w = { kind: 'fixed', point: stream.point! }));
+    return w;
   }
 
   private addMonitor(stream: StreamInfo, event: MonitorEvent): void {
@@ -268,25 +283,34 @@ export class FlowAccumulator {
     return { stream: stream.index, tool: stream.tool, where, time, detail, facts, seq: this.seq++, match: 'packet' };
   }
 
-  private place(flow: FlowRecord, packetKey: string | undefined, stream: number, hop: HopRecord): void {
+  /** keeps says whether `place` would keep a hop for this packet (detail) or only count it. */
+  private keeps(flow: FlowRecord, packetKey: string | undefined, stream: number): boolean {
+    if (packetKey === undefined) return (flow.unkeyed.get(stream)?.length ?? 0) < this.maxPackets;
+    const packet = flow.packets.get(packetKey);
+    return packet ? packet.hops.length < MAX_HOPS_PER_PACKET : flow.packets.size < this.maxPackets;
+  }
+
+  /** place files a hop under its packet, or counts it when the flow already has enough detail. */
+  private place(flow: FlowRecord, packetKey: string | undefined, stream: number, hop: HopRecord | undefined): void {
     if (packetKey === undefined) {
       let list = flow.unkeyed.get(stream);
       if (!list) flow.unkeyed.set(stream, (list = []));
-      hop.match = 'flow';
-      if (list.length < this.maxPackets) list.push(hop);
-      else flow.extraUnkeyed++;
+      if (hop && list.length < this.maxPackets) {
+        hop.match = 'flow';
+        list.push(hop);
+      } else flow.extraUnkeyed++;
       return;
     }
     let packet = flow.packets.get(packetKey);
     if (!packet) {
-      if (flow.packets.size >= this.maxPackets) {
+      if (!hop || flow.packets.size >= this.maxPackets) {
         flow.extraPackets++;
         return;
       }
       packet = { key: packetKey, hops: [], firstSeq: hop.seq };
       flow.packets.set(packetKey, packet);
     }
-    packet.hops.push(hop);
+    if (hop && packet.hops.length < MAX_HOPS_PER_PACKET) packet.hops.push(hop);
   }
 
   /** A monitor group learnt its packet identity late (the layer dump follows the DEBUG lines). */
@@ -299,8 +323,14 @@ export class FlowAccumulator {
     this.place(flow, packetKey, stream, group.hop);
   }
 
+  private readonly seenKeys = new WeakMap<PointHint, string>();
+
   private noteSeen(flow: FlowRecord, where: PointHint, stream: number, encap: string | undefined): void {
-    const k = `${stream}|${hintKey(where)}`;
+    let k = this.seenKeys.get(where);
+    if (k === undefined) {
+      k = `${stream}|${hintKey(where)}`;
+      if (where.kind === 'fixed') this.seenKeys.set(where, k);
+    }
     const seen = flow.evidence.seen.get(k);
     if (seen) {
       seen.count++;
