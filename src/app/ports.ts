@@ -23,3 +23,96 @@ export interface InputCatalog {
   /** Expands files and directories into sources (directories: their files, sorted by name). */
   open(paths: string[]): Promise<{ sources: InputSource[]; problems: InputProblem[] }>;
 }
+
+/** PodRef: a pod by namespace and name. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+}
+
+/** PodInfo: what the trace needs of a pod. */
+export interface PodInfo extends PodRef {
+  uid: string;
+  node: string;
+  ips: string[];
+  hostNetwork: boolean;
+  phase: string;
+  containers: { name: string; image: string }[];
+  labels: Record<string, string>;
+}
+
+/** NodeInfo: what the trace and doctor need of a node. */
+export interface NodeInfo {
+  name: string;
+  internalIp?: string;
+  kernelVersion?: string;
+  osImage?: string;
+  containerRuntime?: string;
+}
+
+/** ProbePodSpec: a short-lived privileged helper pod on one node (captures, pwru, iptables). */
+export interface ProbePodSpec {
+  namespace: string;
+  name: string;
+  node: string;
+  image: string;
+  labels: Record<string, string>;
+  /** Backstop: the cluster kills the pod after this even if we vanish. */
+  activeDeadlineSeconds: number;
+  /** Linux capabilities added to the container (no full `privileged` unless needed). */
+  capabilities: string[];
+  privileged: boolean;
+}
+
+/** KubePort: the Kubernetes API, as the use cases need it. Errors are DatapathErrors with one-line messages. */
+export interface KubePort {
+  /** The namespace of the current context (or --namespace). */
+  defaultNamespace(): string;
+  getPod(ref: PodRef): Promise<PodInfo>;
+  listPods(namespace: string | undefined, selectors: { labelSelector?: string; fieldSelector?: string }): Promise<PodInfo[]>;
+  getNode(name: string): Promise<NodeInfo>;
+  /** The CiliumEndpoint (cilium.io/v2) of a pod, raw JSON; undefined when there is none. */
+  getCiliumEndpoint(ref: PodRef): Promise<unknown | undefined>;
+  /** The cilium agent pod on a node (kube-system by default, label k8s-app=cilium). */
+  findAgentPod(node: string): Promise<PodInfo>;
+  createPod(spec: ProbePodSpec): Promise<PodInfo>;
+  /** Resolves when the pod is Running; rejects when it fails, is deleted, or the time/signal runs out. */
+  waitForRunning(ref: PodRef, timeoutMs: number, signal?: AbortSignal): Promise<PodInfo>;
+  deletePod(ref: PodRef): Promise<void>;
+  /** SelfSubjectAccessReview. */
+  canI(check: { verb: string; resource: string; subresource?: string; namespace?: string; group?: string }): Promise<{ allowed: boolean; reason?: string }>;
+  /** The Pod Security `enforce` level label of a namespace, when set. */
+  podSecurityLevel(namespace: string): Promise<string | undefined>;
+}
+
+/** ExecRequest: run argv (never a shell string) in a pod's container. */
+export interface ExecRequest {
+  pod: PodRef;
+  container?: string;
+  argv: string[];
+  /** Cancels the command: closes the stream and the remote process gets killed by the caller's stop argv too. */
+  signal?: AbortSignal;
+  onStdout?: (chunk: Uint8Array) => void;
+  onStderr?: (chunk: Uint8Array) => void;
+  /** Collect stdout/stderr into the result (for short commands); streams are still called. */
+  collect?: boolean;
+}
+
+/** ExecResult: one shape for success and failure (execa/zx style); resolved once the command has ended. */
+export interface ExecResult {
+  pod: PodRef;
+  container?: string;
+  argv: string[];
+  /** null when the command never ran or was canceled before it reported. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  canceled: boolean;
+  /** Why it failed when it failed without an exit code (connection, 403, 404 ...), one line. */
+  error?: string;
+}
+
+export interface ExecPort {
+  exec(req: ExecRequest): Promise<ExecResult>;
+}
