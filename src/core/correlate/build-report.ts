@@ -80,7 +80,7 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     resolve: (w, s) => r.resolve(w, s),
   };
   const verdictAndPath = classifyFlow(facts);
-  const rank = (p: string) => rankPoint(p, srcEp, dstEp);
+  const rank = memoRank(srcEp, dstEp);
   return {
     src: label(flow.ref.src, srcEp),
     dst: label(flow.ref.dst, dstEp),
@@ -118,6 +118,16 @@ function collectSeen(flow: FlowRecord, r: PointResolver): SeenAt[] {
     out.push({ point: r.resolve(s.where, s.stream), stream: s.stream, count: s.count, encap: s.encap });
   }
   return out;
+}
+
+/** memoRank: rankPoint for one flow, remembered per point (sorting calls it many times). */
+function memoRank(srcEp: ReportEndpoint | undefined, dstEp: ReportEndpoint | undefined): (point: string) => number {
+  const memo = new Map<string, number>();
+  return (point) => {
+    let r = memo.get(point);
+    if (r === undefined) memo.set(point, (r = rankPoint(point, srcEp, dstEp)));
+    return r;
+  };
 }
 
 /** Position of a point along a request from src to dst; lower comes first. */
@@ -178,7 +188,7 @@ function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint 
       else packets.push({ key: hop.facts.skb !== undefined ? `skb ${hop.facts.skb}` : `packet ${i + 1}`, hops: [hop] });
     });
   }
-  const rank = (p: string) => rankPoint(p, srcEp, dstEp);
+  const rank = memoRank(srcEp, dstEp);
   return packets.map((p) => {
     const hops = p.hops.map((h) => ({ h, point: r.resolve(h.where, h.stream), domain: r.clockDomain(h) }));
     hops.sort((a, b) => rank(a.point) - rank(b.point) || sameDomainTimeOrder(a, b) || a.h.seq - b.h.seq);
