@@ -2,6 +2,7 @@
  * Ports: what the use cases need from the outside world. Adapters implement them (files, the
  * Kubernetes API, exec); tests implement them in memory.
  */
+import type { DatapathError } from '../core/errors.js';
 
 /** InputSource: one input to analyze, readable as bytes (pcap) or lines (text). */
 export interface InputSource {
@@ -62,6 +63,13 @@ export interface ProbePodSpec {
   /** Linux capabilities added to the container (no full `privileged` unless needed). */
   capabilities: string[];
   privileged: boolean;
+  /** Container command; default: sleep until the deadline, so the pod ends by itself. */
+  command?: string[];
+  /** Container name; default `probe`. */
+  container?: string;
+  /** Host network and PID namespaces; both default to true (captures on node interfaces, entering pod netns by pid). */
+  hostNetwork?: boolean;
+  hostPID?: boolean;
 }
 
 /** KubePort: the Kubernetes API, as the use cases need it. Errors are DatapathErrors with one-line messages. */
@@ -111,6 +119,10 @@ export interface ExecResult {
   canceled: boolean;
   /** Why it failed when it failed without an exit code (connection, 403, 404 ...), one line. */
   error?: string;
+  /** The same failure as a DatapathError with its exit code (forbidden, not found ...), when `error` is set. */
+  failure?: DatapathError;
+  /** argv[0] does not exist in the container (exit 127, or the runtime's "executable file not found"). */
+  commandNotFound?: boolean;
 }
 
 export interface ExecPort {

@@ -1,0 +1,315 @@
+/**
+ * KubePort over @kubernetes/client-node 1.4: pods, nodes, CiliumEndpoints (cilium.io/v2), the
+ * Cilium agent pod of a node, probe pod create/wait/delete, SelfSubjectAccessReview and the Pod
+ * Security level of a namespace. Every failure is a DatapathError of one line (api-errors.ts).
+ */
+import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { KubePort, NodeInfo, PodInfo, PodRef, ProbePodSpec } from '../../app/ports.js';
+import { DatapathError, EXIT, NotFoundError } from '../../core/errors.js';
+import { translateApiError, type ApiCall } from './api-errors.js';
+
+/** KubePortOptions: the namespace of the context and where the Cilium agents live. */
+export interface KubePortOptions {
+  namespace: string;
+  /** Namespace of the agent DaemonSet (the Helm release namespace); default kube-system. */
+  agentNamespace?: string;
+  /** Label selector of agent pods; default `k8s-app=cilium` (the DaemonSet's selector). */
+  agentSelector?: string;
+}
+
+/** The agent container of the cilium DaemonSet (install/kubernetes/cilium/templates/cilium-agent/daemonset.yaml). */
+export const AGENT_CONTAINER = 'cilium-agent';
+const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
+/** Waiting reasons after which a container will not start without someone changing something. */
+const STUCK_REASONS = new Set(['ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError', 'CrashLoopBackOff']);
+const WATCH_RETRY_MS = 500;
+
+/** The parts of a pod (typed from a list, raw JSON from a watch) that decide whether it runs. */
+interface PodState {
+  metadata?: { name?: string; namespace?: string; deletionTimestamp?: unknown };
+  status?: {
+    phase?: string;
+    reason?: string;
+    message?: string;
+    containerStatuses?: { name?: string; state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } } }[];
+  };
+}
+
+/** podInfo: what the use cases need of a V1Pod. */
+export function podInfo(pod: V1Pod): PodInfo {
+  const meta = pod.metadata ?? {};
+  const status = pod.status ?? {};
+  const ips = status.podIPs?.map((p) => p.ip).filter((ip): ip is string => typeof ip === 'string' && ip !== '') ?? [];
+  if (ips.length === 0 && status.podIP) ips.push(status.podIP);
+  return {
+    namespace: meta.namespace ?? '',
+    name: meta.name ?? '',
+    uid: meta.uid ?? '',
+    node: pod.spec?.nodeName ?? '',
+    ips,
+    hostNetwork: pod.spec?.hostNetwork === true,
+    phase: status.phase ?? 'Unknown',
+    containers: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image ?? '' })),
+    labels: meta.labels ?? {},
+  };
+}
+
+/** Why a pod is not running yet, in a few words (phase, then the first container's waiting reason). */
+function podProgress(pod: PodState): string {
+  const phase = pod.status?.phase ?? 'Unknown';
+  const waiting = pod.status?.containerStatuses?.find((c) => c.state?.waiting?.reason)?.state?.waiting;
+  if (waiting?.reason) return `${phase}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`;
+  if (pod.status?.reason) return `${phase}: ${pod.status.reason}${pod.status.message ? ` (${pod.status.message})` : ''}`;
+  return phase;
+}
+
+function probePodBody(spec: ProbePodSpec): V1Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels },
+    spec: {
+      nodeName: spec.node,
+      hostNetwork: spec.hostNetwork ?? true,
+      hostPID: spec.hostPID ?? true,
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: spec.activeDeadlineSeconds,
+      terminationGracePeriodSeconds: 0,
+      automountServiceAccountToken: false,
+      // Probes must run on the node of the pod they watch, tainted or not.
+      tolerations: [{ operator: 'Exists' }],
+      containers: [
+        {
+          name: spec.container ?? 'probe',
+          image: spec.image,
+          command: spec.command ?? ['sleep', String(spec.activeDeadlineSeconds)],
+          securityContext: spec.privileged ? { privileged: true } : { capabilities: { add: spec.capabilities } },
+        },
+      ],
+    },
+  };
+}
+
+function httpStatusOf(err: unknown): number | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const e = err as { code?: unknown; statusCode?: unknown };
+  if (typeof e.code === 'number') return e.code;
+  return typeof e.statusCode === 'number' ? e.statusCode : undefined;
+}
+
+/** createKubePort implements KubePort for the context the KubeConfig has selected. */
+export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort {
+  const server = kc.getCurrentCluster()?.server ?? '(no cluster)';
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const authz = kc.makeApiClient(AuthorizationV1Api);
+  const agentNamespace = opts.agentNamespace ?? 'kube-system';
+  const agentSelector = opts.agentSelector ?? 'k8s-app=cilium';
+
+  /** Runs one API call, translating its failure with what the call was. */
+  async function call<T>(what: Omit<ApiCall, 'server'>, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      throw translateApiError(e, { ...what, server });
+    }
+  }
+
+  async function listPods(namespace: string | undefined, selectors: { labelSelector?: string; fieldSelector?: string }): Promise<PodInfo[]> {
+    const list = await call({ verb: 'list', resource: 'pods', namespace }, () =>
+      namespace === undefined ? core.listPodForAllNamespaces({ ...selectors }) : core.listNamespacedPod({ namespace, ...selectors }),
+    );
+    return list.items.map(podInfo);
+  }
+
+  async function getPod(ref: PodRef): Promise<PodInfo> {
+    return podInfo(await call({ verb: 'get', resource: 'pods', ...ref }, () => core.readNamespacedPod(ref)));
+  }
+
+  function waitForRunning(ref: PodRef, timeoutMs: number, signal?: AbortSignal): Promise<PodInfo> {
+    const { namespace, name } = ref;
+    const fieldSelector = `metadata.name=${name}`;
+    return new Promise<PodInfo>((resolve, reject) => {
+      let settled = false;
+      let watch: AbortController | undefined;
+      let progress = 'not seen yet';
+      let lastError: string | undefined;
+      const finish = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        watch?.abort();
+        outcome();
+      };
+      const timer = setTimeout(() => {
+        const why = lastError === undefined ? '' : `; last error: ${lastError}`;
+        finish(() => reject(new DatapathError(`pod ${namespace}/${name} is not Running after ${Math.round(timeoutMs / 100) / 10}s (${progress}${why})`, EXIT.error)));
+      }, timeoutMs);
+      const onAbort = (): void => finish(() => reject(new DatapathError(`canceled while waiting for pod ${namespace}/${name} to run`, EXIT.interrupted)));
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      /** Settles on Running, Failed/Succeeded, a stuck container or deletion; returns whether it did. */
+      const judge = (pod: PodState, typed?: V1Pod): boolean => {
+        progress = podProgress(pod);
+        const phase = pod.status?.phase;
+        if (phase === 'Running' && pod.metadata?.deletionTimestamp === undefined) {
+          // Watch objects are raw JSON; re-read the pod so callers get the typed view.
+          if (typed !== undefined) finish(() => resolve(podInfo(typed)));
+          else void getPod(ref).then((p) => finish(() => resolve(p)), (e: DatapathError) => finish(() => reject(e)));
+          return true;
+        }
+        if (phase === 'Failed' || phase === 'Succeeded') {
+          finish(() => reject(new DatapathError(`pod ${namespace}/${name} ended before it ran our commands (${progress})`, EXIT.error)));
+          return true;
+        }
+        const stuck = pod.status?.containerStatuses?.find((c) => STUCK_REASONS.has(c.state?.waiting?.reason ?? ''));
+        if (stuck !== undefined) {
+          finish(() => reject(new DatapathError(`pod ${namespace}/${name} cannot start container ${stuck.name ?? ''}: ${progress}`, EXIT.error)));
+          return true;
+        }
+        return false;
+      };
+
+      // List, then watch from the list's resourceVersion; when the watch ends (server timeout,
+      // dropped connection, 410 Gone) list and watch again until the pod settles or time runs out.
+      const cycle = async (): Promise<void> => {
+        if (settled) return;
+        let resourceVersion: string | undefined;
+        try {
+          const list = await core.listNamespacedPod({ namespace, fieldSelector });
+          if (settled) return;
+          const pod = list.items[0];
+          if (pod === undefined) {
+            finish(() => reject(new NotFoundError(`pod ${namespace}/${name} does not exist (deleted while we waited?)`)));
+            return;
+          }
+          if (judge(pod as PodState, pod)) return;
+          resourceVersion = list.metadata?.resourceVersion;
+        } catch (e) {
+          const status = httpStatusOf(e);
+          if (status !== undefined && status < 500) {
+            finish(() => reject(translateApiError(e, { verb: 'list', resource: 'pods', namespace, server })));
+            return;
+          }
+          lastError = translateApiError(e, { verb: 'list', resource: 'pods', namespace, server }).message;
+          setTimeout(() => void cycle(), WATCH_RETRY_MS);
+          return;
+        }
+        const controller = await new Watch(kc).watch(
+          `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+          { fieldSelector, resourceVersion, allowWatchBookmarks: true },
+          (type: string, obj: PodState) => {
+            if (settled || type === 'BOOKMARK' || type === 'ERROR') return;
+            if (type === 'DELETED') finish(() => reject(new NotFoundError(`pod ${namespace}/${name} was deleted while we waited for it to run (${podProgress(obj)})`)));
+            else judge(obj);
+          },
+          (err: unknown) => {
+            if (settled) return;
+            const status = httpStatusOf(err);
+            if (status !== undefined && status < 500 && status !== 410) {
+              finish(() => reject(translateApiError(err, { verb: 'watch', resource: 'pods', namespace, server })));
+              return;
+            }
+            if (err) lastError = translateApiError(err, { verb: 'watch', resource: 'pods', namespace, server }).message;
+            setTimeout(() => void cycle(), err ? WATCH_RETRY_MS : 0);
+          },
+        );
+        if (settled) controller.abort();
+        else watch = controller;
+      };
+      void cycle();
+    });
+  }
+
+  return {
+    defaultNamespace: () => opts.namespace,
+    getPod,
+    listPods,
+
+    async getNode(name) {
+      const node = await call({ verb: 'get', resource: 'nodes', name }, () => core.readNode({ name }));
+      const info: NodeInfo = { name: node.metadata?.name ?? name };
+      const internal = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+      if (internal) info.internalIp = internal;
+      const ni = node.status?.nodeInfo;
+      if (ni?.kernelVersion) info.kernelVersion = ni.kernelVersion;
+      if (ni?.osImage) info.osImage = ni.osImage;
+      if (ni?.containerRuntimeVersion) info.containerRuntime = ni.containerRuntimeVersion;
+      return info;
+    },
+
+    async getCiliumEndpoint(ref) {
+      try {
+        return (await custom.getNamespacedCustomObject({ group: 'cilium.io', version: 'v2', plural: 'ciliumendpoints', ...ref })) as unknown;
+      } catch (e) {
+        const error = translateApiError(e, { verb: 'get', resource: 'ciliumendpoints', group: 'cilium.io', ...ref, server });
+        // No CEP of that name: the pod is not (yet) managed; a missing resource type stays an error.
+        if (error instanceof NotFoundError && !error.message.includes('does not serve')) return undefined;
+        throw error;
+      }
+    },
+
+    async findAgentPod(node) {
+      const pods = await listPods(agentNamespace, { labelSelector: agentSelector, fieldSelector: `spec.nodeName=${node}` });
+      const agents = pods.filter((p) => p.containers.some((c) => c.name === AGENT_CONTAINER));
+      if (agents.length === 0) {
+        throw new NotFoundError(`no Cilium agent pod on node ${node} (namespace ${agentNamespace}, label ${agentSelector}, container ${AGENT_CONTAINER}): is Cilium running there?`);
+      }
+      // During a rollout the old and the new agent may both exist; only a Running one answers exec.
+      const running = agents.find((p) => p.phase === 'Running');
+      if (running === undefined) throw new DatapathError(`the Cilium agent pod ${agentNamespace}/${agents[0].name} on node ${node} is ${agents[0].phase}, not Running`, EXIT.error);
+      return running;
+    },
+
+    async createPod(spec) {
+      const created = await call({ verb: 'create', resource: 'pods', namespace: spec.namespace, name: spec.name }, () =>
+        core.createNamespacedPod({ namespace: spec.namespace, body: probePodBody(spec) }),
+      );
+      return podInfo(created);
+    },
+
+    waitForRunning,
+
+    async deletePod(ref) {
+      try {
+        await core.deleteNamespacedPod({ ...ref, gracePeriodSeconds: 0 });
+      } catch (e) {
+        // Already gone is what we wanted: deleting is idempotent (cleanup may run twice).
+        if (httpStatusOf(e) === 404) return;
+        throw translateApiError(e, { verb: 'delete', resource: 'pods', ...ref, server });
+      }
+    },
+
+    async canI(check) {
+      const review = await call({ verb: 'create', resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io' }, () =>
+        authz.createSelfSubjectAccessReview({
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: {
+              resourceAttributes: {
+                verb: check.verb,
+                resource: check.resource,
+                subresource: check.subresource,
+                namespace: check.namespace,
+                group: check.group ?? '',
+              },
+            },
+          },
+        }),
+      );
+      const reason = review.status?.reason || review.status?.evaluationError || undefined;
+      return reason === undefined ? { allowed: review.status?.allowed === true } : { allowed: review.status?.allowed === true, reason };
+    },
+
+    async podSecurityLevel(namespace) {
+      const ns = await call({ verb: 'get', resource: 'namespaces', name: namespace }, () => core.readNamespace({ name: namespace }));
+      return ns.metadata?.labels?.[PSA_ENFORCE];
+    },
+  };
+}
