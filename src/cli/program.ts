@@ -39,6 +39,7 @@ export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: Abo
     .option('--endpoints <file>', 'endpoint data: cilium-dbg endpoint get/list output or kubectl get cep -o json (repeatable)', collect, [])
     .option('--node <name>', 'node of the inputs that do not name one')
     .option('--max-packets <n>', 'packets per flow shown in detail; the rest are counted', '10')
+    .option('--pcapng <file>', 'also write the frames of the pcap inputs to one pcapng file: an interface per point, comments from monitor and pwru')
     .action(async (paths: string[], opts: Record<string, unknown>) => {
       const { runAnalyze } = await import('./commands/analyze.js');
       outcome.exitCode = await runAnalyze(paths, { ...program.opts(), ...opts }, io);
