@@ -1,4 +1,4 @@
-import type { Packet } from '../model/packet.js';
+import type { EthernetInfo, IpInfo, L4Info, Packet } from '../model/packet.js';
 import { etherTypeName, icmpTypeName } from './cilium-monitor-summary.js';
 import { tcpFlagString } from './protocol-names.js';
 
@@ -113,28 +113,24 @@ function bool(body: string, key: string): boolean {
   return field(body, key) === 'true';
 }
 
-/** `Payload=[..56..]` is 56 bytes, `Payload=[]` none. */
-function payloadLength(body: string): number | undefined {
-  const v = field(body, 'Payload');
-  if (v === undefined) return undefined;
-  if (v === '[]') return 0;
-  const m = /^\[\.\.(\d+)\.\.\]$/.exec(v);
-  return m ? Number(m[1]) : undefined;
-}
-
 const IP_PROTOCOLS: ReadonlyMap<string, string> = new Map([
   ['ICMPv4', 'icmp'], ['ICMPv6', 'icmp6'], ['TCP', 'tcp'], ['UDP', 'udp'], ['SCTP', 'sctp'],
   ['ESP', 'esp'], ['IPv4', 'ipip'], ['GRE', 'gre'],
 ]);
 
+/** A copy of `p` with one more layer's fields (fields set one by one: conditional spreads are slow in V8). */
 function addLayer(p: Packet, name: string, body: string): Packet | undefined {
+  const out: Packet = Object.assign({}, p);
   switch (name) {
     case 'Ethernet': {
       const src = field(body, 'SrcMAC');
       const dst = field(body, 'DstMAC');
-      const type = field(body, 'EthernetType');
       if (!src || !dst) return undefined;
-      return { ...p, eth: { src: src.toLowerCase(), dst: dst.toLowerCase(), ...(type ? { type: etherTypeName(type) } : {}) } };
+      const eth: EthernetInfo = { src: src.toLowerCase(), dst: dst.toLowerCase() };
+      const type = field(body, 'EthernetType');
+      if (type) eth.type = etherTypeName(type);
+      out.eth = eth;
+      return out;
     }
     case 'IPv4':
     case 'IPv6': {
@@ -142,59 +138,75 @@ function addLayer(p: Packet, name: string, body: string): Packet | undefined {
       const dst = field(body, 'DstIP');
       if (!src || !dst) return undefined;
       const v4 = name === 'IPv4';
+      const ip: IpInfo = { version: v4 ? 4 : 6, src, dst };
+      setNum(ip, 'ttl', body, v4 ? 'TTL' : 'HopLimit');
+      if (v4) setNum(ip, 'id', body, 'Id');
       const protoName = field(body, v4 ? 'Protocol' : 'NextHeader');
+      if (protoName) ip.proto = IP_PROTOCOLS.get(protoName) ?? protoName.toLowerCase();
+      setNum(ip, 'length', body, 'Length');
+      setNum(ip, 'tos', body, v4 ? 'TOS' : 'TrafficClass');
       const flags = v4 ? field(body, 'Flags') : undefined;
-      return {
-        ...p,
-        ip: {
-          version: v4 ? 4 : 6,
-          src,
-          dst,
-          ttl: num(body, v4 ? 'TTL' : 'HopLimit'),
-          ...(v4 ? { id: num(body, 'Id') } : {}),
-          ...(protoName ? { proto: IP_PROTOCOLS.get(protoName) ?? protoName.toLowerCase() } : {}),
-          length: num(body, 'Length'),
-          tos: num(body, v4 ? 'TOS' : 'TrafficClass'),
-          ...(flags ? { flags } : {}),
-        },
-      };
+      if (flags) ip.flags = flags;
+      out.ip = ip;
+      return out;
     }
     case 'TCP': {
       const ack = bool(body, 'ACK');
       const bits =
         (bool(body, 'FIN') ? 0x01 : 0) | (bool(body, 'SYN') ? 0x02 : 0) | (bool(body, 'RST') ? 0x04 : 0) | (bool(body, 'PSH') ? 0x08 : 0) |
         (ack ? 0x10 : 0) | (bool(body, 'URG') ? 0x20 : 0) | (bool(body, 'ECE') ? 0x40 : 0) | (bool(body, 'CWR') ? 0x80 : 0);
-      return {
-        ...p,
-        l4: {
-          proto: 'tcp',
-          srcPort: num(body, 'SrcPort'),
-          dstPort: num(body, 'DstPort'),
-          ...(bits !== 0 ? { tcpFlags: tcpFlagString(bits) } : {}),
-          tcpSeq: num(body, 'Seq'),
-          ...(ack ? { tcpAck: num(body, 'Ack') } : {}),
-          payloadLength: payloadLength(body),
-        },
-      };
+      const l4: L4Info = { proto: 'tcp' };
+      setNum(l4, 'srcPort', body, 'SrcPort');
+      setNum(l4, 'dstPort', body, 'DstPort');
+      if (bits !== 0) l4.tcpFlags = tcpFlagString(bits);
+      setNum(l4, 'tcpSeq', body, 'Seq');
+      if (ack) setNum(l4, 'tcpAck', body, 'Ack');
+      setPayloadLength(l4, body);
+      out.l4 = l4;
+      return out;
     }
     case 'UDP':
-    case 'SCTP':
-      return { ...p, l4: { proto: name.toLowerCase(), srcPort: num(body, 'SrcPort'), dstPort: num(body, 'DstPort'), payloadLength: payloadLength(body) } };
+    case 'SCTP': {
+      const l4: L4Info = { proto: name === 'UDP' ? 'udp' : 'sctp' };
+      setNum(l4, 'srcPort', body, 'SrcPort');
+      setNum(l4, 'dstPort', body, 'DstPort');
+      setPayloadLength(l4, body);
+      out.l4 = l4;
+      return out;
+    }
     case 'ICMPv4':
     case 'ICMPv6': {
-      const typeCode = field(body, 'TypeCode');
       const v4 = name === 'ICMPv4';
-      return {
-        ...p,
-        l4: {
-          proto: v4 ? 'icmp' : 'icmp6',
-          ...(typeCode ? { icmpType: icmpTypeName(typeCode) } : {}),
-          ...(v4 ? { icmpId: num(body, 'Id'), icmpSeq: num(body, 'Seq') } : {}),
-        },
-      };
+      const l4: L4Info = { proto: v4 ? 'icmp' : 'icmp6' };
+      const typeCode = field(body, 'TypeCode');
+      if (typeCode) l4.icmpType = icmpTypeName(typeCode);
+      if (v4) {
+        setNum(l4, 'icmpId', body, 'Id');
+        setNum(l4, 'icmpSeq', body, 'Seq');
+      }
+      out.l4 = l4;
+      return out;
     }
     default:
       // Dot1Q, ARP and DNS layers: recognised, their fields are not needed by the report.
-      return p;
+      return out;
+  }
+}
+
+type NumericKeys<T> = { [K in keyof T]-?: T[K] extends number | undefined ? K : never }[keyof T];
+
+/** Sets target[key] from a `Key=123` field when the layer printed it. */
+function setNum<T extends object>(target: T, key: NumericKeys<T>, body: string, name: string): void {
+  const n = num(body, name);
+  if (n !== undefined) (target as Record<string, unknown>)[key as string] = n;
+}
+
+/** `Payload=[..56..]` is 56 bytes, `Payload=[]` none. */
+function setPayloadLength(l4: L4Info, body: string): void {
+  const v = field(body, 'Payload');
+  if (v === '[]') l4.payloadLength = 0;
+  else if (v !== undefined && v.startsWith('[..') && v.endsWith('..]')) {
+    const n = Number(v.slice(3, -3));
+    if (Number.isInteger(n)) l4.payloadLength = n;
   }
 }

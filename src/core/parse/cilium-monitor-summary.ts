@@ -170,9 +170,9 @@ function isIpv4(s: string, start: number, end: number): boolean {
   return dots === 3 && run > 0;
 }
 
-/** The number s[start, end) spells in decimal digits (at most nine), or -1. */
+/** The number s[start, end) spells in decimal digits (at most fifteen, so it stays exact), or -1. */
 export function digitsValue(s: string, start: number, end: number): number {
-  if (start >= end || end - start > 9) return -1;
+  if (start >= end || end - start > 15) return -1;
   let n = 0;
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i) - 0x30;

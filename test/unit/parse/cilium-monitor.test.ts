@@ -108,6 +108,10 @@ describe('trace lines of every era', () => {
     });
   });
 
+  it('ten-digit identities (clustermesh) stay numbers', () => {
+    expect(one('-> endpoint 7 flow 0x1 , identity 4278190080->16777217 state new ifindex lxc1 orig-ip 0.0.0.0: 10.0.0.1 -> 10.0.1.1')).toMatchObject({ srcIdentity: 4278190080, dstIdentity: 16777217 });
+  });
+
   it('an identity name that is not a reserved one keeps its name and gets no number (even `constructor`)', () => {
     const e = one('-> stack flow 0x1 , identity constructor->toString state new ifindex 0 orig-ip 0.0.0.0: 10.0.0.1 -> 10.0.1.1');
     expect(e).toMatchObject({ srcIdentityName: 'constructor', dstIdentityName: 'toString' });
