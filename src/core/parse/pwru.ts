@@ -2,6 +2,7 @@ import type { PwruEvent } from '../model/event.js';
 import type { LineParser, Parsed, ParseResult } from './result.js';
 import { isClockTime, summarize } from './pwru-fields.js';
 import { parsePwruJson } from './pwru-json.js';
+import { transcriptNoise } from './transcript-noise.js';
 import {
   inferColumns, makeLayout, readEventLine, readTunnel, type PwruColumn, type PwruLayout, type PwruRepeats,
 } from './pwru-event-line.js';
@@ -106,6 +107,9 @@ export function parsePwruLine(rawLine: string, ctx: PwruContext): Out {
   const version = VERSION_LINE.exec(line);
   if (version) return same(ctx, { kind: 'meta', meta: { version: version[1], note: line } });
   if (ctx.last === undefined && STACK_FRAME.test(line)) return unparsed(ctx, 'stack frame without an event before it');
+  // Saved transcripts start with the prompt that ran pwru; every parser treats it the same way.
+  const noise = transcriptNoise(line);
+  if (noise) return same(ctx, { kind: 'ignored', reason: noise });
   return unparsed(ctx, 'not a pwru line');
 }
 

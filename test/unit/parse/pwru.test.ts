@@ -213,6 +213,10 @@ describe('pwru text layouts', () => {
     });
   });
 
+  it('ignores the shell prompt that ran pwru in a saved transcript, as every parser does', () => {
+    expect(lastResult(['root@bpf1:~# ./pwru --output-tuple'])).toEqual({ kind: 'ignored', reason: 'shell prompt' });
+  });
+
   describe('invalid lines come out unparsed with a reason', () => {
     const header = 'SKB                CPU PROCESS          NETNS      MARK/x        IFACE       PROTO  MTU   LEN   TUPLE FUNC';
     it.each([
@@ -226,7 +230,6 @@ describe('pwru text layouts', () => {
       ['a stack frame with no event before it', ['sctp_init[sctp]'], /without an event/],
       ['prose', ['the packet was dropped here'], /not a pwru line/],
       ['an author elision', ['[...]'], /not a pwru line/],
-      ['a shell prompt', ['root@bpf1:~# ./pwru --output-tuple'], /not a pwru line/],
     ])('%s', (_name, lines, reason) => {
       const r = lastResult(lines);
       expect(r.kind).toBe('unparsed');
@@ -479,12 +482,12 @@ const UNPARSED_BY_NOTE: Record<string, number[]> = {
   // '[...]' elisions (lines 6 and 14) and the '<--- last occurrence before out of sight' remark (line 10).
   'gh-pwru-issue84-2022-nat-lost-skb-ksoftirqd.txt': [6, 10, 14],
 };
-const SEED: Record<string, { unparsed: number[] | 'all' }> = {
-  // Line 1 is the shell prompt with the command, copied with the output into the notes.
-  'pwru-v0.0.2-src-same.txt': { unparsed: [1] },
-  'pwru-v0.0.2-src-cni.txt': { unparsed: [1] },
-  // `pwru -h`: not trace output; nothing in it may pass for an event or a stack frame.
-  'pwru-v0.0.2-help.txt': { unparsed: 'all' },
+const SEED: Record<string, { unparsed: number[] | 'all-but-prompt' }> = {
+  // Line 1 is the shell prompt with the command, copied with the output into the notes: ignored.
+  'pwru-v0.0.2-src-same.txt': { unparsed: [] },
+  'pwru-v0.0.2-src-cni.txt': { unparsed: [] },
+  // `pwru -h`: not trace output; nothing in it may pass for an event or a stack frame (the prompt is ignored).
+  'pwru-v0.0.2-help.txt': { unparsed: 'all-but-prompt' },
 };
 
 function parseFixture(path: string): ResultRow<PwruEvent>[] {
@@ -512,7 +515,7 @@ describe('golden: seed pwru v0.0.2 captures', () => {
     expectGolden(rowsJson(rows), join(GOLDEN, 'seed-' + name.replace(/\.txt$/, '.events.json')));
     const unparsed = rows.filter((r) => r.kind === 'unparsed').map((r) => r.line);
     const want = SEED[name].unparsed;
-    expect(unparsed).toEqual(want === 'all' ? rows.map((r) => r.line) : want);
+    expect(unparsed).toEqual(want === 'all-but-prompt' ? rows.map((r) => r.line).filter((l) => l !== 1) : want);
   });
 
   // The path the seed's author traced by hand: out of the pod, tc ingress on the lxc, redirected
