@@ -87,6 +87,32 @@ function podLines(pod: PlannedPod, node: PlannedNode, tunnel: TunnelMode): strin
   ];
 }
 
+/**
+ * The iptables rules Cilium's agent installs on a node (its CILIUM_* chains and their feeder
+ * rules), so the node's netfilter looks like a Cilium node's: a TRACE rule shows the packet
+ * walking filter/FORWARD -> CILIUM_FORWARD when the host stack forwards it.
+ */
+const CILIUM_IPTABLES = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:CILIUM_FORWARD - [0:0]
+:CILIUM_INPUT - [0:0]
+:CILIUM_OUTPUT - [0:0]
+-A INPUT -m comment --comment "cilium-feeder: CILIUM_INPUT" -j CILIUM_INPUT
+-A FORWARD -m comment --comment "cilium-feeder: CILIUM_FORWARD" -j CILIUM_FORWARD
+-A OUTPUT -m comment --comment "cilium-feeder: CILIUM_OUTPUT" -j CILIUM_OUTPUT
+-A CILIUM_FORWARD -o cilium_host -m comment --comment "cilium: any->cluster on cilium_host forward accept" -j ACCEPT
+-A CILIUM_FORWARD -i cilium_host -m comment --comment "cilium: cluster->any on cilium_host forward accept (nodeport)" -j ACCEPT
+-A CILIUM_FORWARD -i lxc+ -m comment --comment "cilium: cluster->any on lxc+ forward accept" -j ACCEPT
+-A CILIUM_FORWARD -i cilium_net -m comment --comment "cilium: cluster->any on cilium_net forward accept (nodeport)" -j ACCEPT
+-A CILIUM_FORWARD -o lxc+ -m comment --comment "cilium: any->cluster on lxc+ forward accept" -j ACCEPT
+-A CILIUM_INPUT -m mark --mark 0x200/0xf00 -m comment --comment "cilium: ACCEPT for proxy traffic" -j ACCEPT
+-A CILIUM_OUTPUT -m mark --mark 0xa00/0xfffffeff -m comment --comment "cilium: ACCEPT for proxy return traffic" -j ACCEPT
+-A CILIUM_OUTPUT -m mark ! --mark 0xe00/0xf00 -m mark ! --mark 0xd00/0xf00 -m mark ! --mark 0xa00/0xe00 -m mark ! --mark 0x800/0xe00 -m mark ! --mark 0xf00/0xf00 -m comment --comment "cilium: host->any mark as from host" -j MARK --set-xmark 0xc00/0xf00
+COMMIT
+`;
+
 const NODE_SYSCTLS = {
   'net.ipv4.ip_forward': '1',
   'net.ipv4.conf.all.rp_filter': '0',
@@ -124,6 +150,7 @@ export function buildNetwork(topology: Topology, tunnel: TunnelMode): NetworkFac
     const node = topology.nodes.find((n) => n.name === pod.node) as PlannedNode;
     ipBatch(pod.netns, podLines(pod, node, tunnel));
   }
+  for (const node of topology.nodes) inNetns(node.netns, ['iptables-restore'], CILIUM_IPTABLES);
   return readFacts(topology, tunnel);
 }
 

@@ -90,8 +90,15 @@ export function statusResponse(ctx: NodeContext): Json {
   return sr;
 }
 
+/** What `status` prints after FormatStatusResponse: cluster health and, from 1.16, module health. */
+export interface StatusTail {
+  /** "2/2 reachable\t(2024-12-23T23:27:27Z)" */
+  clusterHealth: string;
+  modulesOk: number;
+}
+
 /** pkg/client.FormatStatusResponse for the fields the lab sets, plus the status command's health lines. */
-export function formatStatus(sr: Json, version: string, clusterHealth: string): string {
+export function formatStatus(sr: Json, version: string, tail: StatusTail): string {
   const get = (k: string): Json => sr[k] as Json;
   const modern = atLeast(version, 1, 14);
   let w = `KVStore:\t${get('kvstore').state}\t${get('kvstore').msg}\n`;
@@ -134,10 +141,18 @@ export function formatStatus(sr: Json, version: string, clusterHealth: string): 
     const ir = get('identity-range');
     w += `Global Identity Range:\tmin ${ir['min-identity']}, max ${ir['max-identity']}\n`;
   }
-  w += `Hubble:\t${get('hubble').state}\n`;
+  const hubble = get('hubble');
+  const hubbleFields = [hubble.msg ? `${hubble.state} ${hubble.msg}` : String(hubble.state)];
+  const observer = hubble.observer as { 'current-flows': number; 'max-flows': number; 'seen-flows': number; uptime: number } | undefined;
+  if (observer) {
+    const pct = ((observer['current-flows'] / observer['max-flows']) * 100).toFixed(2);
+    hubbleFields.push(`Current/Max Flows: ${observer['current-flows']}/${observer['max-flows']} (${pct}%), Flows/s: ${(observer['seen-flows'] / (observer.uptime / 1e9)).toFixed(2)}`);
+  }
+  if (hubble.metrics) hubbleFields.push(`Metrics: ${(hubble.metrics as Json).state}`);
+  w += `Hubble:\t${hubbleFields.join('\t')}\n`;
   w += `Encryption:\t${get('encryption').mode}\t\n`;
-  w += `Cluster health:\t${clusterHealth}\n`;
-  if (atLeast(version, 1, 16)) w += `Modules Health:\tStopped(0) Degraded(0) OK(${48 + n})\n`;
+  w += `Cluster health:\t${tail.clusterHealth}\n`;
+  if (atLeast(version, 1, 16)) w += `Modules Health:\tStopped(0) Degraded(0) OK(${tail.modulesOk})\n`;
   return tabwrite(w, 2, 3);
 }
 
@@ -148,5 +163,6 @@ export function status(ctx: NodeContext, output: string | undefined, brief: bool
   if (output === 'json') return goJson(sr, '  ') + '\n';
   if (output !== undefined) throw new CliError(`Unable to parse output option: unrecognized output format: ${output}`);
   const n = ctx.state.nodes.length;
-  return formatStatus(sr, ctx.state.ciliumVersion, `${n}/${n} reachable\t(${ctx.state.createdAt.replace(/\.\d+Z$/, 'Z')})`);
+  const controllers = (sr.controllers as unknown[]).length;
+  return formatStatus(sr, ctx.state.ciliumVersion, { clusterHealth: `${n}/${n} reachable\t(${ctx.state.createdAt.replace(/\.\d+Z$/, 'Z')})`, modulesOk: 48 + controllers });
 }
