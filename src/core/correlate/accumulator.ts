@@ -148,10 +148,22 @@ export class FlowAccumulator {
     const flow = this.flowFor(ref);
     this.noteSeen(flow, where, stream.index, ref.encap);
     // Words and facts are only worth building for hops the report will show.
-    if (this.keeps(flow, ref.packetKey, stream.index)) {
-      this.place(flow, ref.packetKey, stream.index, this.hop(stream, where, event.time, captureDetail(event, ref), captureFacts(event.packet, ref)));
+    const packetKey = ref.packetKey;
+    if (packetKey !== undefined) {
+      const packet = flow.packets.get(packetKey);
+      if (packet ? packet.hops.length >= MAX_HOPS_PER_PACKET : flow.packets.size >= this.maxPackets) {
+        if (!packet) flow.extraPackets++;
+        return;
+      }
+      const hop = this.hop(stream, where, event.time, captureDetail(event, ref), captureFacts(event.packet, ref));
+      if (packet) packet.hops.push(hop);
+      else flow.packets.set(packetKey, { key: packetKey, hops: [hop], firstSeq: hop.seq });
+      return;
+    }
+    if (this.keeps(flow, undefined, stream.index)) {
+      this.place(flow, undefined, stream.index, this.hop(stream, where, event.time, captureDetail(event, ref), captureFacts(event.packet, ref)));
     } else {
-      this.place(flow, ref.packetKey, stream.index, undefined);
+      this.place(flow, undefined, stream.index, undefined);
     }
   }
 
