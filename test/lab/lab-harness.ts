@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { labDown, labUp, type UpOptions, type UpResult } from './kernel/lab.js';
 import { REPO_ROOT } from './kernel/paths.js';
+import { inNetns } from './kernel/run.js';
 import type { LabPod, LabState } from './state.js';
 
 export interface TestLab {
@@ -142,6 +143,25 @@ export function tcpdump(netns: string, iface: string, filter: string[]): Running
 /** xtables-monitor --trace in a netns: prints each packet a TRACE rule marks (nothing until then). */
 export function xtablesTrace(netns: string): Running {
   return run(['ip', 'netns', 'exec', netns, 'xtables-monitor', '--trace'], {}, undefined, 'stdout');
+}
+
+/**
+ * What xtables-monitor --trace prints in a node's netns while `traffic` runs, with a TRACE rule
+ * for ICMP in raw/PREROUTING (the seed's rule) that is removed again afterwards.
+ */
+export async function icmpTraceIn(netns: string, traffic: () => void): Promise<string> {
+  const rule = ['-p', 'icmp', '-m', 'comment', '--comment', 'lab-trace-test', '-j', 'TRACE'];
+  inNetns(netns, ['iptables', '-t', 'raw', '-I', 'PREROUTING', ...rule]);
+  try {
+    const trace = xtablesTrace(netns);
+    await trace.ready;
+    traffic();
+    await settle();
+    await trace.stop();
+    return trace.stdout();
+  } finally {
+    inNetns(netns, ['iptables', '-t', 'raw', '-D', 'PREROUTING', ...rule]);
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
  * emulated monitor and pwru report exactly the packets the datapath handled.
  */
 import { describeAsRoot } from './require-root.js';
-import { emulated, emulatedOnce, icmpLines, ping, pwruFuncs, quiet, settle, tcpdump, useLab, xtablesTrace } from './lab-harness.js';
+import { emulated, emulatedOnce, icmpLines, icmpTraceIn, ping, pwruFuncs, quiet, settle, tcpdump, useLab } from './lab-harness.js';
 import { inNetns } from './kernel/run.js';
 
 describeAsRoot('lab in bpf mode (native routing)', () => {
@@ -35,18 +35,8 @@ describeAsRoot('lab in bpf mode (native routing)', () => {
 
   it('bypasses the node netfilter: an iptables TRACE rule in the node sees no ICMP', async () => {
     const l = lab();
-    const node = l.nodeNetns('bpf1');
-    inNetns(node, ['iptables', '-t', 'raw', '-I', 'PREROUTING', '-p', 'icmp', '-j', 'TRACE']);
-    try {
-      const trace = xtablesTrace(node);
-      await trace.ready;
-      ping(l.pod('same').netns!, l.pod('cni-6vf5d').ip);
-      await settle();
-      await trace.stop();
-      expect(trace.stdout()).not.toContain('PACKET');
-    } finally {
-      inNetns(node, ['iptables', '-t', 'raw', '-D', 'PREROUTING', '-p', 'icmp', '-j', 'TRACE']);
-    }
+    const out = await icmpTraceIn(l.nodeNetns('bpf1'), () => ping(l.pod('same').netns!, l.pod('cni-6vf5d').ip));
+    expect(out).not.toContain('PACKET');
   }, 30000);
 
   it('reaches the other node natively with bpf_redirect_neigh', () => {

@@ -4,8 +4,7 @@
  * the node fires, and the emulated monitor and pwru show the stack path.
  */
 import { describeAsRoot } from './require-root.js';
-import { emulated, icmpLines, ping, pwruFuncs, quiet, settle, tcpdump, useLab, xtablesTrace } from './lab-harness.js';
-import { inNetns } from './kernel/run.js';
+import { emulated, icmpLines, icmpTraceIn, ping, pwruFuncs, quiet, settle, tcpdump, useLab } from './lab-harness.js';
 
 describeAsRoot('lab in legacy mode (native routing)', () => {
   const lab = useLab({ mode: 'legacy', tunnel: 'disabled', monitorAggregation: 'medium' }, 'legacy');
@@ -29,22 +28,10 @@ describeAsRoot('lab in legacy mode (native routing)', () => {
 
   it('fires an iptables TRACE rule in the node for the forwarded ping', async () => {
     const l = lab();
-    const node = l.nodeNetns('bpf1');
-    const rule = ['-p', 'icmp', '-m', 'comment', '--comment', 'lab-trace-test', '-j', 'TRACE'];
-    inNetns(node, ['iptables', '-t', 'raw', '-I', 'PREROUTING', ...rule]);
-    try {
-      const trace = xtablesTrace(node);
-      await trace.ready;
-      ping(l.pod('same').netns!, l.pod('cni-6vf5d').ip);
-      await settle();
-      await trace.stop();
-      const out = trace.stdout();
-      expect(out).toMatch(new RegExp(`PACKET: 2 \\w+ IN=${l.pod('same').lxc!.name} .*SRC=10\\.0\\.1\\.135 DST=10\\.0\\.1\\.180`));
-      expect(out).toContain('filter:FORWARD:rule:0x');
-      expect(out).toContain('filter:CILIUM_FORWARD:rule:');
-    } finally {
-      inNetns(node, ['iptables', '-t', 'raw', '-D', 'PREROUTING', ...rule]);
-    }
+    const out = await icmpTraceIn(l.nodeNetns('bpf1'), () => ping(l.pod('same').netns!, l.pod('cni-6vf5d').ip));
+    expect(out).toMatch(new RegExp(`PACKET: 2 \\w+ IN=${l.pod('same').lxc!.name} .*SRC=10\\.0\\.1\\.135 DST=10\\.0\\.1\\.180`));
+    expect(out).toContain('filter:FORWARD:rule:0x');
+    expect(out).toContain('filter:CILIUM_FORWARD:rule:');
   }, 30000);
 
   it('reaches the other node through both hosts stacks (native routing)', () => {
