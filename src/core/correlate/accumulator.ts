@@ -100,7 +100,8 @@ export class FlowAccumulator {
   private seq = 0;
   /** Open monitor record groups by stream, CPU and endpoint (a numeric key: this runs per line). */
   private readonly monitorGroups = new Map<number, MonitorGroup>();
-  private readonly pwruGroups = new Map<string, PwruGroup>();
+  /** Open pwru skb groups, per stream then by skb address (no key strings built per line). */
+  private readonly pwruGroups = new Map<number, Map<string, PwruGroup>>();
   /** ARP requests seen: sender MAC -> sender IP, to name the asker of a reply. */
   private readonly arpAskers = new Map<string, string>();
   private readonly askerOfMac = (mac: string) => this.arpAskers.get(mac);
@@ -129,8 +130,7 @@ export class FlowAccumulator {
   /** A stream ended: close its open pwru and monitor groups so new streams start clean. */
   endStream(stream: StreamInfo): void {
     for (const [k, g] of this.monitorGroups) if (g.hop.stream === stream.index) this.monitorGroups.delete(k);
-    const prefix = `${stream.index}|`;
-    for (const k of this.pwruGroups.keys()) if (k.startsWith(prefix)) this.pwruGroups.delete(k);
+    this.pwruGroups.delete(stream.index);
   }
 
   private addCapture(stream: StreamInfo, event: CaptureEvent): void {
@@ -222,8 +222,9 @@ export class FlowAccumulator {
   }
 
   private addPwru(stream: StreamInfo, event: PwruEvent): void {
-    const groupKey = `${stream.index}|${event.skb}`;
-    let group = this.pwruGroups.get(groupKey);
+    let groups = this.pwruGroups.get(stream.index);
+    if (!groups) this.pwruGroups.set(stream.index, (groups = new Map()));
+    let group = groups.get(event.skb);
     // pwru repeats the tuple on every line of an skb: derive the flow once per skb, and again only
     // when the addresses change (the kernel reused the skb for another packet).
     const ip = innermostIp(event.packet);
@@ -238,7 +239,7 @@ export class FlowAccumulator {
       flow.evidence.kernelCount++;
       if (flow.evidence.kernel.length < KERNEL_EVIDENCE_KEPT) flow.evidence.kernel.push({ stream: stream.index, skb: event.skb, funcs: hop.funcs });
       group = { flow, hop, src: ref.src, dst: ref.dst };
-      this.pwruGroups.set(groupKey, group);
+      groups.set(event.skb, group);
       this.noteSeen(flow, where, stream.index, ref.encap);
       this.place(flow, undefined, stream.index, hop);
     }
@@ -250,7 +251,7 @@ export class FlowAccumulator {
     if (event.dropReason && !BENIGN_DROP.has(event.dropReason)) {
       this.noteDrop(group.flow, stream.index, { kind: 'kernel' }, event.dropReason, `${event.func}(${event.dropReason})`);
     }
-    if (END_OF_SKB.has(event.func)) this.pwruGroups.delete(groupKey);
+    if (END_OF_SKB.has(event.func)) groups.delete(event.skb);
   }
 
   private addIptables(stream: StreamInfo, event: IptablesEvent): void {
