@@ -199,6 +199,16 @@ function netnsProcesses(netns: string[]): number[] {
   return [...pids];
 }
 
+/** Whether a process exists and is not a zombie (orphaned agents wait for init to reap them). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 async function killAll(pids: number[]): Promise<number[]> {
   const killed: number[] = [];
   for (const pid of pids) {
@@ -213,14 +223,7 @@ async function killAll(pids: number[]): Promise<number[]> {
   let left = killed;
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 25));
-    left = left.filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    left = left.filter(running);
   }
   for (const pid of left) {
     try {
