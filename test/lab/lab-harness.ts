@@ -76,8 +76,8 @@ export function useLab(opts: Omit<UpOptions, 'dir' | 'instance' | 'api'>, label:
 }
 
 /** ping from a netns; returns the ping output (throws when no reply came back). */
-export function ping(netns: string, ip: string, count = 1): string {
-  const r = spawnSync('ip', ['netns', 'exec', netns, 'ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', ip], { encoding: 'utf8' });
+export function ping(netns: string, ip: string, count = 1, extra: string[] = []): string {
+  const r = spawnSync('ip', ['netns', 'exec', netns, 'ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', ...extra, ip], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ping ${ip} from ${netns} failed: ${r.stdout}${r.stderr}`);
   return r.stdout;
 }

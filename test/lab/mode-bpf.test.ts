@@ -64,6 +64,24 @@ describeAsRoot('lab in bpf mode (native routing)', () => {
     expect(lines.every((x) => x.startsWith('-> endpoint 3663') || x.startsWith('<- endpoint 3663'))).toBe(true);
   }, 40000);
 
+  it('reports a datapath drop in the monitor and as pwru drop reason, and the packet never arrives', async () => {
+    const l = lab();
+    const same = l.pod('same');
+    const cni = l.pod('cni-6vf5d');
+    const monitor = emulated(l, 'bpf1', 'cilium-dbg', ['monitor', '-t', 'drop'], 'Press Ctrl-C to quit');
+    const dst = tcpdump(cni.netns!, 'eth0', ['icmp']);
+    await Promise.all([monitor.ready, dst.ready]);
+    // TTL 1 cannot be routed: the lab's from-container drops it, as Cilium's ipv4_l3 does.
+    const funcs = await pwruFuncs(l, 'bpf1', ['dst host 10.0.1.180'], () => {
+      expect(() => ping(same.netns!, cni.ip, 1, ['-t', '1'])).toThrow(/100% packet loss/);
+    });
+    await quiet(monitor);
+    await Promise.all([monitor.stop(), dst.stop()]);
+    expect(monitor.stdout().trim()).toMatch(new RegExp(`^xx drop \\(TTL exceeded\\) flow 0x\\w+ to endpoint 0, ifindex ${same.lxc!.ifindex}, file bpf_lxc\\.c:\\d+, , identity 31009->37483: 10\\.0\\.1\\.135 -> 10\\.0\\.1\\.180 EchoRequest$`));
+    expect(funcs.slice(funcs.indexOf('tcf_classify'))).toContain('sk_skb_reason_drop(SKB_DROP_REASON_TC_INGRESS)');
+    expect(icmpLines(dst.stdout()).requests).toHaveLength(0);
+  }, 40000);
+
   it('emulated cilium-dbg answers endpoint get and status from the lab kernel facts', () => {
     const l = lab();
     const same = l.pod('same');
