@@ -1,0 +1,107 @@
+import type { PlannedProbe, PodHandle, ProbePodRole } from '../core/plan.js';
+
+/**
+ * ProbeCommand: everything needed to run one planned probe on the cluster, as data: where it
+ * runs, the argv (arrays only, never a shell string with input in it), how it says it is ready,
+ * how it is stopped, and which parser reads its output.
+ */
+export interface ProbeCommand {
+  probe: PlannedProbe;
+  /** The pod and container the commands run in. */
+  target: PodHandle;
+  /** Short commands that must succeed before `argv` starts (iptables: insert the TRACE rules). */
+  setup: string[][];
+  /** The long-running command: bounded by `timeout` and the tool's own limit. */
+  argv: string[];
+  ready: Readiness;
+  /** Kills `argv` on the remote side; closing the exec stream alone would leave it running. */
+  stop: string[];
+  /** Short commands that always run at the end, whatever happened (iptables: delete the rules). */
+  teardown: string[][];
+  /** pcap: binary stdout for the pcap decoder; text: lines for the format's parser. */
+  output: 'pcap' | 'text';
+  format: 'pcap' | 'monitor' | 'pwru' | 'iptables';
+  /** Bytes of stdout kept; past this the probe is stopped and its output marked partial. */
+  maxBytes: number;
+}
+
+/** Readiness: a line the tool prints once it is attached, or, for a silent tool, a settle time without dying. */
+export type Readiness = { kind: 'marker'; text: string } | { kind: 'settle'; ms: number };
+
+/** CommandContext: what the probes need besides the plan. */
+export interface CommandContext {
+  runId: string;
+  /** Seconds a long-running command may live: the backstop when the client vanishes. */
+  lifetimeS: number;
+  /** tcpdump -c. */
+  maxCapturePackets: number;
+  /** pwru --output-limit-lines. */
+  pwruMaxLines: number;
+  probePod(node: string, role: ProbePodRole): PodHandle | undefined;
+  agent(node: string): (PodHandle & { cli: string }) | undefined;
+}
+
+/** PROBE_CONTAINER: the container name of our probe pods. */
+export const PROBE_CONTAINER = 'probe';
+
+/** Where pidfiles go: /tmp exists and is writable in the probe, agent and almost every app image. */
+export const PIDFILE_DIR = '/tmp';
+export const PIDFILE_PREFIX = 'kubectl-datapath-';
+
+/** pidfilePath: one per probe and run, so `cleanup` can find what an interrupted run left. */
+export function pidfilePath(runId: string, probeId: string): string {
+  return `${PIDFILE_DIR}/${PIDFILE_PREFIX}${runId}-${probeId}.pid`;
+}
+
+/**
+ * The script is constant and takes its inputs as positional parameters ($0 is the pidfile, "$@"
+ * the command), so nothing the user gave is ever parsed by a shell. `exec` keeps the pid: the
+ * pidfile names the command itself (timeout), which passes a TERM on to the tool.
+ */
+const WRITE_PIDFILE_AND_EXEC = 'echo $$ > "$0" && exec "$@"';
+const KILL_BY_PIDFILE = 'if [ -f "$0" ]; then kill -TERM "$(cat "$0")" 2>/dev/null; rm -f "$0"; fi; exit 0';
+/** Every pidfile of every run: what `cleanup` kills. */
+const KILL_ALL_PIDFILES = 'for f in "$0"*.pid; do [ -f "$f" ] || continue; kill -TERM "$(cat "$f")" 2>/dev/null; rm -f "$f"; echo "$f"; done; exit 0';
+
+/** withPidfile wraps argv so the remote process records its pid before it becomes the tool. */
+export function withPidfile(pidfile: string, argv: string[]): string[] {
+  return ['sh', '-c', WRITE_PIDFILE_AND_EXEC, pidfile, ...argv];
+}
+
+/** killByPidfileArgv: the stop command of a probe started withPidfile. */
+export function killByPidfileArgv(pidfile: string): string[] {
+  return ['sh', '-c', KILL_BY_PIDFILE, pidfile];
+}
+
+/** killAllPidfilesArgv: kills whatever any run left running in a container; prints the pidfiles it used. */
+export function killAllPidfilesArgv(): string[] {
+  return ['sh', '-c', KILL_ALL_PIDFILES, `${PIDFILE_DIR}/${PIDFILE_PREFIX}`];
+}
+
+/** commandName: the tool an argv runs, past our pidfile wrapper, `timeout N` and `nsenter --net=...`. */
+export function commandName(argv: readonly string[]): string {
+  let a = argv;
+  if (a[0] === 'sh' && a[1] === '-c' && a[2] === WRITE_PIDFILE_AND_EXEC) a = a.slice(4);
+  if (a[0] === 'timeout') a = a.slice(2);
+  if (a[0] === 'nsenter') a = a.slice(a.findIndex((w, i) => i > 0 && !w.startsWith('-')));
+  return a[0] ?? '';
+}
+
+/** bounded prefixes argv with `timeout N` so a lost client cannot orphan it (cilium-cli sniffer). */
+export function bounded(seconds: number, argv: string[]): string[] {
+  return ['timeout', String(Math.max(1, Math.ceil(seconds))), ...argv];
+}
+
+/** targetOf: where a probe's commands run. */
+export function targetOf(probe: PlannedProbe, ctx: CommandContext): PodHandle | undefined {
+  switch (probe.place.kind) {
+    case 'probe-pod': {
+      const pod = ctx.probePod(probe.place.node, probe.place.role);
+      return pod ? { container: PROBE_CONTAINER, ...pod } : undefined;
+    }
+    case 'agent':
+      return ctx.agent(probe.place.node);
+    case 'app-pod':
+      return { namespace: probe.place.namespace, name: probe.place.name, container: probe.place.container };
+  }
+}

@@ -1,0 +1,208 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PlannedProbe } from '../../../src/core/plan.js';
+import { netnsLinksArgv, routeGetArgv } from '../../../src/probes/discovery.js';
+import { commandFor } from '../../../src/probes/index.js';
+import { deleteTraceRulesArgv, insertTraceRulesArgv, leftoverTraceRules } from '../../../src/probes/iptables-trace.js';
+import { commandName, killAllPidfilesArgv, killByPidfileArgv, withPidfile, type CommandContext } from '../../../src/probes/probe-command.js';
+import { fromNetns, trafficCommand } from '../../../src/probes/traffic.js';
+import { readFixture } from '../../helpers/fixtures.js';
+
+const ctx: CommandContext = {
+  runId: 'r1',
+  lifetimeS: 90,
+  maxCapturePackets: 500,
+  pwruMaxLines: 1000,
+  probePod: (node, role) => ({ namespace: 'kube-system', name: `datapath-r1-${role}-${node}` }),
+  agent: (node) => ({ namespace: 'kube-system', name: `cilium-${node}`, container: 'cilium-agent', cli: 'cilium' }),
+};
+
+const HOSTS = ['host', '10.0.1.135', 'and', 'host', '10.0.1.180'];
+const probe = (p: Partial<PlannedProbe> & Pick<PlannedProbe, 'tool' | 'place'>): PlannedProbe => ({ id: `${p.tool}-x`, point: 'p', node: 'bpf1', filter: [], ...p });
+const PIDFILE = (id: string) => `/tmp/kubectl-datapath-r1-${id}.pid`;
+const WRAP = (id: string) => ['sh', '-c', 'echo $$ > "$0" && exec "$@"', PIDFILE(id)];
+
+describe('probe commands', () => {
+  it.each([
+    {
+      name: 'tcpdump in a pod netns from the node: nsenter, streaming pcap, bounded by timeout and -c',
+      probe: probe({ tool: 'tcpdump', id: 'tcpdump-pod', place: { kind: 'probe-pod', node: 'bpf1', role: 'capture' }, iface: 'eth0', netns: 'cni-aaa', filter: HOSTS }),
+      target: { namespace: 'kube-system', name: 'datapath-r1-capture-bpf1', container: 'probe' },
+      argv: [...WRAP('tcpdump-pod'), 'timeout', '90', 'nsenter', '--net=/run/netns/cni-aaa', 'tcpdump', '-i', 'eth0', '-n', '-w', '-', '-U', '--immediate-mode', '-s', '256', '-c', '500', ...HOSTS],
+      ready: { kind: 'marker', text: 'listening on' },
+      output: 'pcap',
+      format: 'pcap',
+    },
+    {
+      name: 'tcpdump on a node device (lxc)',
+      probe: probe({ tool: 'tcpdump', id: 'tcpdump-lxc', place: { kind: 'probe-pod', node: 'bpf1', role: 'capture' }, iface: 'lxcda6f5295b4b7', filter: HOSTS }),
+      target: { namespace: 'kube-system', name: 'datapath-r1-capture-bpf1', container: 'probe' },
+      argv: [...WRAP('tcpdump-lxc'), 'timeout', '90', 'tcpdump', '-i', 'lxcda6f5295b4b7', '-n', '-w', '-', '-U', '--immediate-mode', '-s', '256', '-c', '500', ...HOSTS],
+      ready: { kind: 'marker', text: 'listening on' },
+      output: 'pcap',
+      format: 'pcap',
+    },
+    {
+      name: 'tcpdump by exec into the app pod, in its first container',
+      probe: probe({ tool: 'tcpdump', id: 'tcpdump-app', place: { kind: 'app-pod', namespace: 'default', name: 'same', container: 'app' }, iface: 'eth0', filter: HOSTS }),
+      target: { namespace: 'default', name: 'same', container: 'app' },
+      argv: [...WRAP('tcpdump-app'), 'timeout', '90', 'tcpdump', '-i', 'eth0', '-n', '-w', '-', '-U', '--immediate-mode', '-s', '256', '-c', '500', ...HOSTS],
+      ready: { kind: 'marker', text: 'listening on' },
+      output: 'pcap',
+      format: 'pcap',
+    },
+    {
+      name: 'cilium monitor in the agent, verbose, related to this node\'s endpoint ids, CLI name from resolve',
+      probe: probe({ tool: 'monitor', id: 'monitor-bpf1', place: { kind: 'agent', node: 'bpf1' }, endpoints: [2836, 3663] }),
+      target: { namespace: 'kube-system', name: 'cilium-bpf1', container: 'cilium-agent', cli: 'cilium' },
+      argv: [...WRAP('monitor-bpf1'), 'timeout', '90', 'cilium', 'monitor', '-v', '--related-to', '2836', '--related-to', '3663'],
+      ready: { kind: 'marker', text: 'Listening for events' },
+      output: 'text',
+      format: 'monitor',
+    },
+    {
+      name: 'pwru in its pod: the parser\'s flags explicit, the filter one word per token, bounded by lines',
+      probe: probe({ tool: 'pwru', id: 'pwru-bpf1', place: { kind: 'probe-pod', node: 'bpf1', role: 'pwru' }, filter: HOSTS }),
+      target: { namespace: 'kube-system', name: 'datapath-r1-pwru-bpf1', container: 'probe' },
+      argv: [...WRAP('pwru-bpf1'), 'timeout', '90', 'pwru', '--output-meta', '--output-tuple', '--filter-track-skb', '--output-limit-lines', '1000', ...HOSTS],
+      ready: { kind: 'marker', text: 'Listening for events' },
+      output: 'text',
+      format: 'pwru',
+    },
+    {
+      name: 'iptables TRACE read with xtables-monitor in the agent; silent until an event, so ready after a settle time',
+      probe: probe({ tool: 'iptables', id: 'iptables-bpf1', place: { kind: 'agent', node: 'bpf1' }, addresses: ['10.0.1.135', '10.0.1.180'] }),
+      target: { namespace: 'kube-system', name: 'cilium-bpf1', container: 'cilium-agent', cli: 'cilium' },
+      argv: [...WRAP('iptables-bpf1'), 'timeout', '90', 'xtables-monitor', '--trace'],
+      ready: { kind: 'settle', ms: 500 },
+      output: 'text',
+      format: 'iptables',
+    },
+  ])('$name', ({ probe: p, target, argv, ready, output, format }) => {
+    const c = commandFor(p, ctx)!;
+    expect(c.target).toEqual(target);
+    expect(c.argv).toEqual(argv);
+    expect(c.ready).toEqual(ready);
+    expect(c.stop).toEqual(killByPidfileArgv(PIDFILE(p.id)));
+    expect(c.output).toBe(output);
+    expect(c.format).toBe(format);
+    expect(commandName(c.argv)).toBe(p.tool === 'iptables' ? 'xtables-monitor' : p.tool === 'monitor' ? 'cilium' : p.tool);
+    // argv only: the one shell script is constant, and no word carries user input into it.
+    expect(c.argv.filter((w, i) => c.argv[i - 1] === '-c' && c.argv[i - 2] === 'sh')).toEqual(['echo $$ > "$0" && exec "$@"']);
+  });
+
+  it('iptables: setup inserts TRACE both ways in PREROUTING and OUTPUT with the run comment; teardown deletes exactly those', () => {
+    const c = commandFor(probe({ tool: 'iptables', place: { kind: 'agent', node: 'bpf1' }, addresses: ['10.0.1.135', '10.0.1.180'] }), ctx)!;
+    expect(c.setup).toEqual(insertTraceRulesArgv('10.0.1.135', '10.0.1.180', 'r1'));
+    expect(c.teardown).toEqual(deleteTraceRulesArgv('10.0.1.135', '10.0.1.180', 'r1'));
+    expect(c.setup.map((a) => a.join(' '))).toEqual([
+      'iptables -w 5 -t raw -I PREROUTING -s 10.0.1.135 -d 10.0.1.180 -m comment --comment datapath-r1 -j TRACE',
+      'iptables -w 5 -t raw -I PREROUTING -s 10.0.1.180 -d 10.0.1.135 -m comment --comment datapath-r1 -j TRACE',
+      'iptables -w 5 -t raw -I OUTPUT -s 10.0.1.135 -d 10.0.1.180 -m comment --comment datapath-r1 -j TRACE',
+      'iptables -w 5 -t raw -I OUTPUT -s 10.0.1.180 -d 10.0.1.135 -m comment --comment datapath-r1 -j TRACE',
+    ]);
+    expect(insertTraceRulesArgv('fd00::1', 'fd00::2', 'r1')[0][0]).toBe('ip6tables');
+  });
+
+  it('a probe whose place has no pod gets no command', () => {
+    const none: CommandContext = { ...ctx, probePod: () => undefined, agent: () => undefined };
+    expect(commandFor(probe({ tool: 'pwru', place: { kind: 'probe-pod', node: 'bpf1', role: 'pwru' } }), none)).toBeUndefined();
+    expect(commandFor(probe({ tool: 'monitor', place: { kind: 'agent', node: 'bpf1' } }), none)).toBeUndefined();
+  });
+});
+
+describe('cleanup of TRACE rules (real iptables-save output)', () => {
+  const saved = readFixture('test/fixtures/iptables-save/raw-with-trace-rules.txt').body.join('\n');
+
+  it('deletes every rule of our runs, by its own spec, and never anyone else\'s', () => {
+    expect(leftoverTraceRules(saved).map((a) => a.join(' '))).toEqual([
+      'iptables -w 5 -t raw -D PREROUTING -s 10.0.2.5/32 -d 10.0.2.6/32 -m comment --comment datapath-99ffee00 -j TRACE',
+      'iptables -w 5 -t raw -D PREROUTING -s 10.0.1.180/32 -d 10.0.1.135/32 -m comment --comment datapath-1a2b3c4d -j TRACE',
+      'iptables -w 5 -t raw -D PREROUTING -s 10.0.1.135/32 -d 10.0.1.180/32 -m comment --comment datapath-1a2b3c4d -j TRACE',
+      'iptables -w 5 -t raw -D OUTPUT -s 10.0.1.180/32 -d 10.0.1.135/32 -m comment --comment datapath-1a2b3c4d -j TRACE',
+      'iptables -w 5 -t raw -D OUTPUT -s 10.0.1.135/32 -d 10.0.1.180/32 -m comment --comment datapath-1a2b3c4d -j TRACE',
+    ]);
+  });
+
+  it('one run only, when asked', () => {
+    expect(leftoverTraceRules(saved, false, '99ffee00')).toHaveLength(1);
+  });
+});
+
+describe('traffic commands', () => {
+  it.each([
+    [{ kind: 'icmp' as const }, 3, [['ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', '10.0.1.180']]],
+    [{ kind: 'tcp' as const, port: 80 }, 2, [['nc', '-z', '-w', '2', '10.0.1.180', '80'], ['nc', '-z', '-w', '2', '10.0.1.180', '80']]],
+    [{ kind: 'udp' as const, port: 53 }, 1, [['nc', '-u', '-z', '-w', '2', '10.0.1.180', '53']]],
+  ])('%j x%d', (traffic, count, runs) => {
+    expect(trafficCommand(traffic, '10.0.1.180', count)!.runs).toEqual(runs);
+  });
+
+  it('none sends nothing; from the node it enters the netns first', () => {
+    expect(trafficCommand({ kind: 'none' }, '10.0.1.180', 3)).toBeUndefined();
+    expect(fromNetns('cni-aaa', ['ping', 'x'])).toEqual(['nsenter', '--net=/run/netns/cni-aaa', 'ping', 'x']);
+    expect(netnsLinksArgv()).toEqual(['ip', '-all', 'netns', 'exec', 'ip', '-o', 'link', 'show', 'dev', 'eth0']);
+    expect(routeGetArgv('192.168.56.12')).toEqual(['ip', '-o', 'route', 'get', '192.168.56.12']);
+  });
+});
+
+describe('the pidfile wrapper and its stop command, run by a real sh', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pidfile-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the pidfile names the command itself; the stop command kills it and removes the pidfile', async () => {
+    const pidfile = join(dir, 'kubectl-datapath-r1-x.pid');
+    const argv = withPidfile(pidfile, ['sleep', '30']);
+    const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    for (let i = 0; i < 100 && !existsSync(pidfile); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(Number(readFileSync(pidfile, 'utf8'))).toBe(child.pid);
+    const stop = killByPidfileArgv(pidfile);
+    expect(spawnSync(stop[0], stop.slice(1)).status).toBe(0);
+    expect(await exited).toBe('SIGTERM');
+    expect(existsSync(pidfile)).toBe(false);
+    // Stopping again (cleanup after a stop) is harmless.
+    expect(spawnSync(stop[0], stop.slice(1)).status).toBe(0);
+  });
+
+  it('behind `timeout N` (the pidfile names timeout), the TERM reaches the tool too', async () => {
+    const pidfile = join(dir, 'kubectl-datapath-r1-t.pid');
+    const marker = `${(30 + Math.random()).toFixed(6)}`;
+    const argv = withPidfile(pidfile, ['timeout', '60', 'sleep', marker]);
+    const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    for (let i = 0; i < 100 && spawnSync('pgrep', ['-f', `^sleep ${marker}$`]).status !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const stop = killByPidfileArgv(pidfile);
+    spawnSync(stop[0], stop.slice(1));
+    await exited;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(spawnSync('pgrep', ['-f', `^sleep ${marker}$`]).status).toBe(1);
+  });
+
+  it('an argument with shell syntax stays one argument', () => {
+    const pidfile = join(dir, 'p.pid');
+    const argv = withPidfile(pidfile, ['printf', '%s|', '$(id)', 'a b;c']);
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+    expect(r.stdout).toBe('$(id)|a b;c|');
+  });
+
+  it('killAllPidfiles kills what every run left under the prefix', async () => {
+    const kill = killAllPidfilesArgv();
+    expect(kill[3]).toBe('/tmp/kubectl-datapath-');
+    const prefix = join(dir, 'kubectl-datapath-');
+    const children = ['a', 'b'].map((n) => {
+      const argv = withPidfile(`${prefix}${n}.pid`, ['sleep', '30']);
+      const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+      return new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
+    });
+    for (let i = 0; i < 100 && !(existsSync(`${prefix}a.pid`) && existsSync(`${prefix}b.pid`)); i++) await new Promise((r) => setTimeout(r, 20));
+    const r = spawnSync(kill[0], [...kill.slice(1, 3), prefix], { encoding: 'utf8' });
+    expect(r.stdout.split('\n').filter((l) => l !== '').sort()).toEqual([`${prefix}a.pid`, `${prefix}b.pid`]);
+    expect(await Promise.all(children)).toEqual(['SIGTERM', 'SIGTERM']);
+  });
+});
