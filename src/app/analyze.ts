@@ -7,6 +7,7 @@ import type { ProbeEvent, Tool } from '../core/model/event.js';
 import type { HopReport, ReportInput } from '../core/model/report.js';
 import { parsePoint } from '../core/points.js';
 import { parseDataInput, streamParserFor, type StreamParser } from '../core/analyze/formats.js';
+import { parseTraceMeta, type TraceMeta, type TraceMetaInput } from '../core/analyze/trace-meta.js';
 import { createPcapStream } from '../core/parse/pcap.js';
 import type { InputCatalog, InputSource } from './ports.js';
 
@@ -56,6 +57,8 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
       heads.push({ source, head: new Uint8Array(), lines: [], format: 'unknown', error: (err as Error).message });
     }
   }
+  const { metas, metaOf } = await readTraceMetas(heads, warnings);
+  for (const meta of metas) knowledge.addEndpoints(meta.endpoints, undefined);
   const promptNodes = new Set(heads.map((h) => h.place?.node).filter((n): n is string => !!n));
   let defaultNode = req.node;
   if (!defaultNode && promptNodes.size === 1) {
@@ -66,7 +69,11 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
   }
 
   for (const h of heads) {
+    if (h.format === 'trace-meta') continue;
     const name = h.source.name;
+    const probe = metaOf.get(baseName(name));
+    // A probe of a live trace knows its tool even when it printed nothing or nothing recognisable.
+    if (probe && !h.error && h.format !== 'pcap' && h.format !== 'pcapng') h.format = probe.format;
     const override = pointOverride.get(name) ?? [...pointOverride].find(([f]) => baseName(f) === baseName(name))?.[1];
     const input: ReportInput = { name, tool: toolOf(h.format), point: '', node: '', lines: 0, understood: 0, notUnderstood: 0, status: 'ok' };
     const stream: StreamInfo = { index: streams.length, name, tool: (toolOf(h.format) as Tool) ?? 'tcpdump', point: undefined, node: undefined, events: 0 };
@@ -77,7 +84,8 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
       continue;
     }
     if (h.head.length === 0) {
-      input.status = `empty: ${name} has no content`;
+      if (probe) applyProbeMeta(probe, stream, input);
+      else input.status = `empty: ${name} has no content`;
       continue;
     }
     if (h.format === 'binary' || h.format === 'unknown') {
@@ -89,6 +97,12 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
       continue;
     }
     const place = h.place;
+    if (probe && !override) {
+      applyProbeMeta(probe, stream, input);
+      await readEvents(h.source, h.format, stream, input, acc, knowledge);
+      if (probe.status !== 'ok') input.status = probe.status;
+      continue;
+    }
     const overridePoint = override ? parsePoint(override) : undefined;
     if (override && !overridePoint) warnings.push(`--point ${override}=${name}: ${override} is not a point id (pod:NS/POD/IF, host:NODE/IF, cilium:NODE/EP, kernel:NODE, iptables:NODE)`);
     stream.point = overridePoint ? override : place?.point;
@@ -104,6 +118,21 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
     } else {
       await readData(h.source, h.format, stream, input, place, knowledge, warnings, defaultNode);
     }
+  }
+
+  // Probes of a live trace that produced no file still say which point went unobserved, and why.
+  const files = new Set(heads.map((h) => baseName(h.source.name)));
+  for (const meta of metas) {
+    for (const probe of meta.inputs) {
+      if (probe.file && files.has(probe.file)) continue;
+      const stream: StreamInfo = { index: streams.length, name: probe.id, tool: toolOfProbe(probe), point: undefined, node: undefined, events: 0 };
+      const input: ReportInput = { name: probe.id, tool: stream.tool, point: '', node: '', lines: 0, understood: 0, notUnderstood: 0, status: 'ok' };
+      applyProbeMeta(probe, stream, input);
+      if (probe.status === 'ok') input.status = `failed: its output ${probe.file ?? ''} is missing`;
+      streams.push(stream);
+      inputs.push(input);
+    }
+    warnings.push(...meta.warnings);
   }
 
   // Second look, once everything is read: nodes of streams that did not name one.
@@ -131,6 +160,49 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
   }
   if (report.flows.length === 0) warnings.push('no flow was found in the inputs: check that they contain captures, monitor or pwru output of the same traffic');
   return report;
+}
+
+/** readTraceMetas reads the run metadata of `trace --save` directories among the inputs. */
+async function readTraceMetas(heads: { source: InputSource; format: InputFormat }[], warnings: string[]): Promise<{ metas: TraceMeta[]; metaOf: Map<string, TraceMetaInput> }> {
+  const metas: TraceMeta[] = [];
+  const metaOf = new Map<string, TraceMetaInput>();
+  for (const h of heads) {
+    if (h.format !== 'trace-meta') continue;
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of h.source.chunks()) {
+        parts.push(chunk);
+        size += chunk.length;
+        if (size > DATA_MAX_BYTES) throw new Error(`larger than ${DATA_MAX_BYTES >> 20} MiB`);
+      }
+    } catch (err) {
+      warnings.push(`${h.source.name}: run metadata cannot be read: ${(err as Error).message}`);
+      continue;
+    }
+    const { meta, error } = parseTraceMeta(new TextDecoder().decode(concat(parts, size)));
+    if (!meta) {
+      warnings.push(`${h.source.name}: ${error}`);
+      continue;
+    }
+    metas.push(meta);
+    for (const probe of meta.inputs) if (probe.file) metaOf.set(probe.file, probe);
+  }
+  return { metas, metaOf };
+}
+
+/** applyProbeMeta: point, node and status of a file a live trace probe wrote. */
+function applyProbeMeta(probe: TraceMetaInput, stream: StreamInfo, input: ReportInput): void {
+  const capture = probe.format === 'pcap';
+  stream.point = capture ? probe.point : undefined;
+  stream.node = probe.node || undefined;
+  input.point = probe.point;
+  input.node = probe.node;
+  input.status = probe.status;
+}
+
+function toolOfProbe(probe: TraceMetaInput): Tool {
+  return probe.format;
 }
 
 function isEventFormat(f: InputFormat): boolean {

@@ -1,0 +1,194 @@
+import { commandName, type ProbeCommand } from '../probes/probe-command.js';
+import type { ExecPort, ExecResult } from './ports.js';
+
+/** How long the short commands (setup, stop, teardown) may take. */
+const SHORT_COMMAND_MS = 15_000;
+/** After the stop command, how long the probe's own exec may take to end before its stream is closed. */
+const END_GRACE_MS = 3_000;
+/** stderr kept per probe: enough for readiness lines and the error that ended it. */
+const STDERR_KEPT = 64 * 1024;
+/** Readiness markers are looked for in this many leading bytes of text stdout. */
+const READY_SCAN_BYTES = 64 * 1024;
+
+/** ProbeRun: one probe on the cluster, from start to stop, and everything it printed. */
+export interface ProbeRun {
+  command: ProbeCommand;
+  state: 'starting' | 'ready' | 'failed' | 'ended';
+  /** Why it failed (setup, exit before ready, not ready in time), one line. */
+  failure?: string;
+  /** The long-running exec was issued: a stop command is owed. */
+  launched: boolean;
+  stdout: Uint8Array[];
+  stdoutBytes: number;
+  /** Output past maxBytes was dropped. */
+  truncated: boolean;
+  stderr: string;
+  /** The stop command was sent before the command ended by itself. */
+  stopRequested: boolean;
+  result?: ExecResult;
+  /** Resolves true when ready, false when it failed first. */
+  ready: Promise<boolean>;
+  /** Resolves when the long-running command has ended (or never started). */
+  ended: Promise<void>;
+  /** Closes the exec stream. */
+  cancel: AbortController;
+  /** Problems of the stop and teardown commands, for the report's warnings. */
+  cleanupProblems: string[];
+}
+
+/** startProbe runs the probe's setup, then its long-running command, and watches for readiness. */
+export function startProbe(exec: ExecPort, command: ProbeCommand, readyTimeoutMs: number): ProbeRun {
+  const run: ProbeRun = {
+    command,
+    state: 'starting',
+    launched: false,
+    stdout: [],
+    stdoutBytes: 0,
+    truncated: false,
+    stderr: '',
+    stopRequested: false,
+    cancel: new AbortController(),
+    cleanupProblems: [],
+    ready: Promise.resolve(false),
+    ended: Promise.resolve(),
+  };
+  let settleReady: (ok: boolean) => void = () => undefined;
+  run.ready = new Promise<boolean>((resolve) => (settleReady = resolve));
+  const becomeReady = (): void => {
+    if (run.state !== 'starting') return;
+    run.state = 'ready';
+    settleReady(true);
+  };
+  const fail = (why: string): void => {
+    if (run.state !== 'starting') return;
+    run.state = 'failed';
+    run.failure = why;
+    settleReady(false);
+  };
+  run.ended = (async () => {
+    for (const argv of command.setup) {
+      if (run.cancel.signal.aborted) return fail('interrupted before it started');
+      const r = await exec.exec({ pod: command.target, container: command.target.container, argv, collect: true, signal: AbortSignal.any([run.cancel.signal, AbortSignal.timeout(SHORT_COMMAND_MS)]) });
+      if (r.exitCode !== 0) return fail(`${argv[0]} failed before the probe started: ${describeExit(r)}`);
+    }
+    if (run.cancel.signal.aborted) return fail('interrupted before it started');
+    const marker = command.ready.kind === 'marker' ? command.ready.text : undefined;
+    const textOut = command.output === 'text';
+    let scanned = '';
+    let timer: NodeJS.Timeout | undefined;
+    if (command.ready.kind === 'settle') timer = setTimeout(becomeReady, command.ready.ms);
+    const readyTimer = setTimeout(() => fail(`not ready after ${Math.round(readyTimeoutMs / 1000)} s${lastLine(run.stderr) ? `: ${lastLine(run.stderr)}` : ''}`), readyTimeoutMs);
+    const decoder = new TextDecoder();
+    run.launched = true;
+    const pending = exec.exec({
+      pod: command.target,
+      container: command.target.container,
+      argv: command.argv,
+      signal: run.cancel.signal,
+      onStdout: (chunk) => {
+        if (run.stdoutBytes + chunk.length > command.maxBytes) {
+          run.truncated = true;
+          return;
+        }
+        // The exec adapter may reuse its buffer: keep a copy.
+        run.stdout.push(chunk.slice());
+        run.stdoutBytes += chunk.length;
+        if (marker && textOut && run.state === 'starting' && scanned.length < READY_SCAN_BYTES) {
+          scanned += decoder.decode(chunk, { stream: true });
+          if (scanned.includes(marker)) becomeReady();
+        }
+      },
+      onStderr: (chunk) => {
+        if (run.stderr.length < STDERR_KEPT) run.stderr += new TextDecoder().decode(chunk);
+        if (marker && run.state === 'starting' && run.stderr.includes(marker)) becomeReady();
+      },
+    });
+    try {
+      run.result = await pending;
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(readyTimer);
+    }
+    if (run.state === 'starting') fail(run.stopRequested || run.result.canceled ? 'stopped before it was ready' : `ended before it was ready: ${describeExit(run.result)}`);
+    else if (run.state === 'ready') run.state = 'ended';
+  })().catch((err: unknown) => fail(`could not run: ${(err as Error)?.message ?? String(err)}`));
+  return run;
+}
+
+/**
+ * stopProbe ends a probe for sure: the stop command kills the remote process (closing the
+ * exec stream alone leaves it running, kubernetes/kubernetes#89031), then the stream is closed,
+ * then the teardown commands run whatever happened before. Never throws.
+ */
+export async function stopProbe(exec: ExecPort, run: ProbeRun): Promise<void> {
+  const { command } = run;
+  if (run.launched && !run.result) {
+    run.stopRequested = true;
+    const r = await exec.exec({ pod: command.target, container: command.target.container, argv: command.stop, collect: true, signal: AbortSignal.timeout(SHORT_COMMAND_MS) }).catch((err: unknown) => errorResult(command, command.stop, err));
+    if (r.exitCode !== 0) run.cleanupProblems.push(`${command.probe.id}: the stop command failed (${describeExit(r)}); the probe ends by its timeout`);
+    await waitAtMost(run.ended, END_GRACE_MS);
+  }
+  run.cancel.abort();
+  await waitAtMost(run.ended, END_GRACE_MS);
+  for (const argv of command.teardown) {
+    const r = await exec.exec({ pod: command.target, container: command.target.container, argv, collect: true, signal: AbortSignal.timeout(SHORT_COMMAND_MS) }).catch((err: unknown) => errorResult(command, argv, err));
+    if (r.exitCode !== 0) run.cleanupProblems.push(`${command.probe.id}: ${argv.join(' ')} failed (${describeExit(r)}): run kubectl datapath cleanup`);
+  }
+}
+
+/** probeStatus: the report status of a probe that ran. */
+export function probeStatus(run: ProbeRun): string {
+  if (run.state === 'failed' || run.state === 'starting') return `failed: ${run.failure ?? 'it never became ready'}`;
+  if (run.truncated) return `partial: output cut at ${run.command.maxBytes} bytes`;
+  const r = run.result;
+  if (!r || run.stopRequested || r.canceled) return 'ok';
+  if (r.exitCode === 0) return 'ok';
+  if (r.exitCode === 124) return 'partial: its timeout ended it before the trace did';
+  return `partial: ended early: ${describeExit(r)}`;
+}
+
+/** describeExit: one line for how a command ended. */
+export function describeExit(r: ExecResult): string {
+  const where = `${r.pod.namespace}/${r.pod.name}${r.container ? ` (${r.container})` : ''}`;
+  const tail = lastLine(r.stderr);
+  if (r.commandNotFound || r.exitCode === 127) {
+    // Behind our wrapper, the shell's message says which of sh, timeout or the tool is missing.
+    const tool = commandName(r.argv);
+    return `${tool} is not in the image of ${where}${tool !== r.argv[0] && tail ? `: ${tail}` : ''}`;
+  }
+  if (r.error) return r.error;
+  if (r.canceled) return 'canceled';
+  return `exit ${r.exitCode ?? 'unknown'} in ${where}${tail ? `: ${tail}` : ''}`;
+}
+
+/** lastLine: the last non-empty line of a text, trimmed and shortened. */
+export function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const last = lines[lines.length - 1] ?? '';
+  return last.length > 200 ? `${last.slice(0, 200)}...` : last;
+}
+
+function errorResult(command: ProbeCommand, argv: string[], err: unknown): ExecResult {
+  return { pod: command.target, container: command.target.container, argv, exitCode: null, stdout: '', stderr: '', durationMs: 0, canceled: false, error: (err as Error)?.message ?? String(err) };
+}
+
+/** waitAtMost: waits for a promise, but no longer than ms (and leaves no timer behind). */
+export async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** sleep that an abort signal can end early. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

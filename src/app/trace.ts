@@ -1,0 +1,361 @@
+import { randomBytes } from 'node:crypto';
+import { TRACE_META_FILE, type TraceMeta, type TraceMetaInput } from '../core/analyze/trace-meta.js';
+import { DatapathError } from '../core/errors.js';
+import type { EndpointInfo } from '../core/model/endpoint.js';
+import type { HopReport } from '../core/model/report.js';
+import { involvedNodes, planProbePods, planTrace, type ProbeTool, type TraceNode, type TracePlan, type TraceTarget, type Traffic } from '../core/plan.js';
+import { commandFor } from '../probes/index.js';
+import type { CommandContext, ProbeCommand } from '../probes/probe-command.js';
+import { describeTraffic } from '../probes/traffic.js';
+import { analyze } from './analyze.js';
+import { memoryCatalog, type MemoryFile } from './memory-inputs.js';
+import type { ExecPort, KubePort, PodInfo, PodRef } from './ports.js';
+import { deleteProbePods, discoverNode, podHandle, startProbePods } from './probe-pods.js';
+import { lastLine, probeStatus, sleep, startProbe, stopProbe, type ProbeRun } from './run-probes.js';
+import { sendTraffic, type TrafficOutcome } from './send-traffic.js';
+
+/** TraceRequest: what `kubectl datapath trace` was asked. */
+export interface TraceRequest {
+  src: PodRef;
+  dst: PodRef;
+  probes: ProbeTool[];
+  traffic: Traffic;
+  count: number;
+  /** `--traffic none`: how long to observe, in seconds. */
+  durationS: number;
+  /** The whole run's limit, in seconds; also every remote command's `timeout`. */
+  timeoutS: number;
+  /** Packets per flow kept in the report's detail. */
+  maxPackets: number;
+  probeNamespace: string;
+  probeImage: string;
+  pwruImage: string;
+  /** Fixed in tests; random otherwise. */
+  runId?: string;
+  readyTimeoutS?: number;
+  /** After the traffic, how long the probes keep listening for late events. */
+  graceMs?: number;
+}
+
+/** ResolvedPod: what resolving a pod gives the trace (see resolve.ts). */
+export interface ResolvedPod {
+  pod: PodInfo;
+  /** The pod's Cilium endpoint (id, identity, lxc, ifindex, MACs); absent for hostNetwork pods or when not found. */
+  endpoint?: EndpointInfo;
+  /** The agent pod of the pod's node, its container and CLI name. */
+  agent?: { pod: PodRef; container: string; cli: string };
+  /** Why there is no agent or endpoint, one line each. */
+  problems?: string[];
+}
+
+export type ResolvePod = (kube: KubePort, exec: ExecPort, ref: PodRef) => Promise<ResolvedPod>;
+
+/** TraceSave: where `--save DIR` writes the raw outputs and run.json. */
+export interface TraceSave {
+  write(name: string, chunks: Uint8Array[]): Promise<void>;
+  /** The directory, for messages. */
+  where: string;
+}
+
+export interface TracePorts {
+  kube: KubePort;
+  exec: ExecPort;
+  resolve: ResolvePod;
+  save?: TraceSave;
+}
+
+/** TraceProgress: the steps, for a spinner on stderr, and one-line warnings for people. */
+export interface TraceProgress {
+  step(text: string): void;
+  warn(line: string): void;
+}
+
+export interface TraceOutcome {
+  report: HopReport;
+  /** Some probe failed or was skipped, the traffic could not be sent, or the run was cut short. */
+  partial: boolean;
+  /** Ctrl-C: the report holds what was collected until then. */
+  interrupted: boolean;
+  timedOut: boolean;
+}
+
+const DEFAULT_READY_TIMEOUT_S = 45;
+const DEFAULT_GRACE_MS = 1500;
+const MAX_CAPTURE_PACKETS = 10_000;
+const PWRU_MAX_LINES = 200_000;
+/** The remote `timeout` outlives the trace's own limit a little, so our stop comes first. */
+const REMOTE_MARGIN_S = 30;
+const STDERR_IN_META = 4096;
+
+/**
+ * trace: resolve both pods, plan, start probe pods and probes in parallel, wait until every probe
+ * is ready, send the traffic (or observe), stop everything, delete what was created, and build
+ * the report through the same path as `analyze` (so `--save` + `analyze DIR` agree). Cleanup
+ * runs in `finally`: on success, error, timeout and Ctrl-C alike.
+ */
+export async function trace(req: TraceRequest, ports: TracePorts, progress: TraceProgress, signal: AbortSignal): Promise<TraceOutcome> {
+  const runId = req.runId ?? randomBytes(4).toString('hex');
+  const deadline = AbortSignal.timeout(req.timeoutS * 1000);
+  const stopSignal = AbortSignal.any([signal, deadline]);
+  const warnings: string[] = [];
+  const warn = (line: string) => {
+    warnings.push(line);
+    progress.warn(line);
+  };
+
+  progress.step(`resolving ${ref(req.src)} and ${ref(req.dst)}`);
+  const [srcR, dstR] = await Promise.all([ports.resolve(ports.kube, ports.exec, req.src), ports.resolve(ports.kube, ports.exec, req.dst)]);
+  const [src, dst] = targets(srcR, dstR);
+  const nodes = await traceNodes(ports.kube, src, dst, [srcR, dstR]);
+  for (const p of [...(srcR.problems ?? []), ...(dstR.problems ?? [])]) warn(p);
+
+  const created: PodRef[] = [];
+  const runs: ProbeRun[] = [];
+  let plan: TracePlan = { probes: [], skipped: [] };
+  let unplaced: { command?: ProbeCommand; id: string }[] = [];
+  let traffic: TrafficOutcome | undefined;
+  let failure: unknown;
+  let finished = false;
+  try {
+    const needs = planProbePods(src, dst, req.probes);
+    if (needs.length && !stopSignal.aborted) {
+      progress.step(`creating ${needs.length} probe pod${needs.length === 1 ? '' : 's'} on ${nodes.size} node${nodes.size === 1 ? '' : 's'}`);
+      const pods = await startProbePods(ports.kube, needs, nodes, { namespace: req.probeNamespace, probeImage: req.probeImage, pwruImage: req.pwruImage, runId, timeoutS: req.timeoutS }, created, stopSignal);
+      if (pods.forbidden) warn(`probe pods are not allowed in ${req.probeNamespace} (${pods.forbidden}): tracing without them, with ${allowedWithoutPods(req.probes)}`);
+      await Promise.all([...nodes.values()].map((n) => discoverNode(ports.exec, n, [src, dst], peerIp(n, nodes), stopSignal)));
+    }
+    plan = planTrace(src, dst, [...nodes.values()], req.probes);
+    const ctx = commandContext(runId, req, nodes);
+    const commands = plan.probes.map((p) => ({ id: p.id, command: commandFor(p, ctx) }));
+    unplaced = commands.filter((c) => !c.command);
+    const placed = commands.flatMap((c) => (c.command ? [c.command] : []));
+    if (stopSignal.aborted) return await finish();
+
+    const nodeCount = new Set(placed.map((c) => c.probe.node)).size;
+    progress.step(`starting ${placed.length} probes on ${nodeCount} node${nodeCount === 1 ? '' : 's'}`);
+    for (const c of placed) runs.push(startProbe(ports.exec, c, (req.readyTimeoutS ?? DEFAULT_READY_TIMEOUT_S) * 1000));
+    let settled = 0;
+    let ready = 0;
+    const all = Promise.all(
+      runs.map((r) =>
+        r.ready.then((ok) => {
+          settled++;
+          if (ok) ready++;
+          progress.step(`ready ${ready}/${runs.length}${settled > ready ? ` (${settled - ready} failed)` : ''}`);
+        }),
+      ),
+    );
+    await Promise.race([all, aborted(stopSignal)]);
+    if (stopSignal.aborted) return await finish();
+    if (ready === 0) {
+      warn('no probe became ready: nothing was sent');
+      return await finish();
+    }
+
+    if (req.traffic.kind === 'none') {
+      progress.step(`observing for ${req.durationS} s`);
+      await sleep(req.durationS * 1000, stopSignal);
+    } else {
+      progress.step(`sending ${describeTraffic(req.traffic)} from ${ref(req.src)} to ${dst.ip}`);
+      traffic = await sendTraffic(ports.exec, req.traffic, req.count, src, dst, nodes.get(src.node), stopSignal);
+      if (traffic.problem) warn(traffic.problem);
+      await sleep(req.graceMs ?? DEFAULT_GRACE_MS, stopSignal);
+    }
+    return await finish();
+  } catch (err) {
+    failure = err;
+    return await finish();
+  } finally {
+    // finish() has run on every path that returns; this only guards a throw inside finish itself.
+    if (!finished) await cleanup();
+  }
+
+  /** Everything that must happen after probes were (maybe) started, exactly once. */
+  async function cleanup(): Promise<void> {
+    finished = true;
+    progress.step('collecting');
+    await Promise.all(runs.map((r) => stopProbe(ports.exec, r)));
+    for (const r of runs) for (const p of r.cleanupProblems) warn(p);
+    for (const p of await deleteProbePods(ports.kube, created)) warn(p);
+  }
+
+  async function finish(): Promise<TraceOutcome> {
+    await cleanup();
+    if (failure !== undefined) {
+      // Cluster errors after the start degrade the report; anything else is a bug and is rethrown.
+      if (!(failure instanceof DatapathError)) throw failure;
+      warn(`the trace stopped early: ${failure.message}`);
+    }
+    const interrupted = signal.aborted;
+    const timedOut = !interrupted && deadline.aborted;
+    if (interrupted) warnings.push('interrupted (Ctrl-C): the report holds what was collected until then');
+    if (timedOut) warn(`the trace reached its --timeout of ${req.timeoutS} s: the report holds what was collected until then`);
+    const { files, meta } = record(runId, req, src, dst, [srcR, dstR], nodes, plan, runs, unplaced, traffic, warnings);
+    const report = await analyze({ paths: files.map((f) => f.name).sort(), points: [], endpointFiles: [], maxPackets: req.maxPackets }, memoryCatalog(files));
+    if (ports.save) await save(ports.save, files, progress);
+    const partial = interrupted || timedOut || failure !== undefined || traffic?.problem !== undefined || meta.inputs.some((i) => i.status !== 'ok');
+    return { report, partial, interrupted, timedOut };
+  }
+}
+
+function ref(p: PodRef): string {
+  return `${p.namespace}/${p.name}`;
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** The tools that need no probe pod: monitor and iptables run in the agent, tcpdump by exec when the app image has it. */
+function allowedWithoutPods(probes: readonly ProbeTool[]): string {
+  const list: string[] = [];
+  if (probes.includes('monitor')) list.push('cilium monitor');
+  if (probes.includes('iptables')) list.push('iptables TRACE');
+  if (probes.includes('tcpdump')) list.push('tcpdump in the pods whose image has it');
+  return list.length ? list.join(', ') : 'nothing';
+}
+
+/** targets: both ends as the plan sees them, on an address family both have. */
+function targets(a: ResolvedPod, b: ResolvedPod): [TraceTarget, TraceTarget] {
+  const v4 = (ips: string[]) => ips.find((ip) => !ip.includes(':'));
+  const v6 = (ips: string[]) => ips.find((ip) => ip.includes(':'));
+  const pick = (r: ResolvedPod): string => {
+    const other = r === a ? b : a;
+    if (v4(r.pod.ips) && v4(other.pod.ips)) return v4(r.pod.ips)!;
+    if (v6(r.pod.ips) && v6(other.pod.ips)) return v6(r.pod.ips)!;
+    return r.pod.ips[0] ?? '';
+  };
+  const target = (r: ResolvedPod): TraceTarget => ({
+    namespace: r.pod.namespace,
+    name: r.pod.name,
+    node: r.pod.node,
+    ip: pick(r),
+    hostNetwork: r.pod.hostNetwork,
+    containers: r.pod.containers.map((c) => c.name),
+    endpointId: r.endpoint?.id ?? null,
+    lxc: r.endpoint?.interface,
+    lxcIfindex: r.endpoint?.ifindex,
+    mac: r.endpoint?.mac,
+  });
+  const [src, dst] = [target(a), target(b)];
+  if (!src.ip || !dst.ip) throw new DatapathError(`${ref(src.ip ? b.pod : a.pod)} has no IP address yet: is it running?`, 1);
+  return [src, dst];
+}
+
+async function traceNodes(kube: KubePort, src: TraceTarget, dst: TraceTarget, resolved: ResolvedPod[]): Promise<Map<string, TraceNode>> {
+  const nodes = new Map<string, TraceNode>();
+  for (const name of involvedNodes(src, dst)) {
+    const r = resolved.find((x) => x.pod.node === name && x.agent);
+    const info = await kube.getNode(name).catch(() => undefined);
+    nodes.set(name, {
+      name,
+      internalIp: info?.internalIp,
+      agent: r?.agent ? { ...podHandle(r.agent.pod, r.agent.container), cli: r.agent.cli } : undefined,
+      agentProblem: r ? undefined : resolved.find((x) => x.pod.node === name)?.problems?.find((p) => /agent/i.test(p)),
+      probePods: {},
+      probePodProblems: {},
+      netnsOfPod: {},
+    });
+  }
+  return nodes;
+}
+
+function peerIp(node: TraceNode, nodes: Map<string, TraceNode>): string | undefined {
+  for (const n of nodes.values()) if (n.name !== node.name) return n.internalIp;
+  return undefined;
+}
+
+function commandContext(runId: string, req: TraceRequest, nodes: Map<string, TraceNode>): CommandContext {
+  return {
+    runId,
+    lifetimeS: req.timeoutS + REMOTE_MARGIN_S,
+    maxCapturePackets: MAX_CAPTURE_PACKETS,
+    pwruMaxLines: PWRU_MAX_LINES,
+    probePod: (node, role) => nodes.get(node)?.probePods[role],
+    agent: (node) => nodes.get(node)?.agent,
+  };
+}
+
+/** record: the run's outputs under their save names, and run.json describing them. */
+function record(
+  runId: string,
+  req: TraceRequest,
+  src: TraceTarget,
+  dst: TraceTarget,
+  resolved: ResolvedPod[],
+  nodes: Map<string, TraceNode>,
+  plan: TracePlan,
+  runs: ProbeRun[],
+  unplaced: { id: string }[],
+  traffic: TrafficOutcome | undefined,
+  warnings: string[],
+): { files: MemoryFile[]; meta: TraceMeta } {
+  const files: MemoryFile[] = [];
+  const inputs: TraceMetaInput[] = [];
+  for (const run of runs) {
+    const { probe } = run.command;
+    const file = run.launched ? `${probe.id}.${run.command.output === 'pcap' ? 'pcap' : 'txt'}` : undefined;
+    if (file) files.push({ name: file, chunks: run.stdout });
+    const t = run.command.target;
+    inputs.push({
+      id: probe.id,
+      file,
+      tool: probe.tool,
+      format: run.command.format,
+      point: probe.point,
+      node: probe.node,
+      status: probeStatus(run),
+      place: `pod ${t.namespace}/${t.name}${t.container ? ` container ${t.container}` : ''}`,
+      argv: run.command.argv,
+      note: probe.note,
+      stderr: run.stderr.length > STDERR_IN_META ? run.stderr.slice(-STDERR_IN_META) : run.stderr || undefined,
+    });
+  }
+  const unplacedIds = new Set(unplaced.map((u) => u.id));
+  const started = new Set(runs.map((r) => r.command.probe.id));
+  for (const probe of plan.probes) {
+    if (started.has(probe.id)) continue;
+    const why = unplacedIds.has(probe.id) ? 'no pod to run it in' : 'the trace ended before it started';
+    inputs.push({ id: probe.id, tool: probe.tool, format: formatOf(probe.tool), point: probe.point, node: probe.node, status: `skipped: ${why}` });
+  }
+  for (const s of plan.skipped) inputs.push({ id: s.id, tool: s.tool, format: formatOf(s.tool), point: s.point, node: s.node, status: `skipped: ${s.reason}` });
+
+  const endpoints: EndpointInfo[] = resolved.map((r) => ({
+    ...(r.endpoint ?? { id: null, identity: null, labels: [], source: 'cilium-endpoint' as const }),
+    ips: r.endpoint?.ips.length ? r.endpoint.ips : r.pod.ips,
+    pod: { namespace: r.pod.namespace, name: r.pod.name },
+    node: r.pod.node,
+  }));
+  const meta: TraceMeta = {
+    kubectlDatapathRun: { version: 1, runId, startedAt: new Date().toISOString() },
+    src: `${ref(src)} ${src.ip}`,
+    dst: `${ref(dst)} ${dst.ip}`,
+    traffic: traffic?.from ? `${describeTraffic(req.traffic)} x${req.count} from ${traffic.from}: ${lastLine(traffic.output)}` : describeTraffic(req.traffic),
+    nodes: [...nodes.values()].map((n) => ({
+      name: n.name,
+      internalIp: n.internalIp,
+      agent: n.agent ? `${n.agent.namespace}/${n.agent.name}` : undefined,
+      probePods: Object.values(n.probePods).map((p) => `${p!.namespace}/${p!.name}`),
+    })),
+    endpoints,
+    inputs,
+    warnings: [...warnings],
+  };
+  files.push({ name: TRACE_META_FILE, chunks: [new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`)] });
+  return { files, meta };
+}
+
+function formatOf(tool: ProbeTool): TraceMetaInput['format'] {
+  return tool === 'tcpdump' ? 'pcap' : tool;
+}
+
+async function save(target: TraceSave, files: MemoryFile[], progress: TraceProgress): Promise<void> {
+  try {
+    for (const f of files) await target.write(f.name, f.chunks);
+  } catch (err) {
+    progress.warn(`--save ${target.where}: ${(err as Error).message}`);
+  }
+}
