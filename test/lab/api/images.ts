@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Where a command of an image comes from. */
 export type CommandSource = { kind: 'host' } | { kind: 'emulated'; script: 'cilium-dbg' | 'pwru'; cliName?: string };
@@ -111,13 +111,15 @@ function shellQuote(s: string): string {
 }
 
 function emulatedWrapper(source: Extract<CommandSource, { kind: 'emulated' }>): string {
-  const tsx = join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
+  // The tsx loader, not the tsx CLI: the CLI adds a parent that SIGKILLs the script when it does
+  // not acknowledge a signal within 30 ms, and a killed monitor or pwru loses its last lines.
+  const loader = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
   const script = join(REPO_ROOT, `test/lab/emulated/${source.script}.ts`);
   const env = source.cliName ? `LAB_CLI_NAME=${shellQuote(source.cliName)} ` : '';
   return [
     '#!/bin/sh',
     `# EMULATED by the datapath lab (${source.script}.ts), not a real binary; LAB_STATE and LAB_NODE come from exec.`,
-    `${env}exec ${shellQuote(process.execPath)} ${shellQuote(tsx)} ${shellQuote(script)} "$@"`,
+    `${env}exec ${shellQuote(process.execPath)} --import ${shellQuote(loader)} ${shellQuote(script)} "$@"`,
     '',
   ].join('\n');
 }
