@@ -72,6 +72,9 @@ export interface ProbePodSpec {
   hostPID?: boolean;
 }
 
+/** AGENT_CONTAINER: the agent container of the cilium DaemonSet, where `cilium-dbg` runs. */
+export const AGENT_CONTAINER = 'cilium-agent';
+
 /** KubePort: the Kubernetes API, as the use cases need it. Errors are DatapathErrors with one-line messages. */
 export interface KubePort {
   /** The namespace of the current context (or --namespace). */
@@ -81,7 +84,7 @@ export interface KubePort {
   getNode(name: string): Promise<NodeInfo>;
   /** The CiliumEndpoint (cilium.io/v2) of a pod, raw JSON; undefined when there is none. */
   getCiliumEndpoint(ref: PodRef): Promise<unknown | undefined>;
-  /** The cilium agent pod on a node (kube-system by default, label k8s-app=cilium). */
+  /** The Running cilium agent pod on a node (kube-system by default, label k8s-app=cilium, container AGENT_CONTAINER). */
   findAgentPod(node: string): Promise<PodInfo>;
   createPod(spec: ProbePodSpec): Promise<PodInfo>;
   /** Resolves when the pod is Running; rejects when it fails, is deleted, or the time/signal runs out. */

@@ -46,6 +46,28 @@ export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: Abo
     });
 
   program
+    .command('endpoints')
+    .description("resolve pods to their Cilium endpoints: node, agent pod, endpoint id, identity, host-side lxc and ifindex, MACs, the node's routing mode")
+    .argument('<pod...>', 'pods as NAME or NAMESPACE/NAME (NAME alone: -n or the context\'s namespace)')
+    .option('--agent-namespace <ns>', 'namespace of the Cilium agent pods', 'kube-system')
+    .action(async (pods: string[], opts: Record<string, unknown>) => {
+      const { runEndpoints } = await import('./commands/endpoints.js');
+      outcome.exitCode = await runEndpoints(pods, { ...program.opts(), ...opts }, io, signal);
+    });
+
+  program
+    .command('doctor')
+    .description('check what a trace needs: RBAC, Cilium version and CLI, routing mode, monitor aggregation, kernel and BTF for pwru, Pod Security of the probe namespace')
+    .option('--probe-namespace <ns>', 'namespace where trace creates its probe pods (default: -n or the context\'s namespace)')
+    .option('--agent-namespace <ns>', 'namespace of the Cilium agent pods', 'kube-system')
+    .option('--node <name>', "check this node's agent (repeatable; default: every node, up to --max-nodes)", collect, [])
+    .option('--max-nodes <n>', 'nodes checked when --node is not given', '5')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runDoctorCommand } = await import('./commands/doctor.js');
+      outcome.exitCode = await runDoctorCommand({ ...program.opts(), ...opts }, io, signal);
+    });
+
+  program
     .command('version')
     .description('print the plugin version')
     .action(() => {
@@ -53,7 +75,6 @@ export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: Abo
       outcome.exitCode = EXIT.ok;
     });
 
-  void signal;
   return program;
 }
 

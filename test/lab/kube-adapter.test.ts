@@ -2,10 +2,10 @@
  * The cluster adapter (src/adapters/kube) against the lab API server: a real HTTPS API with
  * RBAC, watch, and exec whose commands really run in the lab's namespaces.
  */
-import { AGENT_CONTAINER, createKubePort } from '../../src/adapters/kube/kube-port.js';
+import { createKubePort } from '../../src/adapters/kube/kube-port.js';
 import { createExecPort } from '../../src/adapters/kube/exec.js';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
-import type { ExecPort, KubePort, ProbePodSpec } from '../../src/app/ports.js';
+import { AGENT_CONTAINER, type ExecPort, type KubePort, type ProbePodSpec } from '../../src/app/ports.js';
 import { DatapathError, EXIT, ForbiddenError, NotFoundError } from '../../src/core/errors.js';
 import { describeAsRoot } from './require-root.js';
 import { dead, findLabProcess, until, useRunningLab } from './api/fake-lab.js';

@@ -177,6 +177,14 @@ function systemCodeOf(err: unknown): string | undefined {
   return undefined;
 }
 
+function hostOf(server: string): string {
+  try {
+    return new URL(server).hostname;
+  } catch {
+    return server;
+  }
+}
+
 function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') return (err as { message: string }).message;
@@ -205,7 +213,7 @@ export function translateApiError(err: unknown, call: ApiCall): DatapathError {
     }
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
       return new DatapathError(
-        `TLS: the certificate of the API server at ${call.server} is not valid for that host name (${oneLine(messageOf(err))}); use the address the certificate names, or tls-server-name in the kubeconfig`,
+        `TLS: the certificate of the API server at ${call.server} does not name host ${hostOf(call.server)} (${code}); use an address the certificate names, or set tls-server-name in the kubeconfig`,
         EXIT.error,
       );
     }

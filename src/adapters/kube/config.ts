@@ -7,6 +7,7 @@
  */
 import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { DatapathError, EXIT, UsageError } from '../../core/errors.js';
@@ -140,12 +141,24 @@ function loadSources(flags: KubeFlags, where: KubeConfigEnv): { kc: KubeConfig; 
   const home = join(where.home, '.kube', 'config');
   if (isFile(home)) return { kc: readFile(home), sources: [home] };
   const tokenFile = `${where.inClusterRoot}${SERVICE_ACCOUNT}/token`;
-  if (where.env.KUBERNETES_SERVICE_HOST && existsSync(tokenFile)) {
-    const kc = new KubeConfig();
-    kc.loadFromCluster(where.inClusterRoot);
-    return { kc, sources: ['in-cluster'] };
-  }
+  const host = where.env.KUBERNETES_SERVICE_HOST;
+  if (host && existsSync(tokenFile)) return { kc: inCluster(host, where.env.KUBERNETES_SERVICE_PORT ?? '443', `${where.inClusterRoot}${SERVICE_ACCOUNT}`), sources: ['in-cluster'] };
   throw new DatapathError(`no kubeconfig found: set KUBECONFIG, pass --kubeconfig FILE, or create ${home}`, EXIT.error);
+}
+
+/** The service account config client-node's loadFromCluster builds, from the given environment rather than process.env. */
+function inCluster(host: string, port: string, accountDir: string): KubeConfig {
+  const kc = new KubeConfig();
+  const namespaceFile = `${accountDir}/namespace`;
+  const namespace = isFile(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined;
+  kc.loadFromOptions({
+    clusters: [{ name: 'inCluster', server: `https://${isIPv6(host) ? `[${host}]` : host}:${port}`, caFile: `${accountDir}/ca.crt`, skipTLSVerify: false }],
+    // tokenFile re-reads the projected token, which the kubelet rotates.
+    users: [{ name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: `${accountDir}/token` } } }],
+    contexts: [{ name: 'inClusterContext', cluster: 'inCluster', user: 'inClusterUser', namespace }],
+    currentContext: 'inClusterContext',
+  });
+  return kc;
 }
 
 function listContexts(kc: KubeConfig): string {

@@ -4,7 +4,7 @@
  * Security level of a namespace. Every failure is a DatapathError of one line (api-errors.ts).
  */
 import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import type { KubePort, NodeInfo, PodInfo, PodRef, ProbePodSpec } from '../../app/ports.js';
+import { AGENT_CONTAINER, type KubePort, type NodeInfo, type PodInfo, type PodRef, type ProbePodSpec } from '../../app/ports.js';
 import { DatapathError, EXIT, NotFoundError } from '../../core/errors.js';
 import { translateApiError, type ApiCall } from './api-errors.js';
 
@@ -17,8 +17,6 @@ export interface KubePortOptions {
   agentSelector?: string;
 }
 
-/** The agent container of the cilium DaemonSet (install/kubernetes/cilium/templates/cilium-agent/daemonset.yaml). */
-export const AGENT_CONTAINER = 'cilium-agent';
 const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
 /** Waiting reasons after which a container will not start without someone changing something. */
 const STUCK_REASONS = new Set(['ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError', 'CrashLoopBackOff']);
