@@ -37,7 +37,7 @@ export interface TraceRequest {
   graceMs?: number;
 }
 
-/** ResolvedPod: what resolving a pod gives the trace (see resolve.ts). */
+/** ResolvedPod: what resolving a pod gives the trace (resolve.ts EndpointResolver.resolvePod). */
 export interface ResolvedPod {
   pod: PodInfo;
   /** The pod's Cilium endpoint (id, identity, lxc, ifindex, MACs); absent for hostNetwork pods or when not found. */
@@ -48,7 +48,8 @@ export interface ResolvedPod {
   problems?: string[];
 }
 
-export type ResolvePod = (kube: KubePort, exec: ExecPort, ref: PodRef) => Promise<ResolvedPod>;
+/** ResolvePod: resolves one pod; it throws only when the pod itself cannot be had (missing, forbidden). */
+export type ResolvePod = (ref: PodRef) => Promise<ResolvedPod>;
 
 /** TraceSave: where `--save DIR` writes the raw outputs and run.json. */
 export interface TraceSave {
@@ -104,7 +105,7 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
   };
 
   progress.step(`resolving ${ref(req.src)} and ${ref(req.dst)}`);
-  const [srcR, dstR] = await Promise.all([ports.resolve(ports.kube, ports.exec, req.src), ports.resolve(ports.kube, ports.exec, req.dst)]);
+  const [srcR, dstR] = await Promise.all([ports.resolve(req.src), ports.resolve(req.dst)]);
   const [src, dst] = targets(srcR, dstR);
   const nodes = await traceNodes(ports.kube, src, dst, [srcR, dstR]);
   for (const p of [...(srcR.problems ?? []), ...(dstR.problems ?? [])]) warn(p);

@@ -46,6 +46,38 @@ export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: Abo
     });
 
   program
+    .command('trace')
+    .description('trace packets from SRC to DST live: tcpdump in both pods and on their lxc (and tunnel and NIC across nodes), cilium monitor and pwru on each node, started in parallel; traffic once all are ready; one hop report; everything removed afterwards')
+    .argument('<src>', 'source pod, NAME or NAMESPACE/NAME')
+    .argument('<dst>', 'destination pod, NAME or NAMESPACE/NAME')
+    .option('--probes <list>', 'probes to run, comma-separated: tcpdump, monitor, pwru, iptables (iptables inserts a TRACE rule, always removed)', 'tcpdump,monitor,pwru')
+    .option('--traffic <kind>', 'traffic sent from SRC\'s netns once every probe is ready: icmp, tcp:PORT, udp:PORT, or none to observe existing traffic for --duration', 'icmp')
+    .option('--count <n>', 'packets (icmp) or connections (tcp, udp) to send', '3')
+    .option('--duration <s>', 'with --traffic none: seconds to observe', '10')
+    .option('--timeout <s>', 'seconds the whole trace may take; every remote command is bounded by it', '60')
+    .option('--save <dir>', 'keep every raw output and run.json in DIR, so `analyze DIR` rebuilds the report')
+    .option('--probe-namespace <ns>', 'namespace of the short-lived probe pods (default: -n or the context\'s namespace)')
+    .option('--probe-image <image>', 'image of the capture probe pods: needs sh, timeout, tcpdump, ip (iproute2), nsenter, ping and nc (default: docker.io/nicolaka/netshoot:v0.13)')
+    .option('--pwru-image <image>', 'image of the pwru probe pods: needs sh, timeout and pwru >= v1.0.0 (default: docker.io/cilium/pwru:v1.0.9)')
+    .option('--agent-namespace <ns>', 'namespace of the Cilium agent pods', 'kube-system')
+    .option('--max-packets <n>', 'packets per flow shown in detail; the rest are counted', '10')
+    .action(async (src: string, dst: string, opts: Record<string, unknown>) => {
+      const { runTrace } = await import('./commands/trace.js');
+      outcome.exitCode = await runTrace(src, dst, { ...program.opts(), ...opts }, io, signal);
+    });
+
+  program
+    .command('cleanup')
+    .description('remove what an interrupted trace left: probe pods (by label), monitor and xtables-monitor processes in the agents (by pidfile), TRACE rules (by comment)')
+    .option('--run <id>', 'only what this run left (the kubectl-datapath/run label of its probe pods); without it, running traces are stopped too')
+    .option('--probe-namespace <ns>', 'namespace of the probe pods (default: -n or the context\'s namespace)')
+    .option('--agent-namespace <ns>', 'namespace of the Cilium agent pods', 'kube-system')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runCleanup } = await import('./commands/cleanup.js');
+      outcome.exitCode = await runCleanup({ ...program.opts(), ...opts }, io, signal);
+    });
+
+  program
     .command('endpoints')
     .description("resolve pods to their Cilium endpoints: node, agent pod, endpoint id, identity, host-side lxc and ifindex, MACs, the node's routing mode")
     .argument('<pod...>', 'pods as NAME or NAMESPACE/NAME (NAME alone: -n or the context\'s namespace)')

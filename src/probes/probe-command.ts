@@ -73,9 +73,9 @@ export function killByPidfileArgv(pidfile: string): string[] {
   return ['sh', '-c', KILL_BY_PIDFILE, pidfile];
 }
 
-/** killAllPidfilesArgv: kills whatever any run left running in a container; prints the pidfiles it used. */
-export function killAllPidfilesArgv(): string[] {
-  return ['sh', '-c', KILL_ALL_PIDFILES, `${PIDFILE_DIR}/${PIDFILE_PREFIX}`];
+/** killAllPidfilesArgv: kills whatever any run (or the one run) left running in a container; prints the pidfiles it used. */
+export function killAllPidfilesArgv(runId?: string): string[] {
+  return ['sh', '-c', KILL_ALL_PIDFILES, `${PIDFILE_DIR}/${PIDFILE_PREFIX}${runId ? `${runId}-` : ''}`];
 }
 
 /** commandName: the tool an argv runs, past our pidfile wrapper, `timeout N` and `nsenter --net=...`. */

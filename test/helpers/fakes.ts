@@ -281,7 +281,7 @@ export class FakeCluster {
   }
 
   /** resolve: what resolve.ts gives, from the fake's data. */
-  readonly resolve: ResolvePod = async (_kube, _exec, ref) => {
+  readonly resolve: ResolvePod = async (ref) => {
     const pod = await this.kube.getPod(ref);
     const spec = this.opts.pods.find((p) => p.namespace === ref.namespace && p.name === ref.name)!;
     const agent = await this.kube.findAgentPod(pod.node);
@@ -311,7 +311,7 @@ export class FakeCluster {
 
   private wire(): void {
     const ex = this.exec;
-    const isProbePod = (pod: string) => pod.startsWith('kube-system/datapath-');
+    const isProbePod = (pod: string) => this.kube.pods.get(pod)?.labels['app.kubernetes.io/managed-by'] === 'kubectl-datapath';
     const isAgent = (pod: string) => /^kube-system\/cilium-/.test(pod);
     const hasTool = (pod: string, tool: string) => this.podOf(pod)?.tools.includes(tool) === true;
     const delay = (tool: string) => this.opts.readyDelayMs?.[tool] ?? 10;

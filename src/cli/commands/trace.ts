@@ -1,0 +1,86 @@
+import { saveDir } from '../../adapters/save-dir.js';
+import { EndpointResolver } from '../../app/resolve.js';
+import { DEFAULT_PROBE_IMAGE, DEFAULT_PWRU_IMAGE } from '../../app/probe-pods.js';
+import type { PodRef } from '../../app/ports.js';
+import { trace, type TracePorts, type TraceRequest } from '../../app/trace.js';
+import { EXIT, UsageError } from '../../core/errors.js';
+import { parseProbeList, parseTraffic } from '../../core/plan.js';
+import { renderers, type OutputFormat } from '../../render/index.js';
+import { connectCluster } from '../cluster.js';
+import { useColor, type IOStreams } from '../io.js';
+import { parsePodArg } from '../pod-arg.js';
+import { positiveInt } from '../program.js';
+import { createProgress } from '../progress.js';
+
+/** TraceFlags: the trace request as the flags say, before the cluster is asked anything. */
+export interface TraceFlags extends Omit<TraceRequest, 'src' | 'dst' | 'probeNamespace'> {
+  src: { namespace?: string; name: string };
+  dst: { namespace?: string; name: string };
+  probeNamespace?: string;
+  save?: string;
+}
+
+/** readTraceFlags validates the flags (pure: no cluster). */
+export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<string, unknown>): TraceFlags {
+  const probes = parseProbeList(String(opts.probes));
+  if (probes.error) throw new UsageError(`--probes: ${probes.error}`);
+  const traffic = parseTraffic(String(opts.traffic));
+  if (!traffic) throw new UsageError(`--traffic ${String(opts.traffic)}: expected icmp, tcp:PORT, udp:PORT or none`);
+  const src = parsePodArg(srcArg);
+  const dst = parsePodArg(dstArg);
+  if (src.name === dst.name && (src.namespace ?? '') === (dst.namespace ?? '')) throw new UsageError(`SRC and DST are the same pod (${srcArg}): trace two different pods`);
+  const durationS = positiveInt(opts.duration, '--duration');
+  const timeoutS = positiveInt(opts.timeout, '--timeout');
+  if (traffic.kind === 'none' && durationS >= timeoutS) throw new UsageError(`--duration ${durationS} must be shorter than --timeout ${timeoutS}: the probes need time to start and stop`);
+  return {
+    src,
+    dst,
+    probes: probes.probes,
+    traffic,
+    count: positiveInt(opts.count, '--count'),
+    durationS,
+    timeoutS,
+    maxPackets: positiveInt(opts.maxPackets, '--max-packets'),
+    probeNamespace: opts.probeNamespace as string | undefined,
+    probeImage: (opts.probeImage as string | undefined) ?? DEFAULT_PROBE_IMAGE,
+    pwruImage: (opts.pwruImage as string | undefined) ?? DEFAULT_PWRU_IMAGE,
+    save: opts.save as string | undefined,
+  };
+}
+
+/** runTrace: flags -> TraceRequest -> trace -> renderer. Exit 0 ok, 3 partial, 130 after Ctrl-C (report printed). */
+export async function runTrace(srcArg: string, dstArg: string, opts: Record<string, unknown>, io: IOStreams, signal: AbortSignal): Promise<number> {
+  const flags = readTraceFlags(srcArg, dstArg, opts);
+  const cluster = connectCluster(opts, opts.agentNamespace as string | undefined);
+  const resolver = new EndpointResolver(cluster.kube, cluster.exec, { signal });
+  const ports = { kube: cluster.kube, exec: cluster.exec, resolve: (ref: PodRef) => resolver.resolvePod(ref), save: flags.save ? saveDir(flags.save) : undefined };
+  return traceAndRender(flags, cluster.config.namespace, ports, opts, io, signal);
+}
+
+/** traceAndRender: the part of the command after the cluster is chosen (tests give it fakes). */
+export async function traceAndRender(flags: TraceFlags, namespace: string, ports: TracePorts, opts: Record<string, unknown>, io: IOStreams, signal: AbortSignal): Promise<number> {
+  const format = opts.output as OutputFormat;
+  const progress = await createProgress(io, format);
+  const { save, ...request } = flags;
+  let outcome;
+  try {
+    outcome = await trace(
+      {
+        ...request,
+        src: { namespace: flags.src.namespace ?? namespace, name: flags.src.name },
+        dst: { namespace: flags.dst.namespace ?? namespace, name: flags.dst.name },
+        probeNamespace: flags.probeNamespace ?? namespace,
+      },
+      ports,
+      progress,
+      signal,
+    );
+  } finally {
+    progress.stop();
+  }
+  const width = io.out.columns && io.out.columns > 60 ? io.out.columns : 120;
+  io.out.write(renderers[format](outcome.report, { color: useColor(opts.color as string, io), width }));
+  if (save) io.err.write(`saved the raw outputs and run.json in ${save}: kubectl datapath analyze ${save} rebuilds this report\n`);
+  if (outcome.interrupted) return EXIT.interrupted;
+  return outcome.partial ? EXIT.partial : EXIT.ok;
+}

@@ -1,0 +1,126 @@
+import { Writable } from 'node:stream';
+import { readTraceFlags, traceAndRender } from '../../../src/cli/commands/trace.js';
+import { main } from '../../../src/cli/main.js';
+import { FakeCluster, type FakePodSpec } from '../../helpers/fakes.js';
+
+class Sink extends Writable {
+  text = '';
+  columns = 100;
+  constructor(readonly isTTY = false) {
+    super();
+  }
+  // What ora uses of a tty.WriteStream.
+  cursorTo(_x: number, cb?: () => void): boolean {
+    cb?.();
+    return true;
+  }
+  moveCursor(_dx: number, _dy: number, cb?: () => void): boolean {
+    cb?.();
+    return true;
+  }
+  clearLine(_dir: number, cb?: () => void): boolean {
+    cb?.();
+    return true;
+  }
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+const DEFAULTS = { probes: 'tcpdump,monitor,pwru', traffic: 'icmp', count: '3', duration: '10', timeout: '60', maxPackets: '10', output: 'table' };
+
+describe('trace flags', () => {
+  it('defaults: the three default probes, icmp x3, the documented images', () => {
+    const f = readTraceFlags('same', 'kube-system/other', DEFAULTS);
+    expect(f).toMatchObject({
+      src: { name: 'same' },
+      dst: { namespace: 'kube-system', name: 'other' },
+      probes: ['tcpdump', 'monitor', 'pwru'],
+      traffic: { kind: 'icmp' },
+      count: 3,
+      durationS: 10,
+      timeoutS: 60,
+      probeImage: 'docker.io/nicolaka/netshoot:v0.13',
+      pwruImage: 'docker.io/cilium/pwru:v1.0.9',
+    });
+  });
+
+  it.each([
+    [{ probes: 'tcpdump,hubble' }, '--probes: unknown probe hubble: choose from tcpdump, monitor, pwru, iptables'],
+    [{ traffic: 'http:80' }, '--traffic http:80: expected icmp, tcp:PORT, udp:PORT or none'],
+    [{ count: '0' }, '--count must be a whole number of at least 1, not "0"'],
+    [{ traffic: 'none', duration: '60', timeout: '60' }, '--duration 60 must be shorter than --timeout 60: the probes need time to start and stop'],
+  ])('%j is refused: %s', (bad, message) => {
+    expect(() => readTraceFlags('a', 'b', { ...DEFAULTS, ...bad })).toThrow(message);
+  });
+
+  it('refuses the same pod twice and anything that is not a pod name', () => {
+    expect(() => readTraceFlags('default/a', 'default/a', DEFAULTS)).toThrow('SRC and DST are the same pod (default/a): trace two different pods');
+    expect(() => readTraceFlags('a;rm', 'b', DEFAULTS)).toThrow(/is not a pod/);
+  });
+
+  it('usage errors exit 2 before any cluster is contacted', async () => {
+    const out = new Sink();
+    const err = new Sink();
+    const code = await main(['trace', 'a', 'b', '--traffic', 'bogus', '--kubeconfig', '/nonexistent'], { out, err, env: {} });
+    expect(code).toBe(2);
+    expect(err.text).toBe('error: --traffic bogus: expected icmp, tcp:PORT, udp:PORT or none\n');
+  });
+});
+
+const CLIENT: FakePodSpec = { namespace: 'default', name: 'client', node: 'n1', ip: '10.99.0.1', endpointId: 2836, lxc: 'lxcda6f5295b4b7', lxcIfindex: 28, mac: '02:00:00:00:00:0a', netns: 'cni-1111', tools: ['ping'] };
+const SERVER: FakePodSpec = { namespace: 'default', name: 'server', node: 'n1', ip: '10.99.0.2', endpointId: 3663, lxc: 'lxcf9d0a91de5fb', lxcIfindex: 24, mac: '02:00:00:00:00:0b', netns: 'cni-2222', tools: [] };
+
+let errSink: Sink | undefined;
+
+async function runWith(c: FakeCluster, opts: Record<string, unknown>, signal = new AbortController().signal, tty = false) {
+  const out = new Sink();
+  const err = new Sink(tty);
+  errSink = err;
+  const flags = { ...readTraceFlags('client', 'server', { ...DEFAULTS, ...opts }), runId: 'cli1', graceMs: 20 };
+  const code = await traceAndRender(flags, 'default', { kube: c.kube, exec: c.exec, resolve: c.resolve }, { ...DEFAULTS, color: 'never', ...opts }, { out, err, env: {} }, signal);
+  return { code, out: out.text, err: err.text };
+}
+
+describe('trace command on a fake cluster', () => {
+  it('exit 0 and the report on stdout; nothing on stderr without a terminal', async () => {
+    const r = await runWith(new FakeCluster({ pods: [CLIENT, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] }), { output: 'json' });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.schemaVersion).toBe(1);
+    expect(report.inputs).toHaveLength(6);
+    expect(r.err).toBe('');
+  });
+
+  it('exit 3 with the report when a probe failed; the warning line on stderr', async () => {
+    const c = new FakeCluster({ pods: [CLIENT, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+    c.kube.forbidPods = 'pods is forbidden: User "dev" cannot create resource "pods" in API group "" in the namespace "default"';
+    const r = await runWith(c, {});
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/tcpdump-host-n1-lxcda6f5295b4b7\W.*host:n1\/lxcda6f5295b4b7\W.*skipped/);
+    expect(r.err.split('\n').filter((l) => l.startsWith('warning: '))).toHaveLength(1);
+  });
+
+  it('Ctrl-C: the partial report is printed and the exit code is 130', async () => {
+    const c = new FakeCluster({ pods: [CLIENT, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+    const abort = new AbortController();
+    c.exec.onLaunch = (_pod, argv) => {
+      if (argv[0] === 'pwru') setTimeout(() => abort.abort(), 20);
+    };
+    const r = await runWith(c, { output: 'yaml' }, abort.signal);
+    expect(r.code).toBe(130);
+    expect(r.out).toMatch(/^schemaVersion: 1\n/);
+    expect(r.out).toContain('interrupted (Ctrl-C)');
+    expect(c.exec.leftRunning()).toEqual([]);
+    expect(c.kube.probePods()).toEqual([]);
+  });
+
+  it('on a terminal the spinner goes to stderr only; stdout stays the report', async () => {
+    const r = await runWith(new FakeCluster({ pods: [CLIENT, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] }), { output: 'table' }, undefined, true);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toMatch(/\x1b\[\?25l|ready \d/);
+    expect(r.out).toMatch(/pod:default\/client\/eth0/);
+    expect(errSink?.text).toMatch(/\x1b\[\?25l.*(starting|resolving|ready|collecting)/);
+  });
+});
