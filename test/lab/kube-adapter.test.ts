@@ -2,6 +2,8 @@
  * The cluster adapter (src/adapters/kube) against the lab API server: a real HTTPS API with
  * RBAC, watch, and exec whose commands really run in the lab's namespaces.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createKubePort } from '../../src/adapters/kube/kube-port.js';
 import { createExecPort } from '../../src/adapters/kube/exec.js';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
@@ -116,6 +118,15 @@ describeAsRoot('cluster adapter against the lab API server', () => {
     setTimeout(() => abort.abort(), 200);
     const canceled = await waiting;
     expect(canceled.exitCode).toBe(EXIT.interrupted);
+
+    // Watches that end (here after 1 s) are followed by a new list and watch until the time is up.
+    const shortWatches = createKubePort(loadKubeConfig({ kubeconfig: t.api.kubeconfig }).kc, { namespace: 'default', watchTimeoutSeconds: 1 });
+    const logBefore = readFileSync(join(t.lab.state.dir, 'api.log'), 'utf8').length;
+    const relisted = await failure(shortWatches.waitForRunning({ namespace: 'default', name: 'probe-stuck' }, 2600));
+    expect(relisted.message).toMatch(/^pod default\/probe-stuck is not Running after 2\.6s \(Pending/);
+    const requests = readFileSync(join(t.lab.state.dir, 'api.log'), 'utf8').slice(logBefore).split('\n').filter((l) => l.includes('fieldSelector=metadata.name%3Dprobe-stuck'));
+    expect(requests.filter((l) => !l.includes('watch=true')).length).toBeGreaterThanOrEqual(3);
+    expect(requests.filter((l) => l.includes('watch=true') && l.includes('timeoutSeconds=1')).length).toBeGreaterThanOrEqual(2);
 
     const deleted = failure(kube.waitForRunning({ namespace: 'default', name: 'probe-stuck' }, 10_000));
     await new Promise((r) => setTimeout(r, 200));

@@ -15,6 +15,8 @@ export interface KubePortOptions {
   agentNamespace?: string;
   /** Label selector of agent pods; default `k8s-app=cilium` (the DaemonSet's selector). */
   agentSelector?: string;
+  /** How long one watch request may stay open before it is listed and watched again; default 300 s. */
+  watchTimeoutSeconds?: number;
 }
 
 const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
@@ -103,6 +105,8 @@ export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort 
   const authz = kc.makeApiClient(AuthorizationV1Api);
   const agentNamespace = opts.agentNamespace ?? 'kube-system';
   const agentSelector = opts.agentSelector ?? 'k8s-app=cilium';
+  // Servers end watches anyway (kube-apiserver: --min-request-timeout, 5-10 min); asking for less bounds a silent stall.
+  const watchTimeoutSeconds = opts.watchTimeoutSeconds ?? 300;
 
   /** Runs one API call, translating its failure with what the call was. */
   async function call<T>(what: Omit<ApiCall, 'server'>, run: () => Promise<T>): Promise<T> {
@@ -200,7 +204,7 @@ export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort 
         }
         const controller = await new Watch(kc).watch(
           `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
-          { fieldSelector, resourceVersion, allowWatchBookmarks: true },
+          { fieldSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds },
           (type: string, obj: PodState) => {
             if (settled || type === 'BOOKMARK' || type === 'ERROR') return;
             if (type === 'DELETED') finish(() => reject(new NotFoundError(`pod ${namespace}/${name} was deleted while we waited for it to run (${podProgress(obj)})`)));
