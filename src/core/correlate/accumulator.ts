@@ -21,6 +21,8 @@ export type PointHint =
   | { kind: 'endpoint'; endpoint: number }
   | { kind: 'kernel' }
   | { kind: 'iptables' }
+  /** A monitor record that names no endpoint (`-> overlay`, `-> network`): the node's agent. */
+  | { kind: 'agent' }
   | { kind: 'unknown' };
 
 export interface HopRecord {
@@ -56,7 +58,8 @@ export interface FlowEvidence {
   kernel: { stream: number; skb: string; funcs: string[] }[];
   kernelCount: number;
   iptables: Map<string, { stream: number; text: string }>;
-  drops: { stream: number; where: PointHint; reason: string; detail: string }[];
+  /** afterDelivery: the skb had already reached ip_local_deliver, so the drop is the receiver's, not the path's. */
+  drops: { stream: number; where: PointHint; reason: string; detail: string; afterDelivery?: boolean }[];
 }
 
 export interface FlowRecord {
@@ -100,6 +103,7 @@ export class FlowAccumulator {
   private seq = 0;
   /** Open monitor record groups by stream, CPU and endpoint (a numeric key: this runs per line). */
   private readonly monitorGroups = new Map<number, MonitorGroup>();
+  private readonly latestGroupOfEndpoint = new Map<number, MonitorGroup>();
   /** Open pwru skb groups, per stream then by skb address (no key strings built per line). */
   private readonly pwruGroups = new Map<number, Map<string, PwruGroup>>();
   /** ARP requests seen: sender MAC -> sender IP, to name the asker of a reply. */
@@ -130,6 +134,7 @@ export class FlowAccumulator {
   /** A stream ended: close its open pwru and monitor groups so new streams start clean. */
   endStream(stream: StreamInfo): void {
     for (const [k, g] of this.monitorGroups) if (g.hop.stream === stream.index) this.monitorGroups.delete(k);
+    for (const [k, g] of this.latestGroupOfEndpoint) if (g.hop.stream === stream.index) this.latestGroupOfEndpoint.delete(k);
     this.pwruGroups.delete(stream.index);
   }
 
@@ -178,9 +183,13 @@ export class FlowAccumulator {
 
   private addMonitor(stream: StreamInfo, event: MonitorEvent): void {
     const groupKey = ((stream.index * 4097 + (event.cpu ?? -1) + 1) * 65537) + (event.endpoint ?? -1) + 1;
-    const where: PointHint = event.endpoint !== undefined ? { kind: 'endpoint', endpoint: event.endpoint } : stream.point ? { kind: 'fixed', point: stream.point } : { kind: 'unknown' };
+    const where: PointHint = event.endpoint !== undefined ? { kind: 'endpoint', endpoint: event.endpoint } : stream.point ? { kind: 'fixed', point: stream.point } : { kind: 'agent' };
     const ref = event.packet ? flowOf(monitorPacket(event.packet)) : undefined;
     let group = this.monitorGroups.get(groupKey);
+    if (!group && event.cpu === undefined && event.endpoint !== undefined) {
+      // Trace lines without `-v` carry no CPU: they close the endpoint's latest group on any CPU.
+      group = this.latestGroupOfEndpoint.get(stream.index * 65537 + event.endpoint);
+    }
 
     if (event.type === 'debug' && event.debugKind === 'ct-lookup' && ref) {
       // A conntrack lookup starts a new record group for this endpoint and CPU.
@@ -188,6 +197,7 @@ export class FlowAccumulator {
       const hop = this.hop(stream, where, undefined, '', {});
       group = { flow, hop, packetKey: ref.packetKey, pendingProto: ref.proto === 'ip' };
       this.monitorGroups.set(groupKey, group);
+      if (event.endpoint !== undefined) this.latestGroupOfEndpoint.set(stream.index * 65537 + event.endpoint, group);
       this.noteSeen(flow, where, stream.index, undefined);
       hop.keyHint = ref.packetKeyPrefix;
       this.place(flow, ref.packetKey, stream.index, hop);
@@ -249,7 +259,8 @@ export class FlowAccumulator {
     if (event.iface && hop.facts.iface === undefined) hop.facts.iface = event.iface;
     if (event.netns !== undefined && hop.facts.netns === undefined) hop.facts.netns = event.netns;
     if (event.dropReason && !BENIGN_DROP.has(event.dropReason)) {
-      this.noteDrop(group.flow, stream.index, { kind: 'kernel' }, event.dropReason, `${event.func}(${event.dropReason})`);
+      const afterDelivery = hop.funcs!.includes('ip_local_deliver') || hop.funcs!.includes('ip6_input');
+      this.noteDrop(group.flow, stream.index, { kind: 'kernel' }, event.dropReason, `${event.func}(${event.dropReason})`, afterDelivery);
     }
     if (END_OF_SKB.has(event.func)) groups.delete(event.skb);
   }
@@ -358,8 +369,8 @@ export class FlowAccumulator {
     if (tag && !flow.evidence.monitor.has(tag)) flow.evidence.monitor.set(tag, { endpoint: event.endpoint, stream, text: event.summary });
   }
 
-  private noteDrop(flow: FlowRecord, stream: number, where: PointHint, reason: string, detail: string): void {
-    if (flow.evidence.drops.length < 8) flow.evidence.drops.push({ stream, where, reason, detail });
+  private noteDrop(flow: FlowRecord, stream: number, where: PointHint, reason: string, detail: string, afterDelivery = false): void {
+    if (flow.evidence.drops.length < 8) flow.evidence.drops.push({ stream, where, reason, detail, afterDelivery });
   }
 }
 

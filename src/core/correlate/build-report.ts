@@ -58,7 +58,7 @@ function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRe
 function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction: 'request' | 'reply', r: PointResolver, ctx: ReportContext): ReportFlow {
   const srcEp = r.endpointByIp(flow.ref.src);
   const dstEp = r.endpointByIp(flow.ref.dst);
-  const packets = buildPackets(flow, r, srcEp, dstEp);
+  const { packets, counted } = buildPackets(flow, r, srcEp, dstEp);
   const seen = collectSeen(flow, r);
   const reverseSeen = reverse ? collectSeen(reverse, r) : [];
   const facts: FlowFacts = {
@@ -98,7 +98,7 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     notSeenAt: verdictAndPath.notSeenAt.sort((a, b) => rank(a) - rank(b)),
     notObserved: verdictAndPath.notObserved.sort((a, b) => rank(a) - rank(b)),
     packets,
-    morePackets: flow.extraPackets + flow.extraUnkeyed,
+    morePackets: flow.extraPackets + flow.extraUnkeyed + counted,
     conclusions: verdictAndPath.conclusions,
     evidence: verdictAndPath.evidence,
   };
@@ -159,7 +159,7 @@ export function rankPoint(point: string, srcEp: ReportEndpoint | undefined, dstE
   }
 }
 
-function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint | undefined, dstEp: ReportEndpoint | undefined): ReportPacket[] {
+function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint | undefined, dstEp: ReportEndpoint | undefined): { packets: ReportPacket[]; counted: number } {
   const keyed = [...flow.packets.values()];
   const timedFirst = (hops: HopRecord[]) => {
     let best = Infinity;
@@ -173,9 +173,17 @@ function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint 
     return a.firstSeq - b.firstSeq;
   });
   const packets: { key: string; hops: HopRecord[] }[] = keyed.map((p) => ({ key: p.key, hops: [...p.hops] }));
+  const keyedCount = packets.length;
+  let counted = 0;
   const streams = [...flow.unkeyed.keys()].sort((a, b) => a - b);
   for (const s of streams) {
-    const list = flow.unkeyed.get(s)!;
+    // pwru sees every skb of the flow, clones and leftovers included: show the ones whose functions
+    // say something about the path, and only as many as there are packets to attach them to.
+    const list = flow.unkeyed.get(s)!.filter((hop) => {
+      if (!hop.funcs || readKernelPath(hop.funcs).keyFuncs.length > 0) return true;
+      counted++;
+      return false;
+    });
     let order = 0;
     list.forEach((hop) => {
       const hinted = hop.keyHint ? packets.find((p) => p.key.startsWith(hop.keyHint!)) : undefined;
@@ -184,12 +192,16 @@ function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint 
         return;
       }
       const i = order++;
+      if (keyedCount > 0 && i >= keyedCount) {
+        counted++;
+        return;
+      }
       if (i < packets.length) packets[i].hops.push(hop);
       else packets.push({ key: hop.facts.skb !== undefined ? `skb ${hop.facts.skb}` : `packet ${i + 1}`, hops: [hop] });
     });
   }
   const rank = memoRank(srcEp, dstEp);
-  return packets.map((p) => {
+  const shown = packets.map((p) => {
     const hops = p.hops.map((h) => ({ h, point: r.resolve(h.where, h.stream), domain: r.clockDomain(h) }));
     hops.sort((a, b) => rank(a.point) - rank(b.point) || sameDomainTimeOrder(a, b) || a.h.seq - b.h.seq);
     const base = hops.find((x) => x.domain !== undefined);
@@ -204,6 +216,7 @@ function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint 
     });
     return { key: p.key, hops: out };
   });
+  return { packets: shown, counted };
 }
 
 function sameDomainTimeOrder(a: { h: HopRecord; domain?: string }, b: { h: HopRecord; domain?: string }): number {
@@ -282,6 +295,8 @@ class PointResolver {
         return kernelPoint(this.nodeOfStream(stream));
       case 'iptables':
         return iptablesPoint(this.nodeOfStream(stream));
+      case 'agent':
+        return `cilium:${this.nodeOfStream(stream)}`;
       case 'unknown':
         return `unknown:${this.ctx.streams[stream]?.name ?? stream}`;
     }

@@ -175,6 +175,10 @@ export function classifyFlow(f: FlowFacts): Classification {
 
   // Verdict.
   const drops = f.flow.evidence.drops;
+  // A drop after ip_local_deliver happened in the receiver's stack (no socket, a closed port):
+  // the datapath delivered the packet, so it does not make the flow dropped.
+  const pathDrops = drops.filter((d) => !d.afterDelivery);
+  const receiverDrops = drops.filter((d) => d.afterDelivery);
   let verdict: Verdict = 'unknown';
   let dropReason: string | null = null;
   let dropPoint: string | null = null;
@@ -182,12 +186,14 @@ export function classifyFlow(f: FlowFacts): Classification {
   if (dstPodSeen) delivered.push(`seen at ${dstPod}`);
   if (dstEp?.id != null && mon.has(`to-endpoint:${dstEp.id}`)) delivered.push(`cilium monitor: to-endpoint ${dstEp.id}`);
   if (dir === 'request' && f.reverseSeen.length) delivered.push(`the reply was seen (${uniq(f.reverseSeen.map((s) => s.point)).slice(0, 3).join(', ')})`);
-  if (drops.length) {
+  const pointOfDrop = (d: (typeof drops)[number]) =>
+    f.resolve ? f.resolve(d.where, d.stream) : d.where.kind === 'kernel' ? kernelPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'iptables' ? iptablesPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'endpoint' ? ciliumPoint(f.nodeOfEndpointId(d.where.endpoint, d.stream), d.where.endpoint) : d.where.kind === 'fixed' ? d.where.point : '?';
+  if (pathDrops.length || (receiverDrops.length && !delivered.length)) {
     verdict = 'dropped';
-    const d = drops[0];
+    const d = pathDrops[0] ?? receiverDrops[0];
     dropReason = d.reason;
-    dropPoint = f.resolve ? f.resolve(d.where, d.stream) : d.where.kind === 'kernel' ? kernelPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'iptables' ? iptablesPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'endpoint' ? ciliumPoint(f.nodeOfEndpointId(d.where.endpoint, d.stream), d.where.endpoint) : d.where.kind === 'fixed' ? d.where.point : '?';
-    evidence.push({ claim: 'dropped', because: uniq(drops.map((x) => `${x.detail}`)) });
+    dropPoint = pointOfDrop(d);
+    evidence.push({ claim: 'dropped', because: uniq((pathDrops.length ? pathDrops : receiverDrops).map((x) => `${x.detail}`)) });
   } else if (delivered.length) {
     verdict = 'delivered';
     evidence.push({ claim: 'delivered', because: delivered });
@@ -225,6 +231,10 @@ export function classifyFlow(f: FlowFacts): Classification {
 
   const conclusions: string[] = [];
   conclusions.push(verdictSentence(verdict, dir, dstName, delivered, dropPoint, dropReason, f, dstPod));
+  if (verdict === 'delivered' && receiverDrops.length) {
+    const d = receiverDrops[0];
+    conclusions.push(`After delivery, the kernel at ${pointOfDrop(d)} freed a copy with ${d.reason} (${d.detail}): that is the receiving stack's doing (no socket or port wanted it), not the datapath's.`);
+  }
   if (f.flow.ref.proto === 'arp') {
     conclusions.push(arpSentence(f));
   } else {
