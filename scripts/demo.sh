@@ -1,14 +1,67 @@
 #!/usr/bin/env bash
-# npm run demo: the main job on the embedded default. Builds the plugin, then analyzes the seed
-# captures shipped in test/fixtures/seed (a real same-node ping on Cilium 1.11 with BPF host
-# routing: tcpdump in both pods and on both lxcs, cilium monitor -v, pwru, the endpoint list).
+# npm run demo: the main job on the embedded default, the lab.
+#   as root: install the Debian packages the lab needs (when missing), bring the lab up (BPF host
+#   routing, VXLAN between the nodes), show its pods through real kubectl, trace a same-node and a
+#   cross-node pair with `kubectl datapath trace`, then take the lab down again (also on error/Ctrl-C).
+#   not root: say why, then analyze the seed captures shipped in test/fixtures/seed instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d node_modules ] || npm ci --no-audit --no-fund
-npx tsc -p tsconfig.json
-seed=test/fixtures/seed
-echo "\$ kubectl datapath analyze test/fixtures/seed/{tcpdump-*,cilium-monitor-v,pwru-v0.0.2-src-*,cilium-endpoint-list,ethtool-*}.txt" >&2
-node dist/src/cli/main.js analyze \
-  "$seed"/tcpdump-same-eth0.txt "$seed"/tcpdump-same-lxc.txt "$seed"/tcpdump-cni-eth0.txt "$seed"/tcpdump-cni-lxc.txt \
-  "$seed"/cilium-monitor-v.txt "$seed"/pwru-v0.0.2-src-same.txt "$seed"/pwru-v0.0.2-src-cni.txt \
-  "$seed"/cilium-endpoint-list.txt "$seed"/ethtool-same-eth0.txt "$seed"/ethtool-cni-eth0.txt "$@"
+PACKAGES=(tcpdump iproute2 iptables clang llvm libbpf-dev linux-libc-dev gcc-multilib ethtool iputils-ping openssl procps)
+
+build() {
+  [ -d node_modules ] || npm ci --no-audit --no-fund
+  npx tsc -p tsconfig.json
+  chmod +x dist/src/cli/main.js
+  mkdir -p dist/bin
+  ln -sf ../src/cli/main.js dist/bin/kubectl-datapath
+  export PATH="$PWD/dist/bin:$PATH"
+}
+
+seed_demo() {
+  local seed=test/fixtures/seed
+  echo "\$ kubectl datapath analyze test/fixtures/seed/..." >&2
+  kubectl-datapath analyze \
+    "$seed"/tcpdump-same-eth0.txt "$seed"/tcpdump-same-lxc.txt "$seed"/tcpdump-cni-eth0.txt "$seed"/tcpdump-cni-lxc.txt \
+    "$seed"/cilium-monitor-v.txt "$seed"/pwru-v0.0.2-src-same.txt "$seed"/pwru-v0.0.2-src-cni.txt \
+    "$seed"/cilium-endpoint-list.txt "$seed"/ethtool-same-eth0.txt "$seed"/ethtool-cni-eth0.txt "$@"
+}
+
+if [ "$(id -u)" != 0 ]; then
+  echo "The lab needs root (network namespaces, tc BPF); run 'sudo npm run demo' for the live demo." >&2
+  echo "Meanwhile, the offline report of the seed captures:" >&2
+  build
+  seed_demo "$@"
+  exit
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null; then
+    echo "installing ${missing[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "The lab needs these packages: ${missing[*]}; install them and run again." >&2
+    exit 1
+  fi
+fi
+build
+
+cleanup() { npx tsx test/lab/cli.ts down >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+npx tsx test/lab/cli.ts up --mode bpf --tunnel vxlan
+export KUBECONFIG="$PWD/.lab/kubeconfig"
+KUBECACHEDIR="$(mktemp -d)"
+export KUBECACHEDIR
+
+echo "\$ kubectl get pods -A -o wide" >&2
+kubectl get pods -A -o wide
+if kubectl-datapath --help | grep -q '^  trace '; then
+  echo "\$ kubectl datapath trace same cni-6vf5d --count 1     # same node (bpf1)" >&2
+  kubectl datapath trace same cni-6vf5d --count 1 "$@" || true
+  echo "\$ kubectl datapath trace same cni-x7k2m --count 1     # bpf1 -> bpf2 over VXLAN" >&2
+  kubectl datapath trace same cni-x7k2m --count 1 "$@" || true
+else
+  echo "(this build has no trace command yet: showing the offline report of the seed captures)" >&2
+  seed_demo "$@"
+fi
