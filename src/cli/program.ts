@@ -101,10 +101,11 @@ export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: Abo
 
   program
     .command('version')
-    .description('print the plugin version')
-    .action(() => {
-      io.out.write(`kubectl-datapath ${VERSION}\n`);
-      outcome.exitCode = EXIT.ok;
+    .description('print the plugin version and, with a cluster, the Cilium version its agents run')
+    .option('--client', 'print the plugin version only, without contacting the cluster')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runVersion } = await import('./commands/version.js');
+      outcome.exitCode = await runVersion({ ...program.opts(), ...opts }, io);
     });
 
   return program;

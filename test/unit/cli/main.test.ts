@@ -33,7 +33,7 @@ describe('kubectl datapath CLI', () => {
     const r = await run(['--version']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^\d+\.\d+\.\d+\n$/);
-    const v = await run(['version']);
+    const v = await run(['version', '--client']);
     expect(v.out).toMatch(/^kubectl-datapath \d+\.\d+\.\d+\n$/);
   });
 
