@@ -14,6 +14,11 @@ export async function main(argv: string[], io: IOStreams): Promise<number> {
   const debug = argv.includes('--debug');
   try {
     const program = buildProgram(io, outcome, abort.signal);
+    // Shell completion (kubectl_complete-datapath): answered before commander parses anything.
+    if (argv[0] === '__complete' || argv[0] === '__completeNoDesc') {
+      const { runComplete } = await import('./commands/complete.js');
+      return await runComplete(program, argv.slice(1), argv[0] === '__complete', io);
+    }
     await program.parseAsync(argv, { from: 'user' });
     return outcome.exitCode;
   } catch (err) {
