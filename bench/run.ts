@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateMixedLog } from './generate.js';
+import { measureStart, printStart } from './start.js';
 
 /**
  * npm run bench: analyze throughput against a split-only baseline measured in the same run, peak
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     console.log(`  throughput ratio analyze/baseline: ${ratio.toFixed(2)} (target >= 0.30) ${ratio >= 0.3 ? 'OK' : 'MISSED'}; against the fastest split: ${(fastest.ms / a1.ms).toFixed(2)}`);
     console.log(`  peak RSS at 1M lines: ${rss1.toFixed(0)} MB (target <= 300 MB) ${rss1 <= 300 ? 'OK' : 'MISSED'}`);
     console.log(`  peak RSS at 4M lines: ${rss4.toFixed(0)} MB; ratio 4M/1M: ${(rss4 / rss1).toFixed(2)} (target <= 1.3) ${rss4 / rss1 <= 1.3 ? 'OK' : 'MISSED'}`);
+    printStart(await measureStart());
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
