@@ -245,6 +245,10 @@ export interface FakePodSpec {
   tools: string[];
 }
 
+/** Two pods on node n1 with the pcap fixture's addresses; only the client's image has ping. */
+export const FAKE_CLIENT: FakePodSpec = { namespace: 'default', name: 'client', node: 'n1', ip: '10.99.0.1', endpointId: 2836, lxc: 'lxcda6f5295b4b7', lxcIfindex: 28, mac: '02:00:00:00:00:0a', netns: 'cni-1111', tools: ['ping'] };
+export const FAKE_SERVER: FakePodSpec = { namespace: 'default', name: 'server', node: 'n1', ip: '10.99.0.2', endpointId: 3663, lxc: 'lxcf9d0a91de5fb', lxcIfindex: 24, mac: '02:00:00:00:00:0b', netns: 'cni-2222', tools: [] };
+
 export interface FakeClusterOptions {
   pods: FakePodSpec[];
   nodes: { name: string; internalIp: string; tunnel?: boolean; underlay?: string }[];

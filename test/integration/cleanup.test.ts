@@ -3,10 +3,8 @@ import { probePodSpec } from '../../src/app/probe-pods.js';
 import { startProbe } from '../../src/app/run-probes.js';
 import { commandFor } from '../../src/probes/index.js';
 import type { CommandContext } from '../../src/probes/probe-command.js';
-import { FakeCluster, type FakePodSpec } from '../helpers/fakes.js';
+import { FAKE_CLIENT, FAKE_SERVER, FakeCluster } from '../helpers/fakes.js';
 
-const CLIENT: FakePodSpec = { namespace: 'default', name: 'client', node: 'n1', ip: '10.99.0.1', endpointId: 2836, lxc: 'lxca', lxcIfindex: 28, mac: '02:00:00:00:00:0a', netns: 'cni-1', tools: ['ping'] };
-const SERVER: FakePodSpec = { namespace: 'default', name: 'server', node: 'n1', ip: '10.99.0.2', endpointId: 3663, lxc: 'lxcb', lxcIfindex: 24, mac: '02:00:00:00:00:0b', netns: 'cni-2', tools: [] };
 
 /** What a run that died without its finally leaves: a probe pod, a monitor and an xtables-monitor running, TRACE rules in. */
 async function crashedRun(c: FakeCluster, runId: string): Promise<void> {
@@ -28,7 +26,7 @@ async function crashedRun(c: FakeCluster, runId: string): Promise<void> {
 
 describe('cleanup', () => {
   it('removes what crashed runs left (pods by label, processes by pidfile, TRACE rules by comment) and nothing else', async () => {
-    const c = new FakeCluster({ pods: [CLIENT, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+    const c = new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
     await crashedRun(c, 'aaaa1111');
     await crashedRun(c, 'bbbb2222');
     c.rules.get('kube-system/cilium-n1')!.add('PREROUTING -p icmp -j TRACE');

@@ -5,13 +5,11 @@ import { fileCatalog } from '../../src/adapters/files.js';
 import { analyze } from '../../src/app/analyze.js';
 import { trace, type TraceProgress, type TraceRequest, type TraceSave } from '../../src/app/trace.js';
 import type { HopReport } from '../../src/core/model/report.js';
-import { FakeCluster, type FakeClusterOptions, type FakePodSpec } from '../helpers/fakes.js';
+import { FAKE_CLIENT, FAKE_SERVER, FakeCluster, type FakeClusterOptions } from '../helpers/fakes.js';
 
-const CLIENT: FakePodSpec = { namespace: 'default', name: 'client', node: 'n1', ip: '10.99.0.1', endpointId: 2836, lxc: 'lxcda6f5295b4b7', lxcIfindex: 28, mac: '02:00:00:00:00:0a', netns: 'cni-1111', tools: ['ping'] };
-const SERVER: FakePodSpec = { namespace: 'default', name: 'server', node: 'n1', ip: '10.99.0.2', endpointId: 3663, lxc: 'lxcf9d0a91de5fb', lxcIfindex: 24, mac: '02:00:00:00:00:0b', netns: 'cni-2222', tools: [] };
 
 function cluster(extra: Partial<FakeClusterOptions> = {}): FakeCluster {
-  return new FakeCluster({ pods: [CLIENT, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }], readyDelayMs: { pwru: 150, monitor: 40 }, ...extra });
+  return new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }], readyDelayMs: { pwru: 150, monitor: 40 }, ...extra });
 }
 
 function request(extra: Partial<TraceRequest> = {}): TraceRequest {
@@ -195,7 +193,7 @@ describe('trace end to end on a fake cluster replaying real outputs', () => {
 
   it('cross-node: tunnel and underlay captures on both nodes, each monitor related to its own node\'s endpoint', async () => {
     const c = new FakeCluster({
-      pods: [CLIENT, { ...SERVER, node: 'n2' }],
+      pods: [FAKE_CLIENT, { ...FAKE_SERVER, node: 'n2' }],
       nodes: [
         { name: 'n1', internalIp: '192.168.0.1', tunnel: true, underlay: 'ens5' },
         { name: 'n2', internalIp: '192.168.0.2', tunnel: true, underlay: 'ens5' },
@@ -236,7 +234,7 @@ describe('trace end to end on a fake cluster replaying real outputs', () => {
   });
 
   it('SRC without ping: the traffic comes from its node, entering its netns', async () => {
-    const c = new FakeCluster({ pods: [{ ...CLIENT, tools: [] }, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+    const c = new FakeCluster({ pods: [{ ...FAKE_CLIENT, tools: [] }, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
     const out = await trace(request({ probes: ['tcpdump'] }), { kube: c.kube, exec: c.exec, resolve: c.resolve }, recorder(), new AbortController().signal);
     expect(c.trafficAt).toHaveLength(1);
     expect(c.trafficAt[0].pod).toMatch(/^kube-system\/datapath-run1-capture-/);
@@ -245,7 +243,7 @@ describe('trace end to end on a fake cluster replaying real outputs', () => {
   });
 
   it('says so in one line when SRC has no way to send', async () => {
-    const c = new FakeCluster({ pods: [{ ...CLIENT, tools: [] }, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+    const c = new FakeCluster({ pods: [{ ...FAKE_CLIENT, tools: [] }, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
     const progress = recorder();
     const out = await trace(request({ probes: ['monitor'] }), { kube: c.kube, exec: c.exec, resolve: c.resolve }, progress, new AbortController().signal);
     expect(progress.warnings).toEqual([

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { readTraceFlags, traceAndRender } from '../../../src/cli/commands/trace.js';
 import { main } from '../../../src/cli/main.js';
-import { FakeCluster, type FakePodSpec } from '../../helpers/fakes.js';
+import { FAKE_CLIENT, FAKE_SERVER, FakeCluster } from '../../helpers/fakes.js';
 
 class Sink extends Writable {
   text = '';
@@ -69,8 +69,6 @@ describe('trace flags', () => {
   });
 });
 
-const CLIENT: FakePodSpec = { namespace: 'default', name: 'client', node: 'n1', ip: '10.99.0.1', endpointId: 2836, lxc: 'lxcda6f5295b4b7', lxcIfindex: 28, mac: '02:00:00:00:00:0a', netns: 'cni-1111', tools: ['ping'] };
-const SERVER: FakePodSpec = { namespace: 'default', name: 'server', node: 'n1', ip: '10.99.0.2', endpointId: 3663, lxc: 'lxcf9d0a91de5fb', lxcIfindex: 24, mac: '02:00:00:00:00:0b', netns: 'cni-2222', tools: [] };
 
 let errSink: Sink | undefined;
 
@@ -85,7 +83,7 @@ async function runWith(c: FakeCluster, opts: Record<string, unknown>, signal = n
 
 describe('trace command on a fake cluster', () => {
   it('exit 0 and the report on stdout; nothing on stderr without a terminal', async () => {
-    const r = await runWith(new FakeCluster({ pods: [CLIENT, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] }), { output: 'json' });
+    const r = await runWith(new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] }), { output: 'json' });
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
     expect(report.schemaVersion).toBe(1);
@@ -94,7 +92,7 @@ describe('trace command on a fake cluster', () => {
   });
 
   it('exit 3 with the report when a probe failed; the warning line on stderr', async () => {
-    const c = new FakeCluster({ pods: [CLIENT, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+    const c = new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
     c.kube.forbidPods = 'pods is forbidden: User "dev" cannot create resource "pods" in API group "" in the namespace "default"';
     const r = await runWith(c, {});
     expect(r.code).toBe(3);
@@ -103,7 +101,7 @@ describe('trace command on a fake cluster', () => {
   });
 
   it('Ctrl-C: the partial report is printed and the exit code is 130', async () => {
-    const c = new FakeCluster({ pods: [CLIENT, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+    const c = new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
     const abort = new AbortController();
     c.exec.onLaunch = (_pod, argv) => {
       if (argv[0] === 'pwru') setTimeout(() => abort.abort(), 20);
@@ -117,7 +115,7 @@ describe('trace command on a fake cluster', () => {
   });
 
   it('on a terminal the spinner goes to stderr only; stdout stays the report', async () => {
-    const r = await runWith(new FakeCluster({ pods: [CLIENT, SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] }), { output: 'table' }, undefined, true);
+    const r = await runWith(new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] }), { output: 'table' }, undefined, true);
     expect(r.code).toBe(0);
     expect(r.out).not.toMatch(/\x1b\[\?25l|ready \d/);
     expect(r.out).toMatch(/pod:default\/client\/eth0/);
