@@ -25,7 +25,8 @@ export const DEFAULT_PWRU_IMAGE = 'docker.io/cilium/pwru:v1.0.9';
  * sockets and setns into pod netns; pwru needs BPF, perf events, kallsyms addresses and memlock.
  */
 const CAPABILITIES: Record<ProbePodRole, string[]> = {
-  capture: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'],
+  // SYS_PTRACE: the host's /run/netns through /proc/1/root when it is not mounted (hostPID).
+  capture: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE'],
   pwru: ['SYS_ADMIN', 'BPF', 'PERFMON', 'NET_ADMIN', 'SYSLOG', 'SYS_RESOURCE'],
 };
 /** The pod outlives the trace's own deadline by this much before the cluster kills it. */

@@ -54,7 +54,7 @@ export interface TraceNode {
   /** Probe pods by role; a missing role has its reason in probePodProblems. */
   probePods: Partial<Record<ProbePodRole, PodHandle>>;
   probePodProblems: Partial<Record<ProbePodRole, string>>;
-  /** Named netns (in the capture pod's /run/netns) of each pod on this node, by `ns/name`. */
+  /** The netns of each pod on this node, by `ns/name`: a path the capture pod can enter, or a name under /run/netns. */
   netnsOfPod: Record<string, string>;
   /** Why a pod's netns was not found, by `ns/name`. */
   netnsProblems?: Record<string, string>;

@@ -1,4 +1,5 @@
 import type { PlannedProbe } from '../core/plan.js';
+import { netnsPath } from './discovery.js';
 import { bounded, killByPidfileArgv, pidfilePath, targetOf, withPidfile, type CommandContext, type ProbeCommand } from './probe-command.js';
 
 /** Snap length: headers up to the inner transport of a VXLAN/Geneve packet fit; payload is not needed. */
@@ -23,7 +24,7 @@ export function tcpdumpCommand(probe: PlannedProbe, ctx: CommandContext): ProbeC
   if (!target || !probe.iface) return undefined;
   const pidfile = pidfilePath(ctx.runId, probe.id);
   const capture = tcpdumpArgv(probe.iface, ctx.maxCapturePackets, probe.filter);
-  const entered = probe.netns ? ['nsenter', `--net=/run/netns/${probe.netns}`, ...capture] : capture;
+  const entered = probe.netns ? ['nsenter', `--net=${netnsPath(probe.netns)}`, ...capture] : capture;
   return {
     probe,
     target,

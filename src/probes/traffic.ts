@@ -1,4 +1,5 @@
 import type { Traffic } from '../core/plan.js';
+import { netnsPath } from './discovery.js';
 
 /** TrafficCommand: the commands that make the traffic, run one after the other from SRC's netns. */
 export interface TrafficCommand {
@@ -38,9 +39,9 @@ export function trafficCommand(traffic: Traffic, dst: string, count: number): Tr
   }
 }
 
-/** fromNetns runs a traffic command inside a named netns, from a pod on the same node that sees /run/netns. */
+/** fromNetns runs a traffic command inside a pod's netns, from a probe pod on the same node. */
 export function fromNetns(netns: string, argv: string[]): string[] {
-  return ['nsenter', `--net=/run/netns/${netns}`, ...argv];
+  return ['nsenter', `--net=${netnsPath(netns)}`, ...argv];
 }
 
 /** describeTraffic: `icmp`, `tcp:80`, for messages. */

@@ -10,6 +10,7 @@ import { ForbiddenError, NotFoundError } from '../../src/core/errors.js';
 import type { EndpointInfo } from '../../src/core/model/endpoint.js';
 import type { ExecPort, ExecRequest, ExecResult, KubePort, NodeInfo, PodInfo, PodRef, ProbePodSpec } from '../../src/app/ports.js';
 import type { ResolvedPod, ResolvePod } from '../../src/app/trace.js';
+import { netnsLinksArgv } from '../../src/probes/discovery.js';
 import { splitProvenance } from './fixtures.js';
 
 const enc = new TextEncoder();
@@ -322,10 +323,10 @@ export class FakeCluster {
     const failing = (tool: string) => this.opts.failing?.[tool];
 
     // Discovery in the capture pod.
-    ex.on((pod, a) => isProbePod(pod) && a.join(' ') === 'ip -all netns exec ip -o link show dev eth0', (p) => {
+    ex.on((pod, a) => isProbePod(pod) && a.join(' ') === netnsLinksArgv().join(' '), (p) => {
       const node = this.nodeOfPod(key(p.req.pod));
       for (const pod of this.opts.pods.filter((x) => x.node === node)) {
-        p.stdout(`\nnetns: ${pod.netns}\n2: eth0@if${pod.lxcIfindex}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000\\    link/ether ${pod.mac} brd ff:ff:ff:ff:ff:ff link-netnsid 0\n`);
+        p.stdout(`netns: /run/netns/${pod.netns}\n2: eth0@if${pod.lxcIfindex}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000\\    link/ether ${pod.mac} brd ff:ff:ff:ff:ff:ff link-netnsid 0\n`);
       }
     });
     ex.on((pod, a) => isProbePod(pod) && a.join(' ') === 'ip -o link show', (p) => {

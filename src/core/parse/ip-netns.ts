@@ -1,9 +1,9 @@
 import { parseEthtoolOutput, type LinkInfo } from './ethtool.js';
 
 /**
- * Output of the node-side discovery commands (src/probes/discovery.ts): `ip -all netns exec ip -o
- * link show dev eth0`, `ip -o link show`, `ip -o route get ADDR`. `ip -o` folds a link's lines
- * into one with `\` separators; they are unfolded and read by the ip link parser.
+ * Output of the node-side discovery commands (src/probes/discovery.ts): each netns's eth0, `ip -o
+ * link show`, `ip -o route get ADDR`. `ip -o` folds a link's lines into one with `\` separators;
+ * they are unfolded and read by the ip link parser.
  */
 
 /** NetnsLink: a named netns and its eth0. */
@@ -19,7 +19,11 @@ function unfold(line: string): string[] {
   return line.split(/\\\s+/).map((l) => l.trim());
 }
 
-/** parseNetnsLinks reads `ip -all netns exec ip -o link show dev eth0` (netns without eth0 print a header only). */
+/**
+ * parseNetnsLinks reads `netns: NAME-OR-PATH` headers each followed by `ip -o link show dev eth0`
+ * (as `ip -all netns exec` prints them, and the probes' discovery script); a netns without eth0
+ * has a header only.
+ */
 export function parseNetnsLinks(text: string): NetnsLink[] {
   const out: NetnsLink[] = [];
   let netns: string | undefined;
@@ -49,7 +53,7 @@ export function findPodNetns(links: readonly NetnsLink[], lxcIfindex: number | u
   const matching = wanted ? byPeer.filter((l) => l.link.mac === wanted) : byPeer;
   if (matching.length === 1) return { netns: matching[0].netns };
   if (matching.length > 1) return { problem: `${matching.length} network namespaces have an eth0 paired with ifindex ${lxcIfindex}${wanted ? ` and MAC ${wanted}` : ''}` };
-  if (links.length === 0) return { problem: 'no named network namespace is visible on the node (is the host /run/netns mounted in the probe pod?)' };
+  if (links.length === 0) return { problem: 'no named network namespace is visible on the node (neither /run/netns nor, through hostPID, /proc/1/root/run/netns)' };
   if (byPeer.length > 0) return { problem: `the eth0 paired with ifindex ${lxcIfindex} has MAC ${byPeer[0].link.mac ?? 'unknown'}, not the endpoint's ${wanted}` };
   return { problem: `no network namespace has an eth0 paired with ifindex ${lxcIfindex}` };
 }

@@ -26,8 +26,17 @@ describe('node discovery outputs (real ip 6.1 output)', () => {
     expect(r.problem).toBe(problem);
   });
 
+  it('the probes\' discovery script prints the same, with paths nsenter can enter', () => {
+    const found = parseNetnsLinks(text('netns-eth0-discovery.txt'));
+    expect(found.map((l) => [l.netns.replace(/dpfx-\d+-/, ''), l.link.peerIfindex, l.link.mac])).toEqual([
+      ['/run/netns/pod1', 2, '0a:58:0a:f4:01:87'],
+      ['/run/netns/pod2', 3, '0a:58:0a:f4:01:b4'],
+    ]);
+    expect(findPodNetns(found, 3, '0a:58:0a:f4:01:b4').netns).toMatch(/^\/run\/netns\/dpfx-\d+-pod2$/);
+  });
+
   it('says when no named netns is visible at all (the probe pod lacks the host /run/netns)', () => {
-    expect(findPodNetns([], 2, undefined).problem).toMatch(/no named network namespace is visible/);
+    expect(findPodNetns([], 2, undefined).problem).toMatch(/no named network namespace is visible on the node \(neither \/run\/netns nor/);
   });
 
   it('node links: names without @peer, and the tunnel device among them', () => {
