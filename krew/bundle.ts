@@ -55,7 +55,7 @@ export async function bundleCliSingle(outFile: string): Promise<{ bytes: number 
  * compiles ~100 kB to print `--version` instead of 6 MB. CommonJS dependencies get a `require`
  * made for their chunk.
  */
-export async function bundleCliSplit(outDir: string): Promise<{ files: string[]; bytes: number }> {
+export async function bundleCliSplit(outDir: string): Promise<{ files: string[]; bytes: number; inputsOf: Record<string, string[]> }> {
   mkdirSync(outDir, { recursive: true });
   const result = await build({
     ...COMMON,
@@ -68,5 +68,10 @@ export async function bundleCliSplit(outDir: string): Promise<{ files: string[];
     banner: { js: "import { createRequire as __datapathRequire } from 'node:module'; const require = __datapathRequire(import.meta.url);" },
   });
   const outputs = Object.entries(result.metafile.outputs);
-  return { files: outputs.map(([f]) => f), bytes: outputs.reduce((n, [, o]) => n + o.bytes, 0) };
+  return {
+    files: outputs.map(([f]) => f),
+    bytes: outputs.reduce((n, [, o]) => n + o.bytes, 0),
+    // Which sources each output holds, so a test can name the chunk of the Kubernetes client.
+    inputsOf: Object.fromEntries(outputs.map(([f, o]) => [f, Object.keys(o.inputs)])),
+  };
 }
