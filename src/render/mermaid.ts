@@ -1,4 +1,4 @@
-import type { HopReport, ReportFlow, ReportHop } from '../core/model/report.js';
+import type { HopReport, ReportFlow, ReportHop, ReportPacket } from '../core/model/report.js';
 import { flowTitle, verdictText } from './flow-title.js';
 import { formatDelta } from './format-delta.js';
 import type { RenderOptions } from './renderer.js';
@@ -37,8 +37,9 @@ function wrapped(text: string, width: number): string {
 /**
  * renderMermaid prints one sequence diagram per flow (`-o mermaid`), each under a `### title`
  * heading in a ```mermaid fence so GitHub renders it: the observation points are participants,
- * the first packet's hops are arrows (dashed when attached by flow only, a cross where it was
- * dropped), and notes carry what was not seen, the path, the verdict and the conclusions.
+ * the hops of the first packet (and of up to two more that reached other points) are arrows with
+ * their time deltas (dashed when attached by flow only, a cross where it was dropped), and notes
+ * carry what was not seen, the path, the verdict and the conclusions.
  */
 export function renderMermaid(report: HopReport, _opts: RenderOptions): string {
   const safe = sanitizeReport(report);
@@ -49,8 +50,7 @@ export function renderMermaid(report: HopReport, _opts: RenderOptions): string {
 function flowDiagram(flow: ReportFlow): string {
   const title = `${flowTitle(flow)}, ${flow.verdict}`;
   const lines = [`### ${escapeMarkdown(title)}`, '', '```mermaid', 'sequenceDiagram'];
-  const hops = flow.packets[0]?.hops ?? [];
-  const points = participantPoints(flow, hops);
+  const points = participantPoints(flow);
   const alias = new Map(points.map((point, i) => [point, `P${i + 1}`]));
   for (const point of points) lines.push(`    participant ${alias.get(point)} as ${escapeMermaidText(point)}`);
   // When nothing saw the flow, its two ends carry the notes.
@@ -60,22 +60,26 @@ function flowDiagram(flow: ReportFlow): string {
   const span = first === last ? `${first}` : `${first},${last}`;
   const note = (text: string) => lines.push(`    Note over ${span}: ${wrapped(text, NOTE_WIDTH)}`);
 
-  if (flow.packets.length > 0) {
-    const more = flow.packets.length - 1 + flow.morePackets;
-    note(`packet ${flow.packets[0].key}${more > 0 ? ` (first of ${more + 1})` : ''}`);
-  } else {
-    note('no packet of this flow was seen');
-  }
-  hops.forEach((hop, i) => {
-    const to = alias.get(hop.point);
-    if (i === 0) {
-      lines.push(`    Note over ${to}: ${hopLabel(hop)}`);
-      return;
+  const drawn = packetsToDraw(flow);
+  if (drawn.length === 0) note('no packet of this flow was seen');
+  drawn.forEach(({ packet, adds }, p) => {
+    if (p === 0) {
+      const more = flow.packets.length - 1 + flow.morePackets;
+      note(`packet ${packet.key}${more > 0 ? ` (first of ${more + 1})` : ''}`);
+    } else {
+      note(`packet ${packet.key}, drawn too: it was seen at ${adds.join(', ')}, which the packets above were not`);
     }
-    const from = alias.get(hops[i - 1].point);
-    const dropped = flow.verdict === 'dropped' && i === hops.length - 1 && hop.point === flow.dropPoint;
-    const arrow = (hop.match === 'flow' ? '--' : '-') + (dropped ? 'x' : '>>');
-    lines.push(`    ${from}${arrow}${to}: ${hopLabel(hop)}`);
+    packet.hops.forEach((hop, i) => {
+      const to = alias.get(hop.point);
+      if (i === 0) {
+        lines.push(`    Note over ${to}: ${hopLabel(hop)}`);
+        return;
+      }
+      const from = alias.get(packet.hops[i - 1].point);
+      const dropped = flow.verdict === 'dropped' && i === packet.hops.length - 1 && hop.point === flow.dropPoint;
+      const arrow = (hop.match === 'flow' ? '--' : '-') + (dropped ? 'x' : '>>');
+      lines.push(`    ${from}${arrow}${to}: ${hopLabel(hop)}`);
+    });
   });
   if (flow.notSeenAt.length > 0) note(`not seen: ${flow.notSeenAt.join(', ')}`);
   if (flow.notObserved.length > 0) note(`not observed: ${flow.notObserved.join(', ')}`);
@@ -85,9 +89,31 @@ function flowDiagram(flow: ReportFlow): string {
   return lines.join('\n');
 }
 
-/** Points in path order: those the flow was seen at, then any other point its first packet visited. */
-function participantPoints(flow: ReportFlow, hops: ReportHop[]): string[] {
+/** Packets drawn beyond the first, at most: a diagram is read at a glance. */
+const MAX_DRAWN_PACKETS = 3;
+
+/**
+ * The packets a diagram draws: the first, then each later one that reaches a point the drawn
+ * ones did not (the seed's monitor watched another ping than tcpdump: without its packet the
+ * monitor points would stand in the diagram with no arrow).
+ */
+function packetsToDraw(flow: ReportFlow): { packet: ReportPacket; adds: string[] }[] {
+  const drawn: { packet: ReportPacket; adds: string[] }[] = [];
+  const reached = new Set<string>();
+  for (const packet of flow.packets) {
+    const adds = [...new Set(packet.hops.map((h) => h.point))].filter((p) => !reached.has(p));
+    if (drawn.length > 0 && adds.length === 0) continue;
+    drawn.push({ packet, adds });
+    for (const p of adds) reached.add(p);
+    if (drawn.length === MAX_DRAWN_PACKETS) break;
+  }
+  return drawn;
+}
+
+/** Points in path order: those the flow was seen at, then any other point a drawn packet visited. */
+function participantPoints(flow: ReportFlow): string[] {
   const points: string[] = [];
+  const hops = packetsToDraw(flow).flatMap((d) => d.packet.hops);
   for (const point of [...flow.seenAt, ...hops.map((h) => h.point)]) if (!points.includes(point)) points.push(point);
   return points;
 }

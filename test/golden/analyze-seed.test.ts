@@ -64,10 +64,11 @@ describe('analyze on the seed captures', () => {
     expect(endpoints['default/cni-6vf5d']).toMatchObject({ node: 'bpf1', id: 3663, identity: 37483, ips: ['10.0.1.180'], interface: 'lxcf9d0a91de5fb', ifindex: 24 });
   });
 
-  it('renders as the golden table and json', async () => {
+  it('renders as the golden table, json, mermaid and wide', async () => {
     const report = await seedReport();
     expectGolden(renderers.table(report, { color: false, width: 120 }), 'test/golden/analyze/seed.table.txt');
     expectGolden(renderers.json(report, { color: false }), 'test/golden/analyze/seed.json');
     expectGolden(renderers.mermaid(report, { color: false }), 'test/golden/analyze/seed.mermaid.md');
+    expectGolden(renderers.wide(report, { color: false, width: 120 }), 'test/golden/analyze/seed.wide.txt');
   });
 });

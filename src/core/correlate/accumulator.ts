@@ -207,6 +207,7 @@ export class FlowAccumulator {
     if (!ref && group) {
       // DEBUG lines without a tuple continue the group of their endpoint and CPU.
       appendDetail(group.hop, monitorWords(event));
+      mergeMonitorFacts(group.hop, monitorFacts(event, group.flow.ref));
       this.noteMonitor(group.flow, event, stream.index);
       if (event.type === 'drop') this.noteDrop(group.flow, stream.index, where, event.dropReason ?? 'dropped', event.summary);
       return;
@@ -216,7 +217,7 @@ export class FlowAccumulator {
     const flow = this.flowFor(ref);
     if (group && group.flow === flow && (group.packetKey === undefined || ref.packetKey === undefined || group.packetKey === ref.packetKey)) {
       appendDetail(group.hop, monitorWords(event));
-      Object.assign(group.hop.facts, monitorFacts(event));
+      mergeMonitorFacts(group.hop, monitorFacts(event));
       if (!group.packetKey && ref.packetKey) {
         this.rekey(flow, group, ref.packetKey, stream.index);
       }
@@ -442,14 +443,34 @@ function monitorWords(e: MonitorEvent): string {
   }
 }
 
-function monitorFacts(e: MonitorEvent): Record<string, string | number> {
+/** monitorFacts: what -o wide shows of a monitor record (identities, CT state, MACs, TTL, IP ID). */
+function monitorFacts(e: MonitorEvent, flow?: FlowRef): Record<string, string | number> {
   const f: Record<string, string | number> = {};
-  if (e.srcIdentity !== undefined) f.identity = `${e.srcIdentity}->${e.dstIdentity}`;
-  if (e.ctState) f.ct = e.ctState;
+  if (e.srcIdentity !== undefined && e.dstIdentity !== undefined) f.identity = `${e.srcIdentity}->${e.dstIdentity}`;
+  else if (e.srcIdentity !== undefined) f.srcIdentity = e.srcIdentity;
+  else if (e.dstIdentity !== undefined) f.dstIdentity = e.dstIdentity;
+  if (e.mappedIdentity !== undefined && e.mappedAddr !== undefined) {
+    // DEBUG `Successfully mapped addr=A to identity=N`: whose identity it is, by the flow's ends.
+    f[e.mappedAddr === flow?.dst ? 'dstIdentity' : e.mappedAddr === flow?.src ? 'srcIdentity' : `identity ${e.mappedAddr}`] = e.mappedIdentity;
+  }
+  if (e.ctState) f.ct = e.ctState.toLowerCase();
+  if (e.deliveryTo !== undefined) f.deliveredTo = e.deliveryTo;
+  if (e.verdict) f.policy = e.policyMatch ? `${e.verdict} (${e.policyMatch})` : e.verdict;
+  const eth = e.packet?.eth;
+  if (eth) f.mac = `${eth.src} > ${eth.dst}`;
   if (e.iface) f.iface = e.iface;
   if (e.packet?.ip?.ttl !== undefined) f.ttl = e.packet.ip.ttl;
   if (e.packet?.ip?.id !== undefined) f.ipId = e.packet.ip.id;
   return f;
+}
+
+/** Adds a record's facts to its group's hop; once the pair `identity=a->b` is known, its halves go. */
+function mergeMonitorFacts(hop: HopRecord, facts: Record<string, string | number>): void {
+  const f = Object.assign(hop.facts, facts);
+  if (f.identity !== undefined) {
+    delete f.srcIdentity;
+    delete f.dstIdentity;
+  }
 }
 
 function appendDetail(hop: HopRecord, words: string): void {
