@@ -6,59 +6,12 @@
  * nothing behind: no probe pod, no process in a node's netns, no TRACE rule, no pidfile.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
-import { main } from '../../src/cli/main.js';
 import { buildProgram, type CommandOutcome } from '../../src/cli/program.js';
 import type { HopReport } from '../../src/core/model/report.js';
-import { labDown, labUp } from './kernel/lab.js';
-import type { LabState } from './state.js';
+import { cli, Sink, useApiLab, type Lab } from './api-lab.js';
 import { describeAsRoot } from './require-root.js';
-
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-interface Lab {
-  dir: string;
-  instance: string;
-  state: LabState;
-  kubeconfig: string;
-}
-
-function useApiLab(tunnel: 'vxlan' | 'disabled'): () => Lab {
-  let lab: Lab | undefined;
-  beforeAll(async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'dplab-trace-')), 'lab');
-    const instance = `t${randomBytes(3).toString('hex')}`;
-    const up = await labUp({ dir, instance, mode: 'bpf', tunnel, monitorAggregation: 'none', api: true });
-    if (!up.state.api) throw new Error(`the lab API server did not start: ${up.apiUnavailable}`);
-    lab = { dir, instance, state: up.state, kubeconfig: up.state.api.kubeconfig };
-  }, 90_000);
-  afterAll(async () => {
-    if (!lab) return;
-    await labDown({ dir: lab.dir, instance: lab.instance });
-    rmSync(dirname(lab.dir), { recursive: true, force: true });
-  }, 60_000);
-  return () => {
-    if (!lab) throw new Error('the lab did not come up');
-    return lab;
-  };
-}
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new Sink();
-  const err = new Sink();
-  const code = await main(args, { out, err, env: {} });
-  return { code, out: out.text, err: err.text };
-}
 
 /** What the trace could have left on the lab's nodes: our processes in their netns, TRACE rules, pidfiles. */
 function leftovers(lab: Lab, runId?: string): string[] {

@@ -1,0 +1,57 @@
+/**
+ * A lab with its API server for tests that run the real CLI against it (trace, then analyze of
+ * what trace saved), and the CLI run in-process with its output collected.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { main } from '../../src/cli/main.js';
+import { labDown, labUp } from './kernel/lab.js';
+import type { LabState } from './state.js';
+
+/** A stream that keeps what was written to it. */
+export class Sink extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+export interface Lab {
+  dir: string;
+  instance: string;
+  state: LabState;
+  kubeconfig: string;
+}
+
+/** Registers beforeAll/afterAll that bring a BPF-mode lab with its API server up and down. */
+export function useApiLab(tunnel: 'vxlan' | 'disabled'): () => Lab {
+  let lab: Lab | undefined;
+  beforeAll(async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'dplab-trace-')), 'lab');
+    const instance = `t${randomBytes(3).toString('hex')}`;
+    const up = await labUp({ dir, instance, mode: 'bpf', tunnel, monitorAggregation: 'none', api: true });
+    if (!up.state.api) throw new Error(`the lab API server did not start: ${up.apiUnavailable}`);
+    lab = { dir, instance, state: up.state, kubeconfig: up.state.api.kubeconfig };
+  }, 90_000);
+  afterAll(async () => {
+    if (!lab) return;
+    await labDown({ dir: lab.dir, instance: lab.instance });
+    rmSync(dirname(lab.dir), { recursive: true, force: true });
+  }, 60_000);
+  return () => {
+    if (!lab) throw new Error('the lab did not come up');
+    return lab;
+  };
+}
+
+/** Runs the CLI in-process with an empty environment, as a user would with --kubeconfig. */
+export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out = new Sink();
+  const err = new Sink();
+  const code = await main(args, { out, err, env: {} });
+  return { code, out: out.text, err: err.text };
+}
