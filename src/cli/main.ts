@@ -8,9 +8,17 @@ import { buildProgram, type CommandOutcome } from './program.js';
 export async function main(argv: string[], io: IOStreams): Promise<number> {
   const outcome: CommandOutcome = { exitCode: EXIT.ok };
   const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // Kept for the whole run: a second Ctrl-C while a trace removes its probes must not kill the
+  // process half-way through the cleanup (the pod deadline would be the only backstop left).
+  const onSignal = () => {
+    if (abort.signal.aborted) {
+      io.err.write('still removing what the trace started on the cluster; it ends by itself within the --timeout\n');
+      return;
+    }
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const debug = argv.includes('--debug');
   try {
     const program = buildProgram(io, outcome, abort.signal);
