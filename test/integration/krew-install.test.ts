@@ -59,7 +59,13 @@ describeWithTools('krew release: archives, plugin.yaml, install as krew lays it 
     }
     expect(manifest.caveats).toMatch(/Cilium/);
     expect(manifest.caveats).toMatch(/hostNetwork and hostPID/);
-    expect(manifest.caveats).toMatch(/NET_ADMIN, NET_RAW, SYS_ADMIN/);
+    // The capabilities the probe pods really ask for (src/app/probe-pods.ts), each named in the caveats.
+    const probePods = readFileSync('src/app/probe-pods.ts', 'utf8');
+    for (const role of ['capture', 'pwru']) {
+      const caps = new RegExp(`^\\s*${role}: \\[([^\\]]*)\\]`, 'm').exec(probePods)![1].match(/[A-Z_]+/g)!;
+      expect(caps.length).toBeGreaterThan(0);
+      expect(manifest.caveats.replace(/\s+/g, ' ')).toContain(`${caps.join(', ')} for ${role === 'capture' ? 'captures' : 'pwru'}`);
+    }
     expect(manifest.caveats).toMatch(/Node\.js[\s\S]*version 20 or later/);
   });
 
