@@ -1,7 +1,7 @@
 import type { HopReport, ReportEndpoint, ReportFlow, ReportHop, ReportInput, ReportPacket } from '../model/report.js';
 import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
-import type { FlowAccumulator, FlowRecord, HopRecord, PointHint, StreamInfo } from './accumulator.js';
+import { hintKey, type FlowAccumulator, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
 import { classifyFlow, type FlowFacts, type SeenAt } from './classify.js';
 import { readKernelPath } from './kernel-path.js';
 
@@ -185,11 +185,20 @@ function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint 
       return false;
     });
     let order = 0;
+    // Hops that know the ICMP id but not the seq (monitor's CT tuple) go, in order, to the packets
+    // with that id: the k-th such hop of a stream to the k-th ping of that session.
+    const hintOrder = new Map<string, number>();
     list.forEach((hop) => {
-      const hinted = hop.keyHint ? packets.find((p) => p.key.startsWith(hop.keyHint!)) : undefined;
-      if (hinted) {
-        hinted.hops.push(hop);
-        return;
+      if (hop.keyHint) {
+        const candidates = packets.filter((p) => p.key.startsWith(hop.keyHint!));
+        if (candidates.length) {
+          // Counted per observation point: each endpoint sees every ping of the session once.
+          const counter = `${hop.keyHint}|${hintKey(hop.where)}`;
+          const k = hintOrder.get(counter) ?? 0;
+          hintOrder.set(counter, k + 1);
+          candidates[Math.min(k, candidates.length - 1)].hops.push(hop);
+          return;
+        }
       }
       const i = order++;
       if (keyedCount > 0 && i >= keyedCount) {

@@ -80,7 +80,9 @@ function arpFlow(p: Packet, encap: string | undefined, askerOfMac?: (mac: string
   if (!asked) return undefined;
   if (arp.op === 'reply') {
     // tcpdump prints a reply without the asker's address: find it by the MAC the reply is sent to.
-    const asker = arp.senderIp ?? (p.eth && askerOfMac ? askerOfMac(p.eth.dst) : undefined) ?? '?';
+    // A decoded frame names the replier as sender (it is the answered address): not the asker.
+    const named = arp.senderIp !== undefined && arp.senderIp !== asked ? arp.senderIp : undefined;
+    const asker = named ?? (p.eth && askerOfMac ? askerOfMac(p.eth.dst) : undefined) ?? '?';
     return {
       proto: 'arp', src: asked, dst: asker, key: `arp ${asked} > ${asker}`, reverseKey: `arp ${asker} > ${asked}`,
       role: 'reply', packetKey: `arp reply ${asked} is-at ${arp.mac ?? '?'}`, encap,
