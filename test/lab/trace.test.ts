@@ -54,9 +54,16 @@ describeAsRoot('trace against the lab: bpf host routing, native routing between 
     const l = lab();
     const save = join(dirname(l.dir), 'save-same');
     const r = await cli(['trace', 'same', 'cni-6vf5d', '--kubeconfig', l.kubeconfig, '-o', 'json', '--save', save, '--count', '2']);
-    expect(r.err).toBe(`saved the raw outputs and run.json in ${save}: kubectl datapath analyze ${save} rebuilds this report\n`);
+    const pcapng = join(save, 'wireshark', 'trace.pcapng');
+    expect(r.err.split('\n')[0]).toBe(`saved the raw outputs and run.json in ${save}: kubectl datapath analyze ${save} rebuilds this report`);
+    expect(r.err).toContain(`wrote ${pcapng}: 12 packets on 4 interfaces`);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as HopReport;
+    // The live run's pcapng opens in real tshark: one interface per capture point, named by its point id.
+    const names = spawnSync('tshark', ['-r', pcapng, '-T', 'fields', '-e', 'frame.interface_name'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    const perPoint = (p: string) => names.filter((n) => n === p).length;
+    expect(perPoint('pod:default/same/eth0')).toBe(4);
+    expect(perPoint('pod:default/cni-6vf5d/eth0')).toBe(4);
     expect(report.inputs.map((i) => `${i.point} ${i.status}`).sort()).toEqual([
       'cilium:bpf1 ok',
       'host:bpf1/' + l.state.pods.find((p) => p.name === 'cni-6vf5d')!.lxc!.name + ' ok',

@@ -46,7 +46,7 @@ export async function runAnalyze(paths: string[], opts: Record<string, unknown>,
  * writePcapng re-reads the pcap inputs (so memory does not grow with the capture) and writes
  * their frames with the report's words; says on stderr what it wrote. False when it could not.
  */
-async function writePcapng(report: HopReport, path: string, io: IOStreams): Promise<boolean> {
+export async function writePcapng(report: HopReport, path: string, io: IOStreams, fileOf: (inputName: string) => string = (n) => n): Promise<boolean> {
   const captures = report.inputs.filter((i) => i.tool === 'pcap' && (i.status === 'ok' || i.status.startsWith('partial')));
   if (captures.length === 0) {
     io.err.write(`error: --pcapng ${path}: no pcap or pcapng input to take frames from (tcpdump text has no frames: capture with tcpdump -w)\n`);
@@ -55,7 +55,7 @@ async function writePcapng(report: HopReport, path: string, io: IOStreams): Prom
   try {
     const summary = await exportPcapng(
       report,
-      captures.map((i) => ({ source: fileSource(i.name), point: i.point, node: i.node })),
+      captures.map((i) => ({ source: fileSource(fileOf(i.name)), point: i.point, node: i.node })),
       fileSink(path),
       `kubectl-datapath ${VERSION}`,
     );

@@ -1,4 +1,7 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { saveDir } from '../../adapters/save-dir.js';
+import { writePcapng } from './analyze.js';
 import { EndpointResolver } from '../../app/resolve.js';
 import { DEFAULT_PROBE_IMAGE, DEFAULT_PWRU_IMAGE } from '../../app/probe-pods.js';
 import type { PodRef } from '../../app/ports.js';
@@ -60,7 +63,7 @@ export async function runTrace(srcArg: string, dstArg: string, opts: Record<stri
 /** traceAndRender: the part of the command after the cluster is chosen (tests give it fakes). */
 export async function traceAndRender(flags: TraceFlags, namespace: string, ports: TracePorts, opts: Record<string, unknown>, io: IOStreams, signal: AbortSignal): Promise<number> {
   const format = opts.output as OutputFormat;
-  const progress = await createProgress(io, format);
+  const progress = await createProgress(io, format, opts.debug === true);
   const { save, ...request } = flags;
   let outcome;
   try {
@@ -80,7 +83,13 @@ export async function traceAndRender(flags: TraceFlags, namespace: string, ports
   }
   const width = io.out.columns && io.out.columns > 60 ? io.out.columns : 120;
   io.out.write(renderers[format](outcome.report, { color: useColor(opts.color as string, io), width }));
-  if (save) io.err.write(`saved the raw outputs and run.json in ${save}: kubectl datapath analyze ${save} rebuilds this report\n`);
+  if (save) {
+    io.err.write(`saved the raw outputs and run.json in ${save}: kubectl datapath analyze ${save} rebuilds this report\n`);
+    // In a subdirectory, so that `analyze DIR` does not read the export as one more capture.
+    const dir = join(save, 'wireshark');
+    mkdirSync(dir, { recursive: true });
+    await writePcapng(outcome.report, join(dir, 'trace.pcapng'), io, (name) => join(save, name));
+  }
   if (outcome.interrupted) return EXIT.interrupted;
   return outcome.partial ? EXIT.partial : EXIT.ok;
 }
