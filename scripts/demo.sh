@@ -27,7 +27,7 @@ seed_demo() {
 }
 
 if [ "$(id -u)" != 0 ]; then
-  echo "The lab needs root (network namespaces, tc BPF); run 'sudo npm run demo' for the live demo." >&2
+  echo "The lab needs root (network namespaces, tc BPF): run npm run demo as root for the live demo." >&2
   echo "Meanwhile, the offline report of the seed captures:" >&2
   build
   seed_demo "$@"
