@@ -167,7 +167,9 @@ describe('emulated pwru', () => {
     ts, skb: '0xffff888202d8bb00', kind, arg: 0, cpu: 0, pid: 4242, comm: 'ping', netns, ifindex, ifname, mtu: 1500, len: 84, mark: 0, proto: 0x0800,
     l3: '450000540000400040010000' + '0a000187' + '0a0001b4' + '0800000000000000', ...extra,
   });
-  const ctx: PathContext = { nodeNetns: 100, hasNetfilter: (n) => n === 100, deviceKind: (n) => (n === 'cilium_vxlan' ? 'vxlan' : 'veth'), dropReasons: { '2': 'SKB_DROP_REASON_NOT_SPECIFIED' } };
+  // The node's underlay is ifindex 3 of the node netns 100.
+  const handsToWire = (e: SkbEvent): boolean => (e.kind === SKB.DEV_START_XMIT || e.kind === SKB.DEV_XMIT) && e.netns === 100 && e.ifindex === 3;
+  const ctx: PathContext = { nodeNetns: 100, hasNetfilter: (n) => n === 100, deviceKind: (n) => (n === 'cilium_vxlan' ? 'vxlan' : 'veth'), handsToWire, dropReasons: { '2': 'SKB_DROP_REASON_NOT_SPECIFIED' } };
   const verdict = (ts: number, action: number, hook: number, prog = 1): DatapathEvent => event({ kind: 'verdict', ts, cpu: 0, action, hookIfindex: hook, prog, target: 6 });
   // A request leaving pod `same` (netns 200), crossing its lxc (ifindex 5 in node netns 100).
   const events = [
@@ -195,6 +197,21 @@ describe('emulated pwru', () => {
     expect(lines.map((l) => l.ts)).toEqual([...lines.map((l) => l.ts)].sort((a, b) => a - b));
     expect(lines.find((l) => l.func === 'tcf_classify')?.observed).toBe(true);
     expect(lines.find((l) => l.func === 'ip_forward')?.observed).toBe(false);
+  });
+
+  it('ends an skb life at kfree_skbmem and at its hand-off to the wire; the next skb at the address is a new packet', () => {
+    const freed = skbLines([skbEvent(SKB.CONSUME, 2000, 300, 2, 'eth0')], events[3], undefined, [], ctx);
+    expect(freed.filter((l) => l.endsLife).map((l) => l.func)).toEqual(['kfree_skbmem']);
+    expect(freed[freed.length - 1].endsLife).toBe(true);
+    const sent = [skbEvent(SKB.DEV_QUEUE, 1000, 100, 3, 'ens33'), skbEvent(SKB.DEV_START_XMIT, 1100, 100, 3, 'ens33'), skbEvent(SKB.DEV_XMIT, 1200, 100, 3, 'ens33')];
+    const reused = skbEvent(SKB.DEV_QUEUE, 5000, 200, 2, 'eth0');
+    const lines = skbLines([...sent, reused], undefined, undefined, [], ctx);
+    const handOff = lines.findIndex((l) => l.endsLife);
+    expect(lines[handOff].ifname).toBe('ens33');
+    expect(lines.slice(0, handOff + 1).every((l) => sent.includes(l.packet))).toBe(true);
+    expect(lines.slice(handOff + 1).every((l) => l.packet === reused)).toBe(true);
+    expect(funcs(lines.slice(handOff + 1)).slice(0, 3)).toEqual(['ip_send_skb', 'ip_local_out', '__ip_local_out']);
+    expect(lines.filter((l) => l.endsLife)).toHaveLength(1);
   });
 
   it('prints pwru v1.0.x columns exactly like a real line', () => {

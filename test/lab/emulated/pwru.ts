@@ -18,7 +18,7 @@ import { FlagError, parsePwruFlags, USAGE, type PwruFlags } from './pwru/flags.j
 import { PwruPrinter } from './pwru/output.js';
 import { skbLines, type FuncLine, type PathContext } from './pwru/path.js';
 import { compileFilter, FilterError } from './pwru/pcap-filter.js';
-import { parseSkbLine, type SkbEvent } from './pwru/skb-event.js';
+import { parseSkbLine, SKB, type SkbEvent } from './pwru/skb-event.js';
 
 const VERSION = 'v1.0.9';
 /** How long records wait so that both streams (tracepoints, datapath) have delivered a packet's records. */
@@ -92,10 +92,14 @@ function main(): void {
   for (const [inode, netns] of names) {
     if (/\n-A |^\*/m.test(tryRun('ip', ['netns', 'exec', netns, 'iptables-save']).stdout)) netfilter.add(inode);
   }
+  const { netnsInode: nodeNetns, underlayIfindex } = ctx.kernel.nodes[ctx.node.name];
   const pathCtx: PathContext = {
-    nodeNetns: ctx.kernel.nodes[ctx.node.name].netnsInode,
+    nodeNetns,
     hasNetfilter: (n) => netfilter.has(n),
     deviceKind: (name) => (name === 'cilium_vxlan' ? 'vxlan' : /^(lxc|eth0$|ens33$|cilium_host$|cilium_net$)/.test(name) ? 'veth' : 'other'),
+    // The wire: on a real node the NIC driver frees the skb after transmission; in the lab that
+    // free happens in the peer node's netns, which this node's tracer does not see.
+    handsToWire: (e) => (e.kind === SKB.DEV_START_XMIT || e.kind === SKB.DEV_XMIT) && e.netns === nodeNetns && e.ifindex === underlayIfindex,
     dropReasons: {},
   };
   const printer = new PwruPrinter({ timestamp: flags.timestamp, meta: flags.outputMeta, tuple: flags.outputTuple });
@@ -119,13 +123,23 @@ function main(): void {
     process.exit(0);
   };
 
+  /** pwru's handle_everything: a tracked skb is printed whatever the filters (pcap, mark, ifname) say. */
+  const selected = (line: FuncLine): boolean => {
+    if (funcFilter && !funcFilter.test(line.func.replace(/[( ].*$/, ''))) return false;
+    if (flags.filterTrackSkb && tracked.has(line.skb)) return true;
+    if (flags.filterMark !== undefined && line.mark !== flags.filterMark) return false;
+    if (flags.filterIfname !== undefined && line.ifname !== flags.filterIfname) return false;
+    if (!filter({ ethertype: line.packet.proto, tuple: line.tuple })) return false;
+    if (flags.filterTrackSkb) tracked.add(line.skb);
+    return true;
+  };
+
   const emit = (line: FuncLine): void => {
-    if (funcFilter && !funcFilter.test(line.func.replace(/[( ].*$/, ''))) return;
-    if (flags.filterMark !== undefined && line.mark !== flags.filterMark) return;
-    if (flags.filterIfname !== undefined && line.ifname !== flags.filterIfname) return;
-    const matches = filter({ ethertype: line.packet.proto, tuple: line.tuple });
-    if (!matches && !(flags.filterTrackSkb && tracked.has(line.skb))) return;
-    if (matches && flags.filterTrackSkb) tracked.add(line.skb);
+    const print = selected(line);
+    // Real pwru forgets an address in its kprobe on kfree_skbmem (whatever --filter-func says),
+    // after printing that call: the slab hands the address to the next skb, a different packet.
+    if (line.endsLife) tracked.delete(line.skb);
+    if (!print) return;
     process.stdout.write(`${flags.outputJson ? printer.json(line) : printer.line(line)}\n`);
     printed++;
     if (flags.outputLimitLines > 0 && printed >= flags.outputLimitLines) exit(false);

@@ -30,6 +30,8 @@ export interface FuncLine {
   /** The event whose packet the line describes (for filtering). */
   packet: SkbEvent;
   observed: boolean;
+  /** The skb's last line on this node (kfree_skbmem, or its hand-off to the wire): its address is free for another packet. */
+  endsLife?: boolean;
 }
 
 /** What the reconstruction needs to know about the lab around the packets. */
@@ -40,6 +42,8 @@ export interface PathContext {
   hasNetfilter(netns: number): boolean;
   /** Kind of device by name. */
   deviceKind(ifname: string): 'veth' | 'vxlan' | 'other';
+  /** Whether the event hands the skb to the wire (the node's underlay device), where its life on this node ends. */
+  handsToWire(e: SkbEvent): boolean;
   /** Drop reason names by value (enum skb_drop_reason of the running kernel). */
   dropReasons: Record<string, string>;
 }
@@ -55,6 +59,7 @@ interface Draft {
   meta: Meta;
   anchor?: number;
   observed: boolean;
+  endsLife?: boolean;
 }
 
 const INGRESS_PROGS = new Set<number>([PROG.FROM_CONTAINER, PROG.FROM_NETDEV, PROG.FROM_OVERLAY]);
@@ -166,11 +171,13 @@ function draftsFor(e: SkbEvent, prev: SkbEvent | undefined, next: SkbEvent | und
       const reason = ctx.dropReasons[String(e.arg)];
       at(reason ? `sk_skb_reason_drop(${reason})` : `sk_skb_reason_drop (${e.arg})`, me, e.ts);
       for (const f of ['skb_release_head_state', 'skb_release_data', 'kfree_skbmem']) at(f, me);
+      out[out.length - 1].endsLife = true;
       break;
     }
     case SKB.CONSUME: {
       at('consume_skb', me, e.ts);
       for (const f of ['skb_release_head_state', 'skb_release_data', 'skb_free_head', 'kfree_skbmem']) at(f, me);
+      out[out.length - 1].endsLife = true;
       break;
     }
     case SKB.COPY_DATAGRAM:
@@ -179,6 +186,7 @@ function draftsFor(e: SkbEvent, prev: SkbEvent | undefined, next: SkbEvent | und
     default:
       break; // net_dev_xmit: the driver returned; no function of its own
   }
+  if (out.length > 0 && ctx.handsToWire(e)) out[out.length - 1].endsLife = true;
   return out;
 }
 
@@ -224,8 +232,10 @@ export function skbLines(events: SkbEvent[], prevBefore: SkbEvent | undefined, a
   const drafts: { d: Draft; e: SkbEvent }[] = [];
   events.forEach((e, i) => {
     const before = i === 0 ? prevBefore : events[i - 1];
-    // A freed skb's address is reused by the next allocation: that is a new packet.
-    const prev = before?.kind === SKB.KFREE || before?.kind === SKB.CONSUME ? undefined : before;
+    // A freed skb's address is reused by the next allocation: that is a new packet. So is the
+    // next skb at the address of one this node handed to the wire.
+    const ended = before !== undefined && (before.kind === SKB.KFREE || before.kind === SKB.CONSUME || ctx.handsToWire(before));
+    const prev = ended ? undefined : before;
     const next = i + 1 < events.length ? events[i + 1] : after;
     for (const d of draftsFor(e, prev, next, verdicts, ctx)) drafts.push({ d, e });
   });
@@ -234,5 +244,5 @@ export function skbLines(events: SkbEvent[], prevBefore: SkbEvent | undefined, a
   const start = prevBefore !== undefined && prevBefore.ts < first.ts ? prevBefore.ts : first.ts - drafts.length * 300;
   const last = events[events.length - 1];
   const times = assignTimes(drafts.map((x) => x.d), start, after ? after.ts : last.ts + drafts.length * 200);
-  return drafts.map(({ d, e }, k) => ({ skb: e.skb, cpu: e.cpu, pid: e.pid, comm: e.comm, func: d.func, ts: times[k], observed: d.observed, ...d.meta }));
+  return drafts.map(({ d, e }, k) => ({ skb: e.skb, cpu: e.cpu, pid: e.pid, comm: e.comm, func: d.func, ts: times[k], observed: d.observed, ...(d.endsLife ? { endsLife: true } : {}), ...d.meta }));
 }
