@@ -4,7 +4,7 @@
  * the kernel decides (ifindexes, MACs) is filled in by build.ts after the links exist.
  */
 import { createHash } from 'node:crypto';
-import { containerId, stableUid } from '../api/objects.js';
+import { containerId, identityLabels, stableUid } from '../api/objects.js';
 
 export type DatapathMode = 'legacy' | 'bpf';
 export type TunnelMode = 'vxlan' | 'disabled';
@@ -166,13 +166,5 @@ export function networkedPods(topology: Topology, node?: string): PlannedPod[] {
   return topology.pods.filter((p) => !p.hostNetwork && (node === undefined || p.node === node));
 }
 
-/** Identity labels as the agent derives them from a pod (sorted, `k8s:` source prefix). */
-export function securityLabels(pod: { namespace: string; labels: Record<string, string> }): string[] {
-  return [
-    ...Object.entries(pod.labels).map(([k, v]) => `k8s:${k}=${v}`),
-    `k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=${pod.namespace}`,
-    'k8s:io.cilium.k8s.policy.cluster=default',
-    'k8s:io.cilium.k8s.policy.serviceaccount=default',
-    `k8s:io.kubernetes.pod.namespace=${pod.namespace}`,
-  ].sort();
-}
+/** Identity labels as the agent derives them: the same derivation the API server's CiliumEndpoints use. */
+export const securityLabels = identityLabels;
