@@ -67,6 +67,7 @@ export interface ProbePodsOutcome {
 /**
  * startProbePods creates the pods in parallel and waits for them to run. Every pod the API
  * accepted is added to `created` at once, so the caller deletes it whatever happens next.
+ * `onRunning` is told of each pod as soon as it runs, so its work can start before the others'.
  */
 export async function startProbePods(
   kube: KubePort,
@@ -75,6 +76,7 @@ export async function startProbePods(
   opts: ProbePodOptions,
   created: PodRef[],
   signal: AbortSignal,
+  onRunning?: (need: ProbePodNeed) => void,
 ): Promise<ProbePodsOutcome> {
   const outcome: ProbePodsOutcome = {};
   await Promise.all(
@@ -89,6 +91,7 @@ export async function startProbePods(
         created.push(ref);
         await kube.waitForRunning(ref, RUNNING_TIMEOUT_MS, signal);
         node.probePods[need.role] = { ...ref, container: PROBE_CONTAINER };
+        onRunning?.(need);
       } catch (err) {
         const message = (err as Error)?.message ?? String(err);
         if (err instanceof DatapathError && err.exitCode === EXIT.forbidden) {

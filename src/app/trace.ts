@@ -3,7 +3,7 @@ import { TRACE_META_FILE, type TraceMeta, type TraceMetaInput } from '../core/an
 import { DatapathError } from '../core/errors.js';
 import type { EndpointInfo } from '../core/model/endpoint.js';
 import type { HopReport } from '../core/model/report.js';
-import { involvedNodes, planProbePods, planTrace, type ProbeTool, type TraceNode, type TracePlan, type TraceTarget, type Traffic } from '../core/plan.js';
+import { involvedNodes, planProbePods, planTrace, type PlannedProbe, type ProbePodNeed, type ProbeTool, type TraceNode, type TracePlan, type TraceTarget, type Traffic } from '../core/plan.js';
 import { commandFor } from '../probes/index.js';
 import type { CommandContext, ProbeCommand } from '../probes/probe-command.js';
 import { describeTraffic } from '../probes/traffic.js';
@@ -69,6 +69,8 @@ export interface TracePorts {
 export interface TraceProgress {
   step(text: string): void;
   warn(line: string): void;
+  /** Milestones between steps (each probe ready, all ready, stopped, deleted), for `--debug` timing lines. */
+  debug?(line: string): void;
 }
 
 export interface TraceOutcome {
@@ -108,6 +110,7 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
   const [srcR, dstR] = await Promise.all([ports.resolve(req.src), ports.resolve(req.dst)]);
   const [src, dst] = targets(srcR, dstR);
   const nodes = await traceNodes(ports.kube, src, dst, [srcR, dstR]);
+  progress.debug?.(`resolved ${ref(req.src)} on ${src.node} and ${ref(req.dst)} on ${dst.node}`);
   for (const p of [...(srcR.problems ?? []), ...(dstR.problems ?? [])]) warn(p);
 
   const created: PodRef[] = [];
@@ -118,34 +121,77 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
   let failure: unknown;
   let finished = false;
   try {
+    const ctx = commandContext(runId, req, nodes);
+    const readyTimeoutMs = (req.readyTimeoutS ?? DEFAULT_READY_TIMEOUT_S) * 1000;
+    let settled = 0;
+    let ready = 0;
+    let total: number | undefined;
+    const watching: Promise<void>[] = [];
+    // Counted against the total once every probe is started; early ones only count until then.
+    const showReady = () => {
+      if (total === undefined || settled === 0) return;
+      progress.step(`ready ${ready}/${total}${settled > ready ? ` (${settled - ready} failed)` : ''}`);
+      if (settled === total) progress.debug?.(ready === total ? `all ${ready} probes ready` : `${ready} of ${total} probes ready`);
+    };
+    const launch = (commands: ProbeCommand[]) => {
+      for (const c of commands) {
+        const r = startProbe(ports.exec, c, readyTimeoutMs);
+        runs.push(r);
+        watching.push(
+          r.ready.then((ok) => {
+            settled++;
+            if (ok) ready++;
+            progress.debug?.(`${c.probe.id} ${ok ? 'ready' : `failed: ${r.failure}`}`);
+            showReady();
+          }),
+        );
+      }
+    };
+
+    /** Starts the probes the plan for what is known now places, that `fits` picks, and that are not running yet. */
+    const startWhere = (fits: (p: PlannedProbe) => boolean): ProbeCommand[] => {
+      const started = new Set(runs.map((r) => r.command.probe.id));
+      const commands = planTrace(src, dst, [...nodes.values()], req.probes).probes.filter((p) => fits(p) && !started.has(p.id)).flatMap((p) => commandFor(p, ctx) ?? []);
+      launch(commands);
+      return commands;
+    };
+
     const needs = planProbePods(src, dst, req.probes);
     if (needs.length && !stopSignal.aborted) {
+      // Each probe starts as soon as what it needs is there, not when everything is: probes in
+      // the agents (monitor, iptables) at once, pwru (slow to attach) as soon as its pod runs,
+      // and a node's netns discovery as soon as its capture pod runs.
+      const inAgents = startWhere((p) => p.place.kind === 'agent');
+      if (inAgents.length) progress.step(`starting ${inAgents.length} probe${inAgents.length === 1 ? '' : 's'} in the Cilium agents`);
       progress.step(`creating ${needs.length} probe pod${needs.length === 1 ? '' : 's'} on ${nodes.size} node${nodes.size === 1 ? '' : 's'}`);
-      const pods = await startProbePods(ports.kube, needs, nodes, { namespace: req.probeNamespace, probeImage: req.probeImage, pwruImage: req.pwruImage, runId, timeoutS: req.timeoutS }, created, stopSignal);
+      const discoveries: Promise<void>[] = [];
+      const onRunning = (need: ProbePodNeed) => {
+        if (need.role === 'pwru') startWhere((p) => p.tool === 'pwru' && p.node === need.node);
+        const node = nodes.get(need.node);
+        if (need.role !== 'capture' || !node) return;
+        const discovery = discoverNode(ports.exec, node, [src, dst], peerIp(node, nodes), stopSignal);
+        discovery.catch(() => undefined); // awaited below, once every pod is up; not unhandled meanwhile
+        discoveries.push(discovery);
+      };
+      const pods = await startProbePods(ports.kube, needs, nodes, { namespace: req.probeNamespace, probeImage: req.probeImage, pwruImage: req.pwruImage, runId, timeoutS: req.timeoutS }, created, stopSignal, onRunning);
+      progress.debug?.(`probe pods running: ${[...nodes.values()].reduce((n, x) => n + Object.keys(x.probePods).length, 0)} of ${needs.length}`);
       if (pods.forbidden) warn(`probe pods are not allowed in ${req.probeNamespace} (${pods.forbidden}): tracing without them, with ${allowedWithoutPods(req.probes)}`);
-      await Promise.all([...nodes.values()].map((n) => discoverNode(ports.exec, n, [src, dst], peerIp(n, nodes), stopSignal)));
+      await Promise.all(discoveries);
+      if (discoveries.length) progress.debug?.('pod netns, tunnel and underlay devices discovered');
     }
     plan = planTrace(src, dst, [...nodes.values()], req.probes);
-    const ctx = commandContext(runId, req, nodes);
-    const commands = plan.probes.map((p) => ({ id: p.id, command: commandFor(p, ctx) }));
+    const started = new Set(runs.map((r) => r.command.probe.id));
+    const commands = plan.probes.filter((p) => !started.has(p.id)).map((p) => ({ id: p.id, command: commandFor(p, ctx) }));
     unplaced = commands.filter((c) => !c.command);
     const placed = commands.flatMap((c) => (c.command ? [c.command] : []));
     if (stopSignal.aborted) return await finish();
 
     const nodeCount = new Set(placed.map((c) => c.probe.node)).size;
-    progress.step(`starting ${placed.length} probes on ${nodeCount} node${nodeCount === 1 ? '' : 's'}`);
-    for (const c of placed) runs.push(startProbe(ports.exec, c, (req.readyTimeoutS ?? DEFAULT_READY_TIMEOUT_S) * 1000));
-    let settled = 0;
-    let ready = 0;
-    const all = Promise.all(
-      runs.map((r) =>
-        r.ready.then((ok) => {
-          settled++;
-          if (ok) ready++;
-          progress.step(`ready ${ready}/${runs.length}${settled > ready ? ` (${settled - ready} failed)` : ''}`);
-        }),
-      ),
-    );
+    if (placed.length) progress.step(`starting ${placed.length} ${started.size ? 'more ' : ''}probes on ${nodeCount} node${nodeCount === 1 ? '' : 's'}`);
+    launch(placed);
+    total = runs.length;
+    showReady();
+    const all = Promise.all(watching);
     await Promise.race([all, aborted(stopSignal)]);
     if (stopSignal.aborted) return await finish();
     if (ready === 0) {
@@ -160,6 +206,7 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
       progress.step(`sending ${describeTraffic(req.traffic)} from ${ref(req.src)} to ${dst.ip}`);
       traffic = await sendTraffic(ports.exec, req.traffic, req.count, src, dst, nodes.get(src.node), stopSignal);
       if (traffic.problem) warn(traffic.problem);
+      progress.debug?.(`traffic ${traffic.problem ? 'failed' : 'sent'}; listening ${req.graceMs ?? DEFAULT_GRACE_MS} ms more for late events`);
       await sleep(req.graceMs ?? DEFAULT_GRACE_MS, stopSignal);
     }
     return await finish();
@@ -176,8 +223,10 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
     finished = true;
     progress.step('collecting');
     await Promise.all(runs.map((r) => stopProbe(ports.exec, r)));
+    progress.debug?.(`${runs.length} probes stopped`);
     for (const r of runs) for (const p of r.cleanupProblems) warn(p);
     for (const p of await deleteProbePods(ports.kube, created)) warn(p);
+    if (created.length) progress.debug?.(`${created.length} probe pods deleted`);
   }
 
   async function finish(): Promise<TraceOutcome> {

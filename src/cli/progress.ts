@@ -18,24 +18,32 @@ interface Spinner {
 /**
  * createProgress: a spinner (ora) on stderr only when stderr is a terminal and stdout is not
  * machine-readable; otherwise steps are silent and warnings are plain `warning:` lines. Remote
- * text in warnings (stderr of probes) is made harmless for the terminal first.
+ * text in warnings (stderr of probes) is made harmless for the terminal first. With `debug`,
+ * every step and milestone is also a `debug: +S.SSS s ...` line, timed from here, so a slow
+ * trace shows where its time went.
  */
-export async function createProgress(io: IOStreams, output: string): Promise<CliProgress> {
+export async function createProgress(io: IOStreams, output: string, debug = false): Promise<CliProgress> {
   const warnLine = (line: string) => `warning: ${sanitizeTerminalText(line)}\n`;
+  const started = performance.now();
+  const debugLine = (text: string) => `debug: +${((performance.now() - started) / 1000).toFixed(3)} s ${sanitizeTerminalText(text)}\n`;
   if (io.err.isTTY !== true || output === 'json' || output === 'yaml') {
-    return { step: () => undefined, warn: (line) => void io.err.write(warnLine(line)), stop: () => undefined };
+    const print = (text: string) => void io.err.write(debugLine(text));
+    return { step: debug ? print : () => undefined, debug: debug ? print : undefined, warn: (line) => void io.err.write(warnLine(line)), stop: () => undefined };
   }
   const { default: ora } = await import('ora');
   const spinner = ora({ stream: io.err as NodeJS.WriteStream, text: 'starting', discardStdin: false }).start() as unknown as Spinner;
+  const above = (line: string) => {
+    spinner.clear();
+    io.err.write(line);
+    spinner.render();
+  };
   return {
     step: (text) => {
       spinner.text = sanitizeTerminalText(text);
+      if (debug) above(debugLine(text));
     },
-    warn: (line) => {
-      spinner.clear();
-      io.err.write(warnLine(line));
-      spinner.render();
-    },
+    warn: (line) => above(warnLine(line)),
+    debug: debug ? (text) => above(debugLine(text)) : undefined,
     stop: () => void spinner.stop(),
   };
 }
