@@ -11,6 +11,7 @@ import type { AgentCli, AgentInfo, NodeRouting, ResolvedEndpoint } from '../core
 import type { CiliumStatus } from '../core/model/status.js';
 import { ciliumEndpointsFromObject, parseEndpointGetJson } from '../core/parse/cilium-endpoint.js';
 import { parseCiliumStatusJson, parseCiliumStatusText } from '../core/parse/cilium-status.js';
+import { versionOfImage } from '../core/parse/image-reference.js';
 import { AGENT_CONTAINER, type ExecPort, type ExecResult, type KubePort, type PodInfo, type PodRef } from './ports.js';
 
 export type { AgentCli, AgentInfo, NodeRouting, ResolvedEndpoint };
@@ -38,6 +39,15 @@ export interface ResolverOptions {
 
 const CLIENT_VERSION = /^Client:\s+v?(\d+\.\d+\.\d+\S*)/m;
 
+/** An agent pod and the CLI its image's version suggests (`cilium-dbg` since 1.15), before any exec. */
+type AgentPlace = Pick<AgentInfo, 'namespace' | 'name' | 'container' | 'cli'>;
+
+/** cliOfImage: `cilium` for images tagged before 1.15, `cilium-dbg` otherwise (also when the tag says no version). */
+function cliOfImage(image: string | undefined): AgentCli {
+  const m = /^(\d+)\.(\d+)\./.exec((image && versionOfImage(image)) ?? '');
+  return m && (Number(m[1]) < 1 || (Number(m[1]) === 1 && Number(m[2]) < 15)) ? 'cilium' : 'cilium-dbg';
+}
+
 /** reportEndpoint: the report's view of a resolved endpoint (schemaVersion 1 fields only). */
 export function reportEndpoint(r: ResolvedEndpoint): ReportEndpoint {
   return { pod: r.pod, node: r.node, id: r.id, identity: r.identity, ips: r.ips, interface: r.interface, ifindex: r.ifindex, mac: r.mac ?? null, hostMac: r.hostMac ?? null };
@@ -61,6 +71,7 @@ function firstLine(text: string): string {
  */
 export class EndpointResolver {
   private readonly agents = new Map<string, Promise<AgentInfo>>();
+  private readonly places = new Map<string, Promise<AgentPlace>>();
 
   constructor(
     private readonly kube: KubePort,
@@ -78,6 +89,21 @@ export class EndpointResolver {
     return agent;
   }
 
+  /** placeOn: the agent pod of a node and the CLI its image suggests (cached per node). */
+  private placeOn(node: string): Promise<AgentPlace> {
+    let place = this.places.get(node);
+    if (place === undefined) {
+      place = this.kube.findAgentPod(node).then((pod) => ({
+        namespace: pod.namespace,
+        name: pod.name,
+        container: AGENT_CONTAINER,
+        cli: cliOfImage(pod.containers.find((c) => c.name === AGENT_CONTAINER)?.image),
+      }));
+      this.places.set(node, place);
+    }
+    return place;
+  }
+
   /** runInAgent runs a short agent command and fails with one line when it could not run at all. */
   async runInAgent(agent: Pick<AgentInfo, 'namespace' | 'name' | 'container'>, argv: string[]): Promise<ExecResult> {
     const r = await this.exec.exec({ pod: { namespace: agent.namespace, name: agent.name }, container: agent.container, argv, collect: true, signal: this.opts.signal });
@@ -88,16 +114,17 @@ export class EndpointResolver {
   }
 
   private async lookUpAgent(node: string): Promise<AgentInfo> {
-    const pod = await this.kube.findAgentPod(node);
-    const where = { namespace: pod.namespace, name: pod.name, container: AGENT_CONTAINER };
-    // The status command doubles as the CLI probe: a missing binary fails with 127 / "executable file not found".
-    let cli: AgentCli = 'cilium-dbg';
+    const place = await this.placeOn(node);
+    const where = { namespace: place.namespace, name: place.name, container: place.container };
+    // The status command doubles as the CLI probe: a missing binary fails with 127 / "executable
+    // file not found". The image's version is only a first guess (custom images, tags like latest).
+    let cli = place.cli;
     let json = await this.runInAgent(where, [cli, 'status', '-o', 'json']);
     if (json.commandNotFound) {
-      cli = 'cilium';
+      cli = cli === 'cilium' ? 'cilium-dbg' : 'cilium';
       json = await this.runInAgent(where, [cli, 'status', '-o', 'json']);
       if (json.commandNotFound) {
-        throw new NotFoundError(`neither cilium-dbg nor cilium exists in ${pod.namespace}/${pod.name} (container ${AGENT_CONTAINER}): is it a Cilium agent?`);
+        throw new NotFoundError(`neither cilium-dbg nor cilium exists in ${place.namespace}/${place.name} (container ${AGENT_CONTAINER}): is it a Cilium agent?`);
       }
     }
     const agent: AgentInfo = { node, ...where, cli, routing: routingOf(undefined, 'unknown') };
@@ -153,17 +180,25 @@ export class EndpointResolver {
     const key = `${pod.namespace}/${pod.name}`;
     if (pod.phase === 'Succeeded' || pod.phase === 'Failed') throw new NotFoundError(`pod ${key} has ended (${pod.phase}): it has no network endpoint any more`);
     if (pod.node === '') throw new DatapathError(`pod ${key} is not scheduled on a node yet (${pod.phase})`, EXIT.error);
-    const [agent, cep] = await Promise.all([
-      this.agentOn(pod.node).then((a) => a, (e: unknown) => asDatapathError(e)),
+    const agentLookup = this.agentOn(pod.node).then((a) => a, (e: unknown) => asDatapathError(e));
+    const [place, cep] = await Promise.all([
+      this.placeOn(pod.node).then((a) => a, (e: unknown) => asDatapathError(e)),
       pod.hostNetwork ? undefined : this.kube.getCiliumEndpoint(ref),
     ]);
+    const fromCep = cep === undefined ? undefined : ciliumEndpointsFromObject(cep).endpoints[0];
+    const id = fromCep?.id ?? null;
+    // The endpoint is asked for while the agent's status is read, with the CLI the image suggests;
+    // asked again only when the status found the other CLI.
+    const early = id === null || place instanceof DatapathError ? undefined : settled(this.endpointGet(place, id, key));
+    const agent = await agentLookup;
     if (agent instanceof DatapathError) return { pod, problem: agent };
     // A host-network pod is the node's host endpoint, not one of its own.
     if (pod.hostNetwork) return { pod, agent };
     try {
-      const fromCep = cep === undefined ? undefined : ciliumEndpointsFromObject(cep).endpoints[0];
-      if (fromCep?.id !== null && fromCep?.id !== undefined) {
-        const detail = await this.endpointGet(agent, fromCep.id, key);
+      if (fromCep !== undefined && id !== null) {
+        const got = early !== undefined && !(place instanceof DatapathError) && place.cli === agent.cli ? await early : await settled(this.endpointGet(agent, id, key));
+        if ('error' in got) throw got.error;
+        const detail = got.value;
         return { pod, agent, endpoint: { info: { ...detail, identity: detail.identity ?? fromCep.identity }, source: 'cilium-endpoint' } };
       }
       // No CiliumEndpoint (the CRD may be disabled, or the agent has not written it yet): ask the agent itself.
@@ -199,7 +234,7 @@ export class EndpointResolver {
     };
   }
 
-  private async endpointGet(agent: AgentInfo, id: number, key: string): Promise<EndpointInfo> {
+  private async endpointGet(agent: AgentPlace, id: number, key: string): Promise<EndpointInfo> {
     const r = await this.runInAgent(agent, [agent.cli, 'endpoint', 'get', String(id), '-o', 'json']);
     if (r.exitCode !== 0) {
       throw new NotFoundError(
@@ -221,6 +256,11 @@ export class EndpointResolver {
       endpoints.find((e) => e.ips.some((ip) => pod.ips.includes(ip)))
     );
   }
+}
+
+/** settled: a promise's outcome as a value, so it can wait unobserved without an unhandled rejection. */
+function settled<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return p.then((value) => ({ value }), (error: unknown) => ({ error }));
 }
 
 function asDatapathError(e: unknown): DatapathError {
