@@ -10,7 +10,7 @@ import { describeTraffic } from '../probes/traffic.js';
 import { analyze } from './analyze.js';
 import { memoryCatalog, type MemoryFile } from './memory-inputs.js';
 import type { ExecPort, KubePort, PodInfo, PodRef } from './ports.js';
-import { deleteProbePods, discoverNode, podHandle, startProbePods } from './probe-pods.js';
+import { deleteProbePods, discoverNode, podHandle, startProbePods, type ProbePodsOutcome } from './probe-pods.js';
 import { lastLine, probeStatus, sleep, startProbe, stopProbe, type ProbeRun } from './run-probes.js';
 import { sendTraffic, type TrafficOutcome } from './send-traffic.js';
 
@@ -107,19 +107,24 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
   };
 
   progress.step(`resolving ${ref(req.src)} and ${ref(req.dst)}`);
-  const [srcR, dstR] = await Promise.all([ports.resolve(req.src), ports.resolve(req.dst)]);
-  const [src, dst] = targets(srcR, dstR);
-  const nodes = await traceNodes(ports.kube, src, dst, [srcR, dstR]);
-  progress.debug?.(`resolved ${ref(req.src)} on ${src.node} and ${ref(req.dst)} on ${dst.node}`);
-  for (const p of [...(srcR.problems ?? []), ...(dstR.problems ?? [])]) warn(p);
+  const resolving = Promise.all([ports.resolve(req.src), ports.resolve(req.dst)]);
+  resolving.catch(() => undefined); // awaited in the try below
+  // The pods' nodes and addresses are known long before their endpoints (the agents are asked
+  // for those): the probe pods are created now and start while the agents answer.
+  const placement = await Promise.all([ports.kube.getPod(req.src), ports.kube.getPod(req.dst)]).catch(() => undefined);
 
+  const nodes = new Map<string, TraceNode>();
   const created: PodRef[] = [];
   const runs: ProbeRun[] = [];
+  let resolved: { src: TraceTarget; dst: TraceTarget; srcR: ResolvedPod; dstR: ResolvedPod } | undefined;
   let plan: TracePlan = { probes: [], skipped: [] };
   let unplaced: { command?: ProbeCommand; id: string }[] = [];
   let traffic: TrafficOutcome | undefined;
   let failure: unknown;
   let finished = false;
+  let podsStarting: Promise<ProbePodsOutcome> | undefined;
+  /** Ends the wait for probe pods when the trace ends before they run (say, a pod that does not resolve). */
+  const podsAbort = new AbortController();
   try {
     const ctx = commandContext(runId, req, nodes);
     const readyTimeoutMs = (req.readyTimeoutS ?? DEFAULT_READY_TIMEOUT_S) * 1000;
@@ -147,33 +152,54 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
         );
       }
     };
-
-    /** Starts the probes the plan for what is known now places, that `fits` picks, and that are not running yet. */
-    const startWhere = (fits: (p: PlannedProbe) => boolean): ProbeCommand[] => {
+    /** Starts the probes that the plan for what is known now places, that `fits` picks, and that are not running yet. */
+    const startWhere = ([a, b]: [TraceTarget, TraceTarget], fits: (p: PlannedProbe) => boolean): ProbeCommand[] => {
       const started = new Set(runs.map((r) => r.command.probe.id));
-      const commands = planTrace(src, dst, [...nodes.values()], req.probes).probes.filter((p) => fits(p) && !started.has(p.id)).flatMap((p) => commandFor(p, ctx) ?? []);
+      const commands = planTrace(a, b, [...nodes.values()], req.probes).probes.filter((p) => fits(p) && !started.has(p.id)).flatMap((p) => commandFor(p, ctx) ?? []);
       launch(commands);
       return commands;
     };
 
-    const needs = planProbePods(src, dst, req.probes);
-    if (needs.length && !stopSignal.aborted) {
-      // Each probe starts as soon as what it needs is there, not when everything is: probes in
-      // the agents (monitor, iptables) at once, pwru (slow to attach) as soon as its pod runs,
-      // and a node's netns discovery as soon as its capture pod runs.
-      const inAgents = startWhere((p) => p.place.kind === 'agent');
-      if (inAgents.length) progress.step(`starting ${inAgents.length} probe${inAgents.length === 1 ? '' : 's'} in the Cilium agents`);
+    // Each probe starts as soon as what it needs is there, not when everything is: pwru (slow
+    // to attach, and needing only the pods' addresses) as soon as its pod runs, the probes in
+    // the agents (monitor, iptables) once the endpoints are known, a node's netns discovery once
+    // its capture pod runs and the endpoints (lxc ifindex, MAC) are known, the captures after it.
+    let needs: ProbePodNeed[] = [];
+    let endpointsKnown: (ends: [TraceTarget, TraceTarget]) => void = () => undefined;
+    const whenEndpointsKnown = new Promise<[TraceTarget, TraceTarget]>((resolve) => (endpointsKnown = resolve));
+    const discoveries: Promise<void>[] = [];
+    const createProbePods = (ends: [TraceTarget, TraceTarget]) => {
+      needs = planProbePods(ends[0], ends[1], req.probes);
+      if (!needs.length || stopSignal.aborted) return;
+      for (const name of involvedNodes(ends[0], ends[1])) if (!nodes.has(name)) nodes.set(name, emptyNode(name));
       progress.step(`creating ${needs.length} probe pod${needs.length === 1 ? '' : 's'} on ${nodes.size} node${nodes.size === 1 ? '' : 's'}`);
-      const discoveries: Promise<void>[] = [];
       const onRunning = (need: ProbePodNeed) => {
-        if (need.role === 'pwru') startWhere((p) => p.tool === 'pwru' && p.node === need.node);
+        if (need.role === 'pwru') startWhere(ends, (p) => p.tool === 'pwru' && p.node === need.node);
         const node = nodes.get(need.node);
         if (need.role !== 'capture' || !node) return;
-        const discovery = discoverNode(ports.exec, node, [src, dst], peerIp(node, nodes), stopSignal);
+        const discovery = whenEndpointsKnown.then(([a, b]) => discoverNode(ports.exec, node, [a, b], peerIp(node, nodes), stopSignal));
         discovery.catch(() => undefined); // awaited below, once every pod is up; not unhandled meanwhile
         discoveries.push(discovery);
       };
-      const pods = await startProbePods(ports.kube, needs, nodes, { namespace: req.probeNamespace, probeImage: req.probeImage, pwruImage: req.pwruImage, runId, timeoutS: req.timeoutS }, created, stopSignal, onRunning);
+      podsStarting = startProbePods(ports.kube, needs, nodes, { namespace: req.probeNamespace, probeImage: req.probeImage, pwruImage: req.pwruImage, runId, timeoutS: req.timeoutS }, created, AbortSignal.any([stopSignal, podsAbort.signal]), onRunning);
+    };
+    const early = placement && placementTargets(placement[0], placement[1]);
+    if (early) createProbePods(early);
+
+    const [srcR, dstR] = await resolving;
+    const [src, dst] = targets(srcR, dstR);
+    await describeNodes(ports.kube, nodes, src, dst, [srcR, dstR]);
+    resolved = { src, dst, srcR, dstR };
+    endpointsKnown([src, dst]);
+    progress.debug?.(`resolved ${ref(req.src)} on ${src.node} and ${ref(req.dst)} on ${dst.node}`);
+    for (const p of [...(srcR.problems ?? []), ...(dstR.problems ?? [])]) warn(p);
+    if (!early) createProbePods([src, dst]);
+    if (!stopSignal.aborted) {
+      const inAgents = startWhere([src, dst], (p) => p.place.kind === 'agent');
+      if (inAgents.length) progress.step(`starting ${inAgents.length} probe${inAgents.length === 1 ? '' : 's'} in the Cilium agents`);
+    }
+    if (podsStarting) {
+      const pods = await podsStarting;
       progress.debug?.(`probe pods running: ${[...nodes.values()].reduce((n, x) => n + Object.keys(x.probePods).length, 0)} of ${needs.length}`);
       if (pods.forbidden) warn(`probe pods are not allowed in ${req.probeNamespace} (${pods.forbidden}): tracing without them, with ${allowedWithoutPods(req.probes)}`);
       await Promise.all(discoveries);
@@ -221,7 +247,10 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
   /** Everything that must happen after probes were (maybe) started, exactly once. */
   async function cleanup(): Promise<void> {
     finished = true;
-    progress.step('collecting');
+    // Pods still being created are waited for (not for them to run), so none is left behind.
+    podsAbort.abort();
+    await podsStarting;
+    if (runs.length || created.length) progress.step('collecting');
     await Promise.all(runs.map((r) => stopProbe(ports.exec, r)));
     progress.debug?.(`${runs.length} probes stopped`);
     for (const r of runs) for (const p of r.cleanupProblems) warn(p);
@@ -231,6 +260,10 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
 
   async function finish(): Promise<TraceOutcome> {
     await cleanup();
+    // Without both ends resolved there is nothing to report: the probe pods created meanwhile
+    // are gone, and the error (a missing pod, no IP yet) is the caller's, as it always was.
+    if (resolved === undefined) throw failure;
+    const { src, dst, srcR, dstR } = resolved;
     if (failure !== undefined) {
       // Cluster errors after the start degrade the report; anything else is a bug and is rethrown.
       if (!(failure instanceof DatapathError)) throw failure;
@@ -295,22 +328,31 @@ function targets(a: ResolvedPod, b: ResolvedPod): [TraceTarget, TraceTarget] {
   return [src, dst];
 }
 
-async function traceNodes(kube: KubePort, src: TraceTarget, dst: TraceTarget, resolved: ResolvedPod[]): Promise<Map<string, TraceNode>> {
-  const nodes = new Map<string, TraceNode>();
-  for (const name of involvedNodes(src, dst)) {
+function emptyNode(name: string): TraceNode {
+  return { name, probePods: {}, probePodProblems: {}, netnsOfPod: {} };
+}
+
+/**
+ * placementTargets: both ends as far as their pods say (node, addresses, no endpoint yet), when
+ * both are on a node and have an address; enough to create the probe pods and plan pwru.
+ */
+function placementTargets(a: PodInfo, b: PodInfo): [TraceTarget, TraceTarget] | undefined {
+  const placed = (p: PodInfo) => p.node !== '' && p.ips.length > 0 && p.phase !== 'Succeeded' && p.phase !== 'Failed';
+  return placed(a) && placed(b) ? targets({ pod: a }, { pod: b }) : undefined;
+}
+
+/** describeNodes adds the involved nodes to the map (when the probe pods did not already) with their address and agent. */
+async function describeNodes(kube: KubePort, nodes: Map<string, TraceNode>, src: TraceTarget, dst: TraceTarget, resolved: ResolvedPod[]): Promise<void> {
+  const names = involvedNodes(src, dst);
+  const infos = await Promise.all(names.map((name) => kube.getNode(name).catch(() => undefined)));
+  for (const [i, name] of names.entries()) {
+    const node = nodes.get(name) ?? emptyNode(name);
     const r = resolved.find((x) => x.pod.node === name && x.agent);
-    const info = await kube.getNode(name).catch(() => undefined);
-    nodes.set(name, {
-      name,
-      internalIp: info?.internalIp,
-      agent: r?.agent ? { ...podHandle(r.agent.pod, r.agent.container), cli: r.agent.cli } : undefined,
-      agentProblem: r ? undefined : resolved.find((x) => x.pod.node === name)?.problems?.find((p) => /agent/i.test(p)),
-      probePods: {},
-      probePodProblems: {},
-      netnsOfPod: {},
-    });
+    node.internalIp = infos[i]?.internalIp;
+    node.agent = r?.agent ? { ...podHandle(r.agent.pod, r.agent.container), cli: r.agent.cli } : undefined;
+    node.agentProblem = r ? undefined : resolved.find((x) => x.pod.node === name)?.problems?.find((p) => /agent/i.test(p));
+    nodes.set(name, node);
   }
-  return nodes;
 }
 
 function peerIp(node: TraceNode, nodes: Map<string, TraceNode>): string | undefined {

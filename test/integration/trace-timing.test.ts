@@ -1,29 +1,51 @@
 /**
- * When a trace starts what, and what it says about it: probes in the Cilium agents start while
- * the probe pods are still being created, traffic still waits for every probe, and the
- * milestones (each probe ready, all ready, stopped, deleted) come out in order for `--debug`.
+ * When a trace starts what, and what it says about it: probe pods are created while the pods'
+ * endpoints are still being resolved, pwru starts as soon as its pod runs, the agent probes
+ * (monitor, iptables) as soon as the endpoints are known, the captures after their pod's
+ * discovery; traffic still waits for every probe, and the milestones (each probe ready, all
+ * ready, stopped, deleted) come out in order for `--debug`.
  */
 import { PassThrough } from 'node:stream';
 import { traceAndRender, readTraceFlags } from '../../src/cli/commands/trace.js';
-import { trace, type TraceRequest } from '../../src/app/trace.js';
-import type { PodRef } from '../../src/app/ports.js';
+import { trace, type ResolvePod, type TraceRequest } from '../../src/app/trace.js';
+import type { PodRef, ProbePodSpec } from '../../src/app/ports.js';
+import { DatapathError, NotFoundError } from '../../src/core/errors.js';
 import { FAKE_CLIENT, FAKE_SERVER, FakeCluster } from '../helpers/fakes.js';
 
-/** The capture pod is the slower to run here. */
-const POD_START_MS = { capture: 150, pwru: 50 };
+/** Asking the agents takes longer than the pwru pod takes to run, not than the capture pod. */
+const RESOLVE_MS = 100;
+const POD_START_MS = { capture: 200, pwru: 40 };
 
-/** A cluster whose probe pods take POD_START_MS to run; records when each did. */
-function slowPods(): { c: FakeCluster; runningAt: Record<string, number> } {
+interface Timed {
+  c: FakeCluster;
+  resolve: ResolvePod;
+  /** performance.now() of: the last resolve's end, each probe pod's creation and its Running. */
+  at: { resolved: number; created: number[]; running: Record<string, number> };
+}
+
+/** A cluster whose resolution takes RESOLVE_MS and whose probe pods take POD_START_MS to run, recording when. */
+function timed(): Timed {
   const c = new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }], readyDelayMs: { pwru: 60, monitor: 40 } });
-  const runningAt: Record<string, number> = {};
+  const at: Timed['at'] = { resolved: 0, created: [], running: {} };
+  const create = c.kube.createPod.bind(c.kube);
+  c.kube.createPod = async (spec: ProbePodSpec) => {
+    at.created.push(performance.now());
+    return create(spec);
+  };
   const wait = c.kube.waitForRunning.bind(c.kube);
   c.kube.waitForRunning = async (ref: PodRef) => {
     const role = ref.name.includes('-pwru-') ? 'pwru' : 'capture';
     await new Promise((r) => setTimeout(r, POD_START_MS[role]));
-    runningAt[role] = performance.now();
+    at.running[role] = performance.now();
     return wait(ref);
   };
-  return { c, runningAt };
+  const resolve: ResolvePod = async (ref) => {
+    await new Promise((r) => setTimeout(r, RESOLVE_MS));
+    const r = await c.resolve(ref);
+    at.resolved = Math.max(at.resolved, performance.now());
+    return r;
+  };
+  return { c, resolve, at };
 }
 
 /** What `trace client server --probes tcpdump,monitor,pwru,iptables --count 1` asks, with short waits. */
@@ -38,31 +60,33 @@ const REQUEST: TraceRequest = {
 };
 
 describe('trace start-up order', () => {
-  it('starts the agent probes (monitor, iptables) before the probe pods run, pwru once its pod runs, and traffic only after every probe is ready', async () => {
-    const { c, runningAt } = slowPods();
+  it('creates the probe pods while resolving, starts pwru when its pod runs, the agent probes once resolved, the captures after discovery; traffic only after every probe is ready', async () => {
+    const { c, resolve, at } = timed();
     const steps: string[] = [];
     const debug: string[] = [];
-    const out = await trace(REQUEST, { kube: c.kube, exec: c.exec, resolve: c.resolve }, { step: (t) => steps.push(t), warn: () => undefined, debug: (l) => debug.push(l) }, new AbortController().signal);
+    const out = await trace(REQUEST, { kube: c.kube, exec: c.exec, resolve }, { step: (t) => steps.push(t), warn: () => undefined, debug: (l) => debug.push(l) }, new AbortController().signal);
 
     expect(out.partial).toBe(false);
     expect(out.report.inputs.map((i) => i.status)).toEqual(Array(7).fill('ok'));
+    expect(at.created).toHaveLength(2);
+    for (const t of at.created) expect(t).toBeLessThan(at.resolved);
+    const launchedAt = (word: string) => c.exec.calls.find((x) => x.argv.includes(word))!.at;
+    // pwru needs only the pods' addresses: it ran before the resolution ended.
+    expect(launchedAt('pwru')).toBeGreaterThanOrEqual(at.running.pwru);
+    expect(launchedAt('pwru')).toBeLessThan(at.resolved);
+    // The agent probes need the endpoint ids: right after the resolution, before the capture pod ran.
     const inAgent = c.exec.calls.filter((x) => x.pod === 'kube-system/cilium-n1' && x.argv[0] === 'sh' && x.argv[2].includes('exec "$@"'));
     expect(inAgent.map((x) => x.argv.find((a) => a === 'monitor' || a === 'xtables-monitor'))).toEqual(['monitor', 'xtables-monitor']);
-    const firstPod = Math.min(runningAt.pwru, runningAt.capture);
-    // Both launched (the iptables one after its TRACE rules went in) while the pods were starting.
-    for (const call of inAgent) expect(call.at).toBeLessThan(firstPod);
-    expect(c.readyAt.find((r) => r.tool === 'monitor')!.at).toBeLessThan(firstPod);
-    // pwru did not wait for the slower capture pod; the captures and the discovery did.
-    const launchedAt = (word: string) => c.exec.calls.find((x) => x.argv.includes(word))!.at;
-    expect(launchedAt('pwru')).toBeGreaterThanOrEqual(runningAt.pwru);
-    expect(launchedAt('pwru')).toBeLessThan(runningAt.capture);
-    expect(launchedAt('tcpdump')).toBeGreaterThan(runningAt.capture);
-    expect(c.exec.calls.find((x) => x.pod.includes('-capture-'))!.at).toBeGreaterThanOrEqual(runningAt.capture);
+    for (const call of inAgent) expect(call.at).toBeGreaterThanOrEqual(at.resolved);
+    expect(inAgent[0].at).toBeLessThan(at.running.capture);
+    // Discovery (the first command in the capture pod) and the captures waited for that pod.
+    expect(c.exec.calls.find((x) => x.pod.includes('-capture-'))!.at).toBeGreaterThanOrEqual(at.running.capture);
+    expect(launchedAt('tcpdump')).toBeGreaterThan(at.running.capture);
     expect(c.trafficAt[0].at).toBeGreaterThan(Math.max(...c.readyAt.map((r) => r.at)));
 
-    expect(steps.slice(0, 4)).toEqual(['resolving default/client and default/server', 'starting 2 probes in the Cilium agents', 'creating 2 probe pods on 1 node', 'starting 4 more probes on 1 node']);
-    // The readiness count is only shown against the total (no 'ready 1/2' while the pods start),
-    // and the monitor, ready before the pods ran, is in the first count.
+    expect(steps.slice(0, 4)).toEqual(['resolving default/client and default/server', 'creating 2 probe pods on 1 node', 'starting 2 probes in the Cilium agents', 'starting 4 more probes on 1 node']);
+    // The readiness count is only shown against the total (no 'ready 1/3' while the capture pod
+    // starts), and what was ready before is in the first count.
     const counts = steps.filter((s) => s.startsWith('ready ')).map((s) => Number(/^ready (\d)\/7$/.exec(s)![1]));
     expect(counts[0]).toBeGreaterThanOrEqual(1);
     expect(steps[4]).toBe(`ready ${counts[0]}/7`);
@@ -83,6 +107,34 @@ describe('trace start-up order', () => {
     expect(debug.indexOf('all 7 probes ready')).toBe(debug.indexOf('traffic sent; listening 20 ms more for late events') - 1);
   });
 
+  it('when a pod does not resolve, the probe pods created meanwhile are deleted and its error is the trace\'s', async () => {
+    const { c, at } = timed();
+    const gone = new NotFoundError('pod default/server not found');
+    const resolve: ResolvePod = async (ref) => {
+      await new Promise((r) => setTimeout(r, RESOLVE_MS));
+      if (ref.name === 'server') throw gone;
+      return c.resolve(ref);
+    };
+    await expect(trace(REQUEST, { kube: c.kube, exec: c.exec, resolve }, { step: () => undefined, warn: () => undefined }, new AbortController().signal)).rejects.toBe(gone);
+    expect(at.created).toHaveLength(2);
+    // The pwru pod ran before the failure and its pwru had started: stopped, and both pods deleted.
+    expect(c.exec.calls.some((x) => x.argv.includes('pwru'))).toBe(true);
+    expect(c.exec.leftRunning()).toEqual([]);
+    expect(c.kube.probePods()).toEqual([]);
+  });
+
+  it('creates no probe pod before resolving when a pod has no node yet', async () => {
+    const { c, at } = timed();
+    const pending = c.kube.pods.get('default/server')!;
+    c.kube.pods.set('default/server', { ...pending, node: '' });
+    const resolve: ResolvePod = async (ref) => {
+      if (ref.name === 'server') throw new DatapathError('pod default/server is not scheduled on a node yet (Pending)', 1);
+      return c.resolve(ref);
+    };
+    await expect(trace(REQUEST, { kube: c.kube, exec: c.exec, resolve }, { step: () => undefined, warn: () => undefined }, new AbortController().signal)).rejects.toThrow('not scheduled');
+    expect(at.created).toEqual([]);
+  });
+
   it('says how many probes became ready when one failed', async () => {
     const c = new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }], failing: { monitor: { exitCode: 1, stderr: 'Error: cannot connect to the agent\n' } } });
     const debug: string[] = [];
@@ -96,7 +148,7 @@ describe('trace start-up order', () => {
 
 describe('trace --debug', () => {
   it('prints every step and milestone on stderr with the seconds since the trace started, in order; stdout stays the report', async () => {
-    const { c } = slowPods();
+    const { c, resolve } = timed();
     const out = new PassThrough();
     const err = new PassThrough();
     let stdout = '';
@@ -105,7 +157,7 @@ describe('trace --debug', () => {
     err.on('data', (d: Buffer) => (stderr += d.toString()));
     const opts = { probes: 'tcpdump,monitor,pwru', traffic: 'icmp', count: '1', duration: '10', timeout: '60', maxPackets: '10', output: 'json', color: 'never', debug: true };
     const flags = { ...readTraceFlags('client', 'server', opts), runId: 'dbg1', graceMs: 20 };
-    const code = await traceAndRender(flags, 'default', { kube: c.kube, exec: c.exec, resolve: c.resolve }, opts, { out, err, env: {} }, new AbortController().signal);
+    const code = await traceAndRender(flags, 'default', { kube: c.kube, exec: c.exec, resolve }, opts, { out, err, env: {} }, new AbortController().signal);
 
     expect(code).toBe(0);
     expect(JSON.parse(stdout).schemaVersion).toBe(1);
@@ -118,11 +170,12 @@ describe('trace --debug', () => {
     expect(text).toContain('all 6 probes ready');
     // The pods took POD_START_MS to run: the milestone after them says so.
     expect(at[text.indexOf('probe pods running: 2 of 2')]).toBeGreaterThanOrEqual(POD_START_MS.capture / 1000 - 0.005);
+    expect(at[text.indexOf('resolved default/client on n1 and default/server on n1')]).toBeGreaterThanOrEqual(RESOLVE_MS / 1000 - 0.005);
     expect(text.slice(-3)).toEqual(['collecting', '6 probes stopped', '2 probe pods deleted']);
   });
 
   it('prints nothing of it without --debug', async () => {
-    const { c } = slowPods();
+    const { c } = timed();
     const err = new PassThrough();
     let stderr = '';
     err.on('data', (d: Buffer) => (stderr += d.toString()));
