@@ -154,16 +154,18 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
     };
     /** Starts the probes that the plan for what is known now places, that `fits` picks, and that are not running yet. */
     const startWhere = ([a, b]: [TraceTarget, TraceTarget], fits: (p: PlannedProbe) => boolean): ProbeCommand[] => {
+      if (finished || stopSignal.aborted) return [];
       const started = new Set(runs.map((r) => r.command.probe.id));
       const commands = planTrace(a, b, [...nodes.values()], req.probes).probes.filter((p) => fits(p) && !started.has(p.id)).flatMap((p) => commandFor(p, ctx) ?? []);
       launch(commands);
       return commands;
     };
 
-    // Each probe starts as soon as what it needs is there, not when everything is: pwru (slow
-    // to attach, and needing only the pods' addresses) as soon as its pod runs, the probes in
-    // the agents (monitor, iptables) once the endpoints are known, a node's netns discovery once
-    // its capture pod runs and the endpoints (lxc ifindex, MAC) are known, the captures after it.
+    // Each probe starts as soon as what it needs is there, not when everything is: the probes
+    // in the agents (monitor, iptables) once the endpoints are known, pwru and a node's netns
+    // discovery once their pod runs and the endpoints are known (discovery needs the lxc ifindex
+    // and MAC; pwru's start-up, BTF and attaching, is CPU-heavy on the node whose agent is still
+    // being asked, and a pod seldom runs before the agent answers), the captures after discovery.
     let needs: ProbePodNeed[] = [];
     let endpointsKnown: (ends: [TraceTarget, TraceTarget]) => void = () => undefined;
     const whenEndpointsKnown = new Promise<[TraceTarget, TraceTarget]>((resolve) => (endpointsKnown = resolve));
@@ -174,7 +176,7 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
       for (const name of involvedNodes(ends[0], ends[1])) if (!nodes.has(name)) nodes.set(name, emptyNode(name));
       progress.step(`creating ${needs.length} probe pod${needs.length === 1 ? '' : 's'} on ${nodes.size} node${nodes.size === 1 ? '' : 's'}`);
       const onRunning = (need: ProbePodNeed) => {
-        if (need.role === 'pwru') startWhere(ends, (p) => p.tool === 'pwru' && p.node === need.node);
+        if (need.role === 'pwru') void whenEndpointsKnown.then((known) => startWhere(known, (p) => p.tool === 'pwru' && p.node === need.node));
         const node = nodes.get(need.node);
         if (need.role !== 'capture' || !node) return;
         const discovery = whenEndpointsKnown.then(([a, b]) => discoverNode(ports.exec, node, [a, b], peerIp(node, nodes), stopSignal));

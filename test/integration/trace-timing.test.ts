@@ -1,7 +1,7 @@
 /**
  * When a trace starts what, and what it says about it: probe pods are created while the pods'
- * endpoints are still being resolved, pwru starts as soon as its pod runs, the agent probes
- * (monitor, iptables) as soon as the endpoints are known, the captures after their pod's
+ * endpoints are still being resolved, pwru and the agent probes (monitor, iptables) start as
+ * soon as the endpoints are known (pwru once its pod runs too), the captures after their pod's
  * discovery; traffic still waits for every probe, and the milestones (each probe ready, all
  * ready, stopped, deleted) come out in order for `--debug`.
  */
@@ -60,7 +60,7 @@ const REQUEST: TraceRequest = {
 };
 
 describe('trace start-up order', () => {
-  it('creates the probe pods while resolving, starts pwru when its pod runs, the agent probes once resolved, the captures after discovery; traffic only after every probe is ready', async () => {
+  it('creates the probe pods while resolving, starts pwru and the agent probes once resolved, the captures after discovery; traffic only after every probe is ready', async () => {
     const { c, resolve, at } = timed();
     const steps: string[] = [];
     const debug: string[] = [];
@@ -71,9 +71,11 @@ describe('trace start-up order', () => {
     expect(at.created).toHaveLength(2);
     for (const t of at.created) expect(t).toBeLessThan(at.resolved);
     const launchedAt = (word: string) => c.exec.calls.find((x) => x.argv.includes(word))!.at;
-    // pwru needs only the pods' addresses: it ran before the resolution ended.
-    expect(launchedAt('pwru')).toBeGreaterThanOrEqual(at.running.pwru);
-    expect(launchedAt('pwru')).toBeLessThan(at.resolved);
+    // pwru, its pod running before the resolution ended, started with the agent probes right
+    // after it, before the capture pod ran.
+    expect(at.running.pwru).toBeLessThan(at.resolved);
+    expect(launchedAt('pwru')).toBeGreaterThanOrEqual(at.resolved);
+    expect(launchedAt('pwru')).toBeLessThan(at.running.capture);
     // The agent probes need the endpoint ids: right after the resolution, before the capture pod ran.
     const inAgent = c.exec.calls.filter((x) => x.pod === 'kube-system/cilium-n1' && x.argv[0] === 'sh' && x.argv[2].includes('exec "$@"'));
     expect(inAgent.map((x) => x.argv.find((a) => a === 'monitor' || a === 'xtables-monitor'))).toEqual(['monitor', 'xtables-monitor']);
@@ -117,8 +119,9 @@ describe('trace start-up order', () => {
     };
     await expect(trace(REQUEST, { kube: c.kube, exec: c.exec, resolve }, { step: () => undefined, warn: () => undefined }, new AbortController().signal)).rejects.toBe(gone);
     expect(at.created).toHaveLength(2);
-    // The pwru pod ran before the failure and its pwru had started: stopped, and both pods deleted.
-    expect(c.exec.calls.some((x) => x.argv.includes('pwru'))).toBe(true);
+    // The pwru pod ran before the failure; pwru never started (it waits for the endpoints); both pods deleted.
+    expect(at.running.pwru).toBeDefined();
+    expect(c.exec.calls.some((x) => x.argv.includes('pwru'))).toBe(false);
     expect(c.exec.leftRunning()).toEqual([]);
     expect(c.kube.probePods()).toEqual([]);
   });
