@@ -1,13 +1,16 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from '../krew/bundle.js';
 import { generateMixedLog } from './generate.js';
 import { measureStart, printStart } from './start.js';
 
 /**
  * npm run bench: analyze throughput against a split-only baseline measured in the same run, peak
- * RSS at 1M lines, and how peak RSS grows from 1M to 4M lines of the same flows.
+ * RSS at 1M lines, and how peak RSS grows from 1M to 4M lines of the same flows; then the
+ * start-up bench, then the live trace bench on the lab (bench/lab.ts; it says why when it skips).
  */
 interface ChildResult {
   ms: number;
@@ -57,5 +60,10 @@ async function main(): Promise<void> {
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+  // The lab's API server and emulated tools run from their TypeScript sources, so the lab bench
+  // runs under tsx's loader from the checkout, not from dist/.
+  const loader = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+  const lab = spawnSync(process.execPath, ['--import', loader, join(REPO_ROOT, 'bench/lab.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
+  if (lab.status !== 0) process.exitCode = 1;
 }
 void main();

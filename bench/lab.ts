@@ -1,0 +1,275 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { bundleCliSplit, REPO_ROOT } from '../krew/bundle.js';
+import { cannotRunReason, labDown, labUp } from '../test/lab/kernel/lab.js';
+
+/**
+ * Live-trace benchmark on the lab (`tsx bench/lab.ts`, also the end of `npm run bench`), as
+ * root: brings up a lab of its own (BPF, VXLAN, own directory and namespace prefix), installs the
+ * plugin as a krew bundle found by kubectl's plugin discovery, and measures in the same run,
+ * alternating the commands so machine load hits them alike, medians of RUNS each:
+ *  (a) from the trace's start until its `all N probes ready` (the plugin's --debug timing line),
+ *      cross-node with the default probes against a single probe (`--probes monitor`, same node:
+ *      one cilium monitor in one agent, no probe pod); target ratio <= 1.5, as probes start in
+ *      parallel;
+ *  (b) the wall time of `kubectl datapath trace same cni-6vf5d --count 1` against
+ *      `kubectl exec same -- ping -c 1 10.0.1.180`; target ratio <= 3.
+ * It also prints a lone pwru probe (the slowest to attach) for comparison, where a trace's time
+ * goes (from the same --debug lines), and what the lab's emulation costs: its cilium-dbg and
+ * pwru are TypeScript programs, CPU-bound at start-up where the real ones are Go binaries. The
+ * lab goes down at the end, on error and on Ctrl-C. Without root (or the lab's tools) it says
+ * so and exits 0.
+ */
+const RUNS = Number(process.env.BENCH_LAB_RUNS ?? 5);
+const READY_TARGET = 1.5;
+const WALL_TARGET = 3;
+const CROSS = ['datapath', 'trace', 'same', 'cni-x7k2m', '--count', '1'];
+const SINGLE = ['datapath', 'trace', 'same', 'cni-6vf5d', '--count', '1', '--probes', 'monitor'];
+const PWRU_ONLY = ['datapath', 'trace', 'same', 'cni-6vf5d', '--count', '1', '--probes', 'pwru'];
+const TRACE = ['datapath', 'trace', 'same', 'cni-6vf5d', '--count', '1'];
+const PING = ['exec', 'same', '--', 'ping', '-c', '1', '10.0.1.180'];
+
+interface Run {
+  ms: number;
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+/** One trace's --debug milestones, in seconds from the trace's start. */
+interface Timeline {
+  wallS: number;
+  probes: number;
+  allReadyS: number;
+  /** The probes in the order they became ready. */
+  readyOrder: string[];
+  /** The nodes of SRC and DST (one when they share it). */
+  nodes: Set<string>;
+  /** How long the probes listened for late events after the traffic, by the plugin's own line. */
+  graceS: number;
+  marks: Map<string, number>;
+}
+
+/** The milestones printed in the profile, by the start of their --debug line. */
+const MILESTONES: [label: string, starts: string][] = [
+  ['resolved', 'resolved '],
+  ['probe pods running', 'probe pods running'],
+  ['netns discovered', 'pod netns, tunnel'],
+  ['first probe ready', '\u0000first'],
+  ['all probes ready', '\u0000all'],
+  ['traffic sent', 'traffic sent'],
+  ['probes stopped', '\u0000stopped'],
+  ['probe pods deleted', '\u0000deleted'],
+];
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, stdout, stderr, code }));
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** timeline reads the plugin's `debug: +S.SSS s TEXT` lines; throws when not every probe became ready. */
+function timeline(r: Run, what: string): Timeline {
+  const marks = new Map<string, number>();
+  let probes = 0;
+  let allReadyS: number | undefined;
+  const readyOrder: string[] = [];
+  const nodes = new Set<string>();
+  let graceS = 0;
+  for (const line of r.stderr.split('\n')) {
+    const m = /^debug: \+(\d+\.\d+) s (.*)$/.exec(line);
+    if (!m) continue;
+    const t = Number(m[1]);
+    const text = m[2];
+    const resolved = /^resolved \S+ on (\S+) and \S+ on (\S+)$/.exec(text);
+    if (resolved) for (const n of resolved.slice(1)) nodes.add(n);
+    const grace = /^traffic sent; listening (\d+) ms more/.exec(text);
+    if (grace) graceS = Number(grace[1]) / 1000;
+    const all = /^all (\d+) probes ready$/.exec(text);
+    if (all) {
+      probes = Number(all[1]);
+      allReadyS = t;
+      marks.set('\u0000all', t);
+    } else if (/^\S+ ready$/.test(text)) {
+      if (!marks.has('\u0000first')) marks.set('\u0000first', t);
+      readyOrder.push(text.slice(0, -' ready'.length));
+    } else if (/^\d+ probes stopped$/.test(text)) marks.set('\u0000stopped', t);
+    else if (/^\d+ probe pods deleted$/.test(text)) marks.set('\u0000deleted', t);
+    for (const [, starts] of MILESTONES) if (text.startsWith(starts) && !marks.has(starts)) marks.set(starts, t);
+  }
+  if (allReadyS === undefined) {
+    const why = r.stderr.split('\n').filter((l) => /probes ready|failed|warning|error/.test(l)).join('\n  ');
+    throw new Error(`${what}: not every probe became ready (exit ${r.code}):\n  ${why || r.stderr.slice(-2000)}`);
+  }
+  return { wallS: r.ms / 1000, probes, allReadyS, readyOrder, nodes, graceS, marks };
+}
+
+function mustSucceed(r: Run, what: string): Run {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
+  return r;
+}
+
+function profile(label: string, runs: Timeline[]): string {
+  const parts = MILESTONES.flatMap(([name, key]) => {
+    const ts = runs.flatMap((t) => (t.marks.has(key) ? [t.marks.get(key)!] : []));
+    return ts.length === runs.length ? [`${name} ${median(ts).toFixed(2)}`] : [];
+  });
+  const last = new Map<string, number>();
+  for (const t of runs) {
+    const id = t.readyOrder[t.readyOrder.length - 1];
+    last.set(id, (last.get(id) ?? 0) + 1);
+  }
+  const [slowest, times] = [...last].sort((a, b) => b[1] - a[1])[0];
+  return (
+    `  where the time goes, ${label} (median s since the trace's start): ${parts.join(', ')}; process exit ${median(runs.map((t) => t.wallS)).toFixed(2)} (wall); ` +
+    `ready last: ${slowest} (${times} of ${runs.length} runs); after the traffic the probes listen ${runs[0].graceS.toFixed(1)} s for late events`
+  );
+}
+
+/**
+ * The lab's emulated programs a trace starts before all its probes are ready: one agent
+ * `status` per node and one `endpoint get` per pod while resolving, then each monitor and pwru.
+ */
+function emulatedPrograms(t: Timeline): number {
+  const tools = t.readyOrder.filter((id) => id.startsWith('monitor-') || id.startsWith('pwru-')).length;
+  return t.nodes.size + 2 + tools;
+}
+
+/** CPU seconds (user + system) of one run of the emulated `cilium-dbg version`, as the lab's exec starts it. */
+function emulatedCliCpuS(statePath: string): number {
+  const loader = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+  const script = join(REPO_ROOT, 'test/lab/emulated/cilium-dbg.ts');
+  const r = spawnSync('bash', ['-c', 'TIMEFORMAT="%U %S"; time "$0" --import "$1" "$2" version >/dev/null', process.execPath, loader, script], {
+    encoding: 'utf8',
+    env: { ...process.env, LAB_STATE: statePath, LAB_NODE: 'bpf1' },
+  });
+  const [user, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  if (r.status !== 0 || !Number.isFinite(user + sys)) throw new Error(`the emulated cilium-dbg did not run: ${r.stderr}`);
+  return user + sys;
+}
+
+const verdict = (ratio: number, target: number) => `ratio ${ratio.toFixed(2)} (target <= ${target}) ${ratio <= target ? 'OK' : 'MISSED'}`;
+
+async function measure(root: string): Promise<void> {
+  const bin = join(root, 'bin');
+  await bundleCliSplit(bin);
+  copyFileSync(join(REPO_ROOT, 'krew/launcher.js'), join(bin, 'kubectl-datapath'));
+  const dir = join(root, 'lab');
+  const instance = `b${randomBytes(3).toString('hex')}`;
+  const upStarted = performance.now();
+  let up;
+  try {
+    up = await labUp({ dir, instance, mode: 'bpf', tunnel: 'vxlan', api: true });
+  } finally {
+    cleanupTargets.push({ dir, instance });
+  }
+  if (!up.state.api) throw new Error(`the lab API server did not start: ${up.apiUnavailable}`);
+  const home = join(root, 'home');
+  mkdirSync(home);
+  const env = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: home, KUBECONFIG: up.state.api.kubeconfig, KUBECACHEDIR: join(root, 'kube-cache') };
+  const kubectl = (args: string[]) => run('kubectl', args, env);
+  const labS = (performance.now() - upStarted) / 1000;
+
+  // Warm-up, unmeasured: kubectl's discovery cache, the file cache, the lab's first execs.
+  mustSucceed(await kubectl(PING), 'kubectl exec ping');
+  mustSucceed(await kubectl([...TRACE, '--debug']), 'warm-up trace');
+
+  // What one agent command costs here: a plain exec, and the lab's emulated cilium-dbg (a
+  // TypeScript program started under tsx, where the real one is a Go binary).
+  const agentPod = up.state.pods.find((p) => p.namespace === 'kube-system' && p.node === 'bpf1')!.name;
+  const inAgent = (argv: string[]) => ['exec', '-n', 'kube-system', agentPod, '-c', 'cilium-agent', '--', ...argv];
+  const plainExec: number[] = [];
+  const emulatedExec: number[] = [];
+  const cpu: number[] = [];
+  const cross: Timeline[] = [];
+  const single: Timeline[] = [];
+  const pwruOnly: Timeline[] = [];
+  const traces: Timeline[] = [];
+  const pings: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    cross.push(timeline(mustSucceed(await kubectl([...CROSS, '--debug']), 'cross-node trace'), 'cross-node trace'));
+    single.push(timeline(mustSucceed(await kubectl([...SINGLE, '--debug']), 'single-probe trace'), 'single-probe trace'));
+    pwruOnly.push(timeline(mustSucceed(await kubectl([...PWRU_ONLY, '--debug']), 'pwru-only trace'), 'pwru-only trace'));
+    pings.push(mustSucceed(await kubectl(PING), 'kubectl exec ping').ms / 1000);
+    // --debug only adds stderr lines; the timed command is the one users type plus it.
+    traces.push(timeline(mustSucceed(await kubectl([...TRACE, '--debug']), 'trace'), 'trace'));
+    plainExec.push(mustSucceed(await kubectl(inAgent(['true'])), 'exec true').ms / 1000);
+    emulatedExec.push(mustSucceed(await kubectl(inAgent(['cilium-dbg', 'version'])), 'exec cilium-dbg version').ms / 1000);
+    cpu.push(emulatedCliCpuS(join(dir, 'state.json')));
+  }
+  const left = (await kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-datapath', '-o', 'name'])).stdout.trim();
+
+  const crossReady = median(cross.map((t) => t.allReadyS));
+  const singleReady = median(single.map((t) => t.allReadyS));
+  const ping = median(pings);
+  const wall = median(traces.map((t) => t.wallS));
+  console.log(`live trace benchmark (lab: BPF host routing, VXLAN, 2 nodes, up in ${labS.toFixed(1)} s; the plugin as a krew bundle through kubectl's plugin discovery; median of ${RUNS} alternating runs)`);
+  console.log(`  all probes ready, one probe (same -> cni-6vf5d --probes monitor: ${single[0].probes} probe, no probe pod): ${singleReady.toFixed(2)} s`);
+  console.log(`  all probes ready, cross-node (same -> cni-x7k2m, default probes: ${cross[0].probes} probes on 2 nodes): ${crossReady.toFixed(2)} s, ${verdict(crossReady / singleReady, READY_TARGET)}`);
+  const pwruReady = median(pwruOnly.map((t) => t.allReadyS));
+  console.log(`  for comparison, one pwru probe (same -> cni-6vf5d --probes pwru: ${pwruOnly[0].probes} probe and its pod): ${pwruReady.toFixed(2)} s; cross-node over it: ${(crossReady / pwruReady).toFixed(2)}`);
+  console.log(`  kubectl exec same -- ping -c 1 10.0.1.180:        ${ping.toFixed(2)} s`);
+  console.log(`  kubectl datapath trace same cni-6vf5d --count 1: ${wall.toFixed(2)} s, ${verdict(wall / ping, WALL_TARGET)}`);
+  console.log(profile('cross-node', cross));
+  console.log(profile('one probe', single));
+  console.log(profile('one pwru probe', pwruOnly));
+  console.log(profile('same node', traces));
+  const cpuS = median(cpu);
+  const cpus = availableParallelism();
+  const floor = (t: Timeline) => `${emulatedPrograms(t)} (>= ${((emulatedPrograms(t) * cpuS) / cpus).toFixed(2)} s on ${cpus} CPUs)`;
+  console.log(`  one agent command: kubectl exec ... -- true ${median(plainExec).toFixed(2)} s, -- cilium-dbg version ${median(emulatedExec).toFixed(2)} s`);
+  console.log(
+    `  EMULATED start-up: the lab's cilium-dbg and pwru are TypeScript programs started under tsx, ${cpuS.toFixed(2)} CPU-s each (cilium-dbg version); ` +
+      `before all probes are ready a cross-node trace starts ${floor(cross[0])}, the one-probe trace ${floor(single[0])}, the same-node trace ${floor(traces[0])} of them (agent status per node, endpoint get per pod, each monitor and pwru)`,
+  );
+  if (left) console.log(`  LEFT BEHIND: probe pods after the runs: ${left.split('\n').join(', ')}`);
+}
+
+/** Labs this process brought up (or began to): removed at the end, on error and on a signal. */
+const cleanupTargets: { dir: string; instance: string }[] = [];
+
+async function teardown(root: string): Promise<void> {
+  for (const t of cleanupTargets.splice(0)) await labDown(t).catch((err: unknown) => console.error(`lab down failed: ${(err as Error).message}`));
+  rmSync(root, { recursive: true, force: true });
+}
+
+async function main(): Promise<number> {
+  const reason = cannotRunReason() ?? ((process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, 'kubectl'))) ? undefined : 'kubectl is not on PATH');
+  if (reason) {
+    console.log(`live trace benchmark skipped: ${reason}`);
+    return 0;
+  }
+  const root = mkdtempSync(join(tmpdir(), 'datapath-bench-lab-'));
+  const onSignal = (sig: NodeJS.Signals) => {
+    void teardown(root).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await measure(root);
+    return 0;
+  } catch (err) {
+    console.error(`live trace benchmark failed: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await teardown(root);
+  }
+}
+
+process.exitCode = await main();
