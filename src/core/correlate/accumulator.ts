@@ -283,8 +283,15 @@ export class FlowAccumulator {
     this.place(flow, ref.packetKey, stream.index, this.hop(stream, where, event.time, event.summary, facts));
   }
 
+  /** Flows by src, dst and sub: found per event without building a key string. */
+  private readonly flowIndex = new Map<string, Map<string, Map<string, FlowRecord>>>();
+
   private flowFor(ref: FlowRef): FlowRecord {
-    let flow = this.flows.get(ref.key);
+    let byDst = this.flowIndex.get(ref.src);
+    if (!byDst) this.flowIndex.set(ref.src, (byDst = new Map()));
+    let bySub = byDst.get(ref.dst);
+    if (!bySub) byDst.set(ref.dst, (bySub = new Map()));
+    let flow = bySub.get(ref.sub);
     if (!flow) {
       flow = {
         ref,
@@ -297,7 +304,8 @@ export class FlowAccumulator {
         extraUnkeyed: 0,
         evidence: { seen: new Map(), monitor: new Map(), kernel: [], kernelCount: 0, iptables: new Map(), drops: [] },
       };
-      this.flows.set(ref.key, flow);
+      bySub.set(ref.sub, flow);
+      this.flows.set(flow.key, flow);
     } else if (!flow.role && ref.role) {
       flow.role = ref.role;
     }

@@ -23,6 +23,43 @@ export interface FlowRef {
   packetKeyPrefix?: string;
   /** The packet is encapsulated (VXLAN, Geneve, IPIP, ESP); the flow is the inner one. */
   encap?: string;
+  /** Protocol and ports: with src and dst, what tells this flow apart (the per-event lookup key). */
+  sub: string;
+}
+
+/**
+ * IpFlowRef builds its key strings only when asked: the accumulator finds flows by src, dst and
+ * `sub` without them, and most events only need that lookup.
+ */
+class IpFlowRef implements FlowRef {
+  role?: 'request' | 'reply';
+  packetKey?: string;
+  packetKeyPrefix?: string;
+  private keys?: [string, string];
+
+  constructor(
+    readonly proto: string,
+    readonly src: string,
+    readonly dst: string,
+    readonly srcPort: number | undefined,
+    readonly dstPort: number | undefined,
+    readonly sub: string,
+    readonly encap: string | undefined,
+  ) {}
+
+  get key(): string {
+    return (this.keys ??= this.makeKeys())[0];
+  }
+
+  get reverseKey(): string {
+    return (this.keys ??= this.makeKeys())[1];
+  }
+
+  private makeKeys(): [string, string] {
+    const a = this.srcPort !== undefined ? `${this.src}:${this.srcPort}` : this.src;
+    const b = this.dstPort !== undefined ? `${this.dst}:${this.dstPort}` : this.dst;
+    return [`${this.proto} ${a} > ${b}`, `${this.proto} ${b} > ${a}`];
+  }
 }
 
 const PORTED = new Set(['tcp', 'udp', 'sctp']);
@@ -43,22 +80,12 @@ export function flowOf(packet: Packet, askerOfMac?: (mac: string) => string | un
   const ported = PORTED.has(proto);
   const srcPort = ported ? l4?.srcPort : undefined;
   const dstPort = ported ? l4?.dstPort : undefined;
-  const a = ported && srcPort !== undefined ? `${ip.src}:${srcPort}` : ip.src;
-  const b = ported && dstPort !== undefined ? `${ip.dst}:${dstPort}` : ip.dst;
-  const ref: FlowRef = {
-    proto,
-    src: ip.src,
-    dst: ip.dst,
-    srcPort,
-    dstPort,
-    key: `${proto} ${a} > ${b}`,
-    reverseKey: `${proto} ${b} > ${a}`,
-    encap,
-  };
+  const sub = ported ? `${proto} ${srcPort ?? ''}>${dstPort ?? ''}` : proto;
+  const ref = new IpFlowRef(proto, ip.src, ip.dst, srcPort, dstPort, sub, encap);
   if (proto === 'icmp' || proto === 'icmp6') {
     const type = l4?.icmpType ?? '';
-    if (/request|solicitation/.test(type)) ref.role = 'request';
-    else if (/reply|advertisement/.test(type)) ref.role = 'reply';
+    if (type.includes('request') || type.includes('solicitation')) ref.role = 'request';
+    else if (type.includes('reply') || type.includes('advertisement')) ref.role = 'reply';
     if (l4?.icmpId !== undefined && l4.icmpSeq !== undefined) ref.packetKey = `icmp id ${l4.icmpId} seq ${l4.icmpSeq}`;
     else if (l4?.icmpId !== undefined) ref.packetKeyPrefix = `icmp id ${l4.icmpId} seq `;
   } else if (proto === 'tcp') {
@@ -84,13 +111,13 @@ function arpFlow(p: Packet, encap: string | undefined, askerOfMac?: (mac: string
     const named = arp.senderIp !== undefined && arp.senderIp !== asked ? arp.senderIp : undefined;
     const asker = named ?? (p.eth && askerOfMac ? askerOfMac(p.eth.dst) : undefined) ?? '?';
     return {
-      proto: 'arp', src: asked, dst: asker, key: `arp ${asked} > ${asker}`, reverseKey: `arp ${asker} > ${asked}`,
+      proto: 'arp', src: asked, dst: asker, key: `arp ${asked} > ${asker}`, reverseKey: `arp ${asker} > ${asked}`, sub: 'arp',
       role: 'reply', packetKey: `arp reply ${asked} is-at ${arp.mac ?? '?'}`, encap,
     };
   }
   const asker = arp.senderIp ?? '?';
   return {
-    proto: 'arp', src: asker, dst: asked, key: `arp ${asker} > ${asked}`, reverseKey: `arp ${asked} > ${asker}`,
+    proto: 'arp', src: asker, dst: asked, key: `arp ${asker} > ${asked}`, reverseKey: `arp ${asked} > ${asker}`, sub: 'arp',
     role: 'request', packetKey: `arp who-has ${asked} tell ${asker}`, encap,
   };
 }
