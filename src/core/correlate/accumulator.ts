@@ -56,7 +56,6 @@ export interface FlowEvidence {
   monitor: Map<string, { endpoint?: number; stream: number; text: string }>;
   /** pwru function sequences, one per skb, first few kept; read with readKernelPath when the report is built. */
   kernel: { stream: number; skb: string; funcs: string[] }[];
-  kernelCount: number;
   iptables: Map<string, { stream: number; text: string }>;
   /** afterDelivery: the skb had already reached ip_local_deliver, so the drop is the receiver's, not the path's. */
   drops: { stream: number; where: PointHint; reason: string; detail: string; afterDelivery?: boolean }[];
@@ -79,7 +78,6 @@ interface MonitorGroup {
   flow: FlowRecord;
   hop: HopRecord;
   packetKey?: string;
-  pendingProto?: boolean;
 }
 
 interface PwruGroup {
@@ -184,7 +182,7 @@ export class FlowAccumulator {
   private addMonitor(stream: StreamInfo, event: MonitorEvent): void {
     const groupKey = ((stream.index * 4097 + (event.cpu ?? -1) + 1) * 65537) + (event.endpoint ?? -1) + 1;
     const where: PointHint = event.endpoint !== undefined ? { kind: 'endpoint', endpoint: event.endpoint } : stream.point ? { kind: 'fixed', point: stream.point } : { kind: 'agent' };
-    const ref = event.packet ? flowOf(monitorPacket(event.packet)) : undefined;
+    const ref = event.packet ? flowOf(event.packet) : undefined;
     let group = this.monitorGroups.get(groupKey);
     if (!group && event.cpu === undefined && event.endpoint !== undefined) {
       // Trace lines without `-v` carry no CPU: they close the endpoint's latest group on any CPU.
@@ -195,7 +193,7 @@ export class FlowAccumulator {
       // A conntrack lookup starts a new record group for this endpoint and CPU.
       const flow = this.flowFor(ref);
       const hop = this.hop(stream, where, undefined, '', {});
-      group = { flow, hop, packetKey: ref.packetKey, pendingProto: ref.proto === 'ip' };
+      group = { flow, hop, packetKey: ref.packetKey };
       this.monitorGroups.set(groupKey, group);
       if (event.endpoint !== undefined) this.latestGroupOfEndpoint.set(stream.index * 65537 + event.endpoint, group);
       this.noteSeen(flow, where, stream.index, undefined);
@@ -247,7 +245,6 @@ export class FlowAccumulator {
       const where: PointHint = { kind: 'kernel' };
       const hop = this.hop(stream, where, event.time, '', { skb: event.skb });
       hop.funcs = [];
-      flow.evidence.kernelCount++;
       if (flow.evidence.kernel.length < KERNEL_EVIDENCE_KEPT) flow.evidence.kernel.push({ stream: stream.index, skb: event.skb, funcs: hop.funcs });
       group = { flow, hop, src: ref.src, dst: ref.dst };
       groups.set(event.skb, group);
@@ -302,7 +299,7 @@ export class FlowAccumulator {
         unkeyed: new Map(),
         extraPackets: 0,
         extraUnkeyed: 0,
-        evidence: { seen: new Map(), monitor: new Map(), kernel: [], kernelCount: 0, iptables: new Map(), drops: [] },
+        evidence: { seen: new Map(), monitor: new Map(), kernel: [], iptables: new Map(), drops: [] },
       };
       bySub.set(ref.sub, flow);
       this.flows.set(flow.key, flow);
@@ -398,11 +395,6 @@ export function hintKey(where: PointHint): string {
     default:
       return where.kind;
   }
-}
-
-/** monitorPacket: the CT tuple of an ICMP flow carries the echo id where a port would be. */
-function monitorPacket(p: Packet): Packet {
-  return p;
 }
 
 /** monitorTag: the one fact about the path a monitor record states, if any. */
