@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { describeUnless } from './describe-if.js';
 
 /** Which of `tools` are not on PATH. */
 export function missingTools(tools: string[]): string[] {
@@ -12,19 +13,5 @@ export function missingTools(tools: string[]): string[] {
  */
 export function describeWithTools(name: string, tools: string[], body: () => void): void {
   const missing = missingTools(tools);
-  if (missing.length === 0) {
-    describe(name, body);
-    return;
-  }
-  const reason = `${missing.join(', ')} not on PATH`;
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it(`has ${tools.join(', ')} (required in CI)`, () => {
-        throw new Error(`${reason}; CI=true forbids skipping these tests`);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`skipping "${name}": ${reason}\n`);
-  describe.skip(name, body);
+  describeUnless(missing.length ? `${missing.join(', ')} not on PATH` : undefined, name, body, `has ${tools.join(', ')}`);
 }

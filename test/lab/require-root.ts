@@ -4,6 +4,8 @@
  * setup, so the suite fails instead.
  */
 
+import { describeUnless } from '../helpers/describe-if.js';
+
 /** Why lab tests cannot run here, or undefined when they can. */
 export function rootMissingReason(): string | undefined {
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
@@ -16,19 +18,5 @@ export function rootMissingReason(): string | undefined {
  * printed reason otherwise, and turns that skip into a failing test when CI=true.
  */
 export function describeAsRoot(name: string, body: () => void): void {
-  const reason = rootMissingReason();
-  if (reason === undefined) {
-    describe(name, body);
-    return;
-  }
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('runs as root (required in CI)', () => {
-        throw new Error(`${reason}; CI=true forbids skipping lab tests`);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`skipping "${name}": ${reason}\n`);
-  describe.skip(name, body);
+  describeUnless(rootMissingReason(), name, body, 'runs as root');
 }
