@@ -9,9 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { emulatedBundle, type EmulatedScript } from './emulated/bundle.js';
 import { labDown, labUp, type UpOptions, type UpResult } from './kernel/lab.js';
-import { REPO_ROOT } from './kernel/paths.js';
 import { inNetns } from './kernel/run.js';
 import type { LabPod, LabState } from './state.js';
 
@@ -165,22 +164,20 @@ export async function icmpTraceIn(netns: string, traffic: () => void): Promise<s
 }
 
 /**
- * The argv that runs an emulated command on a node: in the node's netns, one node process with
- * tsx's loader (the tsx CLI would add a parent that SIGKILLs the command when it does not
- * acknowledge a signal within 30 ms, which a loaded machine misses).
+ * The argv that runs an emulated command on a node as the images' wrappers do: in the node's
+ * netns, one node process running the bundle `up` made of the script.
  */
-function emulatedArgv(lab: TestLab, node: string, script: 'cilium-dbg' | 'pwru', args: string[]): string[] {
-  const loader = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-  return ['ip', 'netns', 'exec', lab.nodeNetns(node), process.execPath, '--import', loader, join(REPO_ROOT, `test/lab/emulated/${script}.ts`), ...args];
+function emulatedArgv(lab: TestLab, node: string, script: EmulatedScript, args: string[]): string[] {
+  return ['ip', 'netns', 'exec', lab.nodeNetns(node), process.execPath, emulatedBundle(lab.dir, script), ...args];
 }
 
 /** An emulated lab command (cilium-dbg or pwru), running on a node as the API server's exec runs it. */
-export function emulated(lab: TestLab, node: string, script: 'cilium-dbg' | 'pwru', args: string[], readyText: string, readyOn: 'stdout' | 'stderr' = 'stderr'): Running {
+export function emulated(lab: TestLab, node: string, script: EmulatedScript, args: string[], readyText: string, readyOn: 'stdout' | 'stderr' = 'stderr'): Running {
   return run(emulatedArgv(lab, node, script, args), { LAB_STATE: join(lab.dir, 'state.json'), LAB_NODE: node }, readyText, readyOn);
 }
 
 /** Runs an emulated command to completion; returns stdout, stderr and the exit code. */
-export function emulatedOnce(lab: TestLab, node: string, script: 'cilium-dbg' | 'pwru', args: string[], env: NodeJS.ProcessEnv = {}): { stdout: string; stderr: string; status: number | null } {
+export function emulatedOnce(lab: TestLab, node: string, script: EmulatedScript, args: string[], env: NodeJS.ProcessEnv = {}): { stdout: string; stderr: string; status: number | null } {
   const [cmd, ...argv] = emulatedArgv(lab, node, script, args);
   const r = spawnSync(cmd, argv, {
     env: { ...process.env, LAB_STATE: join(lab.dir, 'state.json'), LAB_NODE: node, ...env },

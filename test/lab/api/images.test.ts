@@ -51,7 +51,9 @@ describe('image directories', () => {
     const wrapper = readFileSync(join(binDir, 'cilium-dbg'), 'utf8');
     expect(wrapper).toContain('EMULATED');
     expect(wrapper).toContain("LAB_CLI_NAME='cilium-dbg' exec");
-    expect(wrapper).toContain("test/lab/emulated/cilium-dbg.ts' \"$@\"");
+    // It runs the bundle `lab up` made in the lab directory, one node process, no loader.
+    expect(wrapper).toContain(`exec '${process.execPath}' '${join(dir, 'bin/emulated/cilium-dbg.mjs')}' "$@"`);
+    expect(wrapper).not.toContain('tsx');
   });
 
   it('explains a missing command the way runc does', () => {

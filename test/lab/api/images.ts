@@ -6,12 +6,13 @@
  */
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { emulatedBundle } from '../emulated/bundle.js';
 
 /** Where a command of an image comes from. */
 export type CommandSource = { kind: 'host' } | { kind: 'emulated'; script: 'cilium-dbg' | 'pwru'; cliName?: string };
 
-/** The repository root, from which the emulated scripts and tsx are found. */
+/** The repository root, from which the API server's script and tsx are found. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const HOST_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -110,16 +111,16 @@ function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-function emulatedWrapper(source: Extract<CommandSource, { kind: 'emulated' }>): string {
-  // The tsx loader, not the tsx CLI: the CLI adds a parent that SIGKILLs the script when it does
-  // not acknowledge a signal within 30 ms, and a killed monitor or pwru loses its last lines.
-  const loader = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-  const script = join(REPO_ROOT, `test/lab/emulated/${source.script}.ts`);
+function emulatedWrapper(labDir: string, source: Extract<CommandSource, { kind: 'emulated' }>): string {
+  // One node process running the bundle `lab up` made of the TypeScript source (no loader, no
+  // parent: a monitor or pwru killed by the trace's stop command gets the signal itself and
+  // prints its last lines).
+  const bundle = emulatedBundle(labDir, source.script);
   const env = source.cliName ? `LAB_CLI_NAME=${shellQuote(source.cliName)} ` : '';
   return [
     '#!/bin/sh',
-    `# EMULATED by the datapath lab (${source.script}.ts), not a real binary; LAB_STATE and LAB_NODE come from exec.`,
-    `${env}exec ${shellQuote(process.execPath)} --import ${shellQuote(loader)} ${shellQuote(script)} "$@"`,
+    `# EMULATED by the datapath lab (test/lab/emulated/${source.script}.ts, bundled at lab up), not a real binary; LAB_STATE and LAB_NODE come from exec.`,
+    `${env}exec ${shellQuote(process.execPath)} ${shellQuote(bundle)} "$@"`,
     '',
   ].join('\n');
 }
@@ -140,7 +141,7 @@ export function prepareImage(labDir: string, image: string): { binDir: string; m
   const missing: string[] = [];
   for (const [name, source] of imageCommands(image)) {
     if (source.kind === 'emulated') {
-      writeFileSync(join(binDir, name), emulatedWrapper(source), { mode: 0o755 });
+      writeFileSync(join(binDir, name), emulatedWrapper(labDir, source), { mode: 0o755 });
       continue;
     }
     const binary = hostBinary(name);

@@ -9,6 +9,7 @@ import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writ
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { bundleEmulated, hasEmulatedBundles } from '../emulated/bundle.js';
 import type { LabApi, LabState } from '../state.js';
 import type { LeftoverFile } from './cluster.js';
 import { REPO_ROOT } from './images.js';
@@ -95,6 +96,9 @@ export async function launchApiServer(state: LabState): Promise<LabApi> {
   await stopApiServer(state);
   if (!existsSync(statePath)) writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`);
 
+  // `lab up` bundles the emulated programs the images' wrappers exec; a lab made otherwise (the
+  // API server's own tests) gets them here.
+  if (!hasEmulatedBundles(dir)) await bundleEmulated(dir);
   const pki = generatePki(join(dir, 'pki'));
   const tokens = { admin: randomBytes(24).toString('base64url'), noexec: randomBytes(24).toString('base64url') };
   writeFileSync(join(dir, 'api-tokens.json'), JSON.stringify(tokens), { mode: 0o600 });

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { release } from 'node:os';
 import { startAgent, agentConfig } from './agents.js';
 import { compileAll, missingTools } from './compile.js';
+import { bundleEmulated } from '../emulated/bundle.js';
 import { kernelFactsPath, type KernelFacts, type MonitorAggregation } from './kernel-facts.js';
 import { buildNetwork, listNetns, type NetworkFacts } from './network.js';
 import { DEFAULT_LAB_DIR, labPaths } from './paths.js';
@@ -114,7 +115,8 @@ export async function labUp(options: UpOptions = {}): Promise<UpResult> {
   writeFileSync(paths.building, `${process.pid}\n`);
   try {
     const topology = planTopology(instance, opts.ciliumVersion);
-    const compiled = compileAll(paths.bin);
+    // The BPF programs and loaders, and the emulated programs bundled to plain JavaScript.
+    const compiled = Promise.all([compileAll(paths.bin), bundleEmulated(paths.dir)]);
     compiled.catch(() => undefined); // awaited below; avoid an unhandled rejection while the network builds
     let t = performance.now();
     const facts = buildNetwork(topology, opts.tunnel);
