@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { bundleCliSplit, REPO_ROOT } from '../krew/bundle.js';
+import { imageSlug } from '../test/lab/api/images.js';
 import { cannotRunReason, labDown, labUp } from '../test/lab/kernel/lab.js';
 
 /**
@@ -20,7 +20,8 @@ import { cannotRunReason, labDown, labUp } from '../test/lab/kernel/lab.js';
  *      `kubectl exec same -- ping -c 1 10.0.1.180`; target ratio <= 3.
  * It also prints a lone pwru probe (the slowest to attach) for comparison, where a trace's time
  * goes (from the same --debug lines), and what the lab's emulation costs: its cilium-dbg and
- * pwru are TypeScript programs, CPU-bound at start-up where the real ones are Go binaries. The
+ * pwru are TypeScript programs (run as JavaScript bundles made at lab up), CPU-bound at start-up
+ * where the real ones are Go binaries. The
  * lab goes down at the end, on error and on Ctrl-C. Without root (or the lab's tools) it says
  * so and exits 0.
  */
@@ -151,13 +152,12 @@ function emulatedPrograms(t: Timeline): number {
   return t.nodes.size + 2 + tools;
 }
 
-/** CPU seconds (user + system) of one run of the emulated `cilium-dbg version`, as the lab's exec starts it. */
-function emulatedCliCpuS(statePath: string): number {
-  const loader = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-  const script = join(REPO_ROOT, 'test/lab/emulated/cilium-dbg.ts');
-  const r = spawnSync('bash', ['-c', 'TIMEFORMAT="%U %S"; time "$0" --import "$1" "$2" version >/dev/null', process.execPath, loader, script], {
+/** CPU seconds (user + system) of one run of the emulated `cilium-dbg version`, as the lab's exec starts it (the image's wrapper). */
+function emulatedCliCpuS(labDir: string, agentImage: string): number {
+  const wrapper = join(labDir, 'images', imageSlug(agentImage), 'bin', 'cilium-dbg');
+  const r = spawnSync('bash', ['-c', 'TIMEFORMAT="%U %S"; time "$0" version >/dev/null', wrapper], {
     encoding: 'utf8',
-    env: { ...process.env, LAB_STATE: statePath, LAB_NODE: 'bpf1' },
+    env: { ...process.env, LAB_STATE: join(labDir, 'state.json'), LAB_NODE: 'bpf1' },
   });
   const [user, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
   if (r.status !== 0 || !Number.isFinite(user + sys)) throw new Error(`the emulated cilium-dbg did not run: ${r.stderr}`);
@@ -191,8 +191,9 @@ async function measure(root: string): Promise<void> {
   mustSucceed(await kubectl([...TRACE, '--debug']), 'warm-up trace');
 
   // What one agent command costs here: a plain exec, and the lab's emulated cilium-dbg (a
-  // TypeScript program started under tsx, where the real one is a Go binary).
-  const agentPod = up.state.pods.find((p) => p.namespace === 'kube-system' && p.node === 'bpf1')!.name;
+  // TypeScript program bundled to JavaScript at lab up, where the real one is a Go binary).
+  const agent = up.state.pods.find((p) => p.namespace === 'kube-system' && p.node === 'bpf1')!;
+  const agentPod = agent.name;
   const inAgent = (argv: string[]) => ['exec', '-n', 'kube-system', agentPod, '-c', 'cilium-agent', '--', ...argv];
   const plainExec: number[] = [];
   const emulatedExec: number[] = [];
@@ -211,7 +212,7 @@ async function measure(root: string): Promise<void> {
     traces.push(timeline(mustSucceed(await kubectl([...TRACE, '--debug']), 'trace'), 'trace'));
     plainExec.push(mustSucceed(await kubectl(inAgent(['true'])), 'exec true').ms / 1000);
     emulatedExec.push(mustSucceed(await kubectl(inAgent(['cilium-dbg', 'version'])), 'exec cilium-dbg version').ms / 1000);
-    cpu.push(emulatedCliCpuS(join(dir, 'state.json')));
+    cpu.push(emulatedCliCpuS(dir, agent.image));
   }
   const left = (await kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-datapath', '-o', 'name'])).stdout.trim();
 
@@ -235,7 +236,7 @@ async function measure(root: string): Promise<void> {
   const floor = (t: Timeline) => `${emulatedPrograms(t)} (>= ${((emulatedPrograms(t) * cpuS) / cpus).toFixed(2)} s on ${cpus} CPUs)`;
   console.log(`  one agent command: kubectl exec ... -- true ${median(plainExec).toFixed(2)} s, -- cilium-dbg version ${median(emulatedExec).toFixed(2)} s`);
   console.log(
-    `  EMULATED start-up: the lab's cilium-dbg and pwru are TypeScript programs started under tsx, ${cpuS.toFixed(2)} CPU-s each (cilium-dbg version); ` +
+    `  EMULATED start-up: the lab's cilium-dbg and pwru run as Node.js bundles, ${cpuS.toFixed(2)} CPU-s each (cilium-dbg version); ` +
       `before all probes are ready a cross-node trace starts ${floor(cross[0])}, the one-probe trace ${floor(single[0])}, the same-node trace ${floor(traces[0])} of them (agent status per node, endpoint get per pod, each monitor and pwru)`,
   );
   if (left) console.log(`  LEFT BEHIND: probe pods after the runs: ${left.split('\n').join(', ')}`);
