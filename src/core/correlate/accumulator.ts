@@ -1,6 +1,6 @@
 import type { CaptureEvent, IptablesEvent, MonitorEvent, ProbeEvent, PwruEvent, Tool } from '../model/event.js';
 import type { Packet, Timestamp } from '../model/packet.js';
-import { flowOf, type FlowRef } from './flow-key.js';
+import { flowOf, type FlowRef, type PacketId } from './flow-key.js';
 
 /** StreamInfo: one input as the accumulator sees it. Points may be resolved later (see resolvePoint). */
 export interface StreamInfo {
@@ -66,7 +66,8 @@ export interface FlowRecord {
   key: string;
   role?: 'request' | 'reply';
   firstSeq: number;
-  packets: Map<string, PacketRecord>;
+  /** By the packet's identity in the flow (FlowRef.packetId); PacketRecord.key spells it. */
+  packets: Map<PacketId, PacketRecord>;
   /** Hops of tools that cannot tell packets apart, per stream, in order: attached by flow and order at the end. */
   unkeyed: Map<number, HopRecord[]>;
   extraPackets: number;
@@ -77,7 +78,10 @@ export interface FlowRecord {
 interface MonitorGroup {
   flow: FlowRecord;
   hop: HopRecord;
-  packetKey?: string;
+  /** The ref that gave the group its packet identity, if any did. */
+  packet?: FlowRef;
+  /** False when the group's hop was only counted: its words and facts would never be shown. */
+  kept: boolean;
 }
 
 interface PwruGroup {
@@ -151,16 +155,16 @@ export class FlowAccumulator {
     const flow = this.flowFor(ref);
     this.noteSeen(flow, where, stream.index, ref.encap);
     // Words and facts are only worth building for hops the report will show.
-    const packetKey = ref.packetKey;
-    if (packetKey !== undefined) {
-      const packet = flow.packets.get(packetKey);
+    const packetId = ref.packetId;
+    if (packetId !== undefined) {
+      const packet = flow.packets.get(packetId);
       if (packet ? packet.hops.length >= MAX_HOPS_PER_PACKET : flow.packets.size >= this.maxPackets) {
         if (!packet) flow.extraPackets++;
         return;
       }
       const hop = this.hop(stream, where, event.time, captureDetail(event, ref), captureFacts(event.packet, ref));
       if (packet) packet.hops.push(hop);
-      else flow.packets.set(packetKey, { key: packetKey, hops: [hop], firstSeq: hop.seq });
+      else flow.packets.set(packetId, { key: ref.packetKey!, hops: [hop], firstSeq: hop.seq });
       return;
     }
     if (this.keeps(flow, undefined, stream.index)) {
@@ -171,17 +175,32 @@ export class FlowAccumulator {
   }
 
   private readonly fixedWheres = new Map<number, PointHint>();
+  private readonly endpointWheres = new Map<number, PointHint>();
 
   /** One PointHint object per stream with a fixed point, so seen-keys can be cached by identity. */
   private fixedWhere(stream: StreamInfo): PointHint {
     let w = this.fixedWheres.get(stream.index);
-    if (!w || (w.kind === 'fixed' && w.point !== stream.point)) this.fixedWheres.set(stream.index, (w = { kind: 'fixed', point: stream.point! }));
+    if (!w || (w.kind === 'fixed' && w.point !== stream.point)) {
+      this.fixedWheres.set(stream.index, (w = { kind: 'fixed', point: stream.point! }));
+      this.seenKeys.set(w, `${stream.index}|${hintKey(w)}`);
+    }
+    return w;
+  }
+
+  /** One PointHint object per stream and endpoint, for the same reason: monitor names one per line. */
+  private endpointWhere(stream: StreamInfo, endpoint: number): PointHint {
+    const k = stream.index * 65537 + endpoint;
+    let w = this.endpointWheres.get(k);
+    if (!w) {
+      this.endpointWheres.set(k, (w = { kind: 'endpoint', endpoint }));
+      this.seenKeys.set(w, `${stream.index}|${hintKey(w)}`);
+    }
     return w;
   }
 
   private addMonitor(stream: StreamInfo, event: MonitorEvent): void {
     const groupKey = ((stream.index * 4097 + (event.cpu ?? -1) + 1) * 65537) + (event.endpoint ?? -1) + 1;
-    const where: PointHint = event.endpoint !== undefined ? { kind: 'endpoint', endpoint: event.endpoint } : stream.point ? { kind: 'fixed', point: stream.point } : { kind: 'agent' };
+    const where: PointHint = event.endpoint !== undefined ? this.endpointWhere(stream, event.endpoint) : stream.point ? this.fixedWhere(stream) : { kind: 'agent' };
     const ref = event.packet ? flowOf(event.packet) : undefined;
     let group = this.monitorGroups.get(groupKey);
     if (!group && event.cpu === undefined && event.endpoint !== undefined) {
@@ -193,19 +212,21 @@ export class FlowAccumulator {
       // A conntrack lookup starts a new record group for this endpoint and CPU.
       const flow = this.flowFor(ref);
       const hop = this.hop(stream, where, undefined, '', {});
-      group = { flow, hop, packetKey: ref.packetKey };
+      group = { flow, hop, packet: packetOf(ref), kept: false };
       this.monitorGroups.set(groupKey, group);
       if (event.endpoint !== undefined) this.latestGroupOfEndpoint.set(stream.index * 65537 + event.endpoint, group);
       this.noteSeen(flow, where, stream.index, undefined);
       hop.keyHint = ref.packetKeyPrefix;
-      this.place(flow, ref.packetKey, stream.index, hop);
+      group.kept = this.place(flow, group.packet, stream.index, hop);
       return;
     }
 
     if (!ref && group) {
       // DEBUG lines without a tuple continue the group of their endpoint and CPU.
-      appendDetail(group.hop, monitorWords(event));
-      mergeMonitorFacts(group.hop, monitorFacts(event, group.flow.ref));
+      if (group.kept) {
+        appendDetail(group.hop, monitorWords(event));
+        mergeMonitorFacts(group.hop, monitorFacts(event, group.flow.ref));
+      }
       this.noteMonitor(group.flow, event, stream.index);
       if (event.type === 'drop') this.noteDrop(group.flow, stream.index, where, event.dropReason ?? 'dropped', event.summary);
       return;
@@ -213,17 +234,24 @@ export class FlowAccumulator {
     if (!ref) return;
 
     const flow = this.flowFor(ref);
-    if (group && group.flow === flow && (group.packetKey === undefined || ref.packetKey === undefined || group.packetKey === ref.packetKey)) {
-      appendDetail(group.hop, monitorWords(event));
-      mergeMonitorFacts(group.hop, monitorFacts(event));
-      if (!group.packetKey && ref.packetKey) {
-        this.rekey(flow, group, ref.packetKey, stream.index);
+    if (group && group.flow === flow && (group.packet === undefined || ref.packetId === undefined || group.packet.packetId === ref.packetId)) {
+      if (group.kept) {
+        appendDetail(group.hop, monitorWords(event));
+        mergeMonitorFacts(group.hop, monitorFacts(event));
       }
-    } else {
+      if (!group.packet && ref.packetId !== undefined) {
+        this.rekey(flow, group, ref, stream.index);
+      }
+    } else if (this.keeps(flow, ref.packetId, stream.index)) {
       const hop = this.hop(stream, where, undefined, monitorWords(event), monitorFacts(event));
-      group = { flow, hop, packetKey: ref.packetKey };
+      group = { flow, hop, packet: packetOf(ref), kept: true };
       this.monitorGroups.set(groupKey, group);
-      this.place(flow, ref.packetKey, stream.index, hop);
+      this.place(flow, group.packet, stream.index, hop);
+    } else {
+      const hop = this.hop(stream, where, undefined, '', {});
+      group = { flow, hop, packet: packetOf(ref), kept: false };
+      this.monitorGroups.set(groupKey, group);
+      this.place(flow, group.packet, stream.index, undefined);
     }
     this.noteSeen(flow, where, stream.index, ref.encap);
     this.noteMonitor(flow, event, stream.index);
@@ -260,7 +288,7 @@ export class FlowAccumulator {
       const afterDelivery = hop.funcs!.includes('ip_local_deliver') || hop.funcs!.includes('ip6_input');
       this.noteDrop(group.flow, stream.index, { kind: 'kernel' }, event.dropReason, `${event.func}(${event.dropReason})`, afterDelivery);
     }
-    if (END_OF_SKB.has(event.func)) groups.delete(event.skb);
+    if (endsSkb(event.func)) groups.delete(event.skb);
   }
 
   private addIptables(stream: StreamInfo, event: IptablesEvent): void {
@@ -277,7 +305,7 @@ export class FlowAccumulator {
     const facts: Record<string, string | number> = { chain };
     if (event.inIface) facts.in = event.inIface;
     if (event.outIface) facts.out = event.outIface;
-    this.place(flow, ref.packetKey, stream.index, this.hop(stream, where, event.time, event.summary, facts));
+    this.place(flow, packetOf(ref), stream.index, this.hop(stream, where, event.time, event.summary, facts));
   }
 
   /** Flows by src, dst and sub: found per event without building a key string. */
@@ -314,53 +342,63 @@ export class FlowAccumulator {
   }
 
   /** keeps says whether `place` would keep a hop for this packet (detail) or only count it. */
-  private keeps(flow: FlowRecord, packetKey: string | undefined, stream: number): boolean {
-    if (packetKey === undefined) return (flow.unkeyed.get(stream)?.length ?? 0) < this.maxPackets;
-    const packet = flow.packets.get(packetKey);
+  private keeps(flow: FlowRecord, packetId: PacketId | undefined, stream: number): boolean {
+    if (packetId === undefined) return (flow.unkeyed.get(stream)?.length ?? 0) < this.maxPackets;
+    const packet = flow.packets.get(packetId);
     return packet ? packet.hops.length < MAX_HOPS_PER_PACKET : flow.packets.size < this.maxPackets;
   }
 
-  /** place files a hop under its packet, or counts it when the flow already has enough detail. */
-  private place(flow: FlowRecord, packetKey: string | undefined, stream: number, hop: HopRecord | undefined): void {
-    if (packetKey === undefined) {
+  /**
+   * place files a hop under its packet, or counts it when the flow already has enough detail;
+   * true when the hop was kept.
+   */
+  private place(flow: FlowRecord, identity: FlowRef | undefined, stream: number, hop: HopRecord | undefined): boolean {
+    if (identity === undefined) {
       let list = flow.unkeyed.get(stream);
       if (!list) flow.unkeyed.set(stream, (list = []));
       if (hop && list.length < this.maxPackets) {
         hop.match = 'flow';
         list.push(hop);
-      } else flow.extraUnkeyed++;
-      return;
+        return true;
+      }
+      flow.extraUnkeyed++;
+      return false;
     }
-    let packet = flow.packets.get(packetKey);
+    const packetId = identity.packetId!;
+    let packet = flow.packets.get(packetId);
     if (!packet) {
       if (!hop || flow.packets.size >= this.maxPackets) {
         flow.extraPackets++;
-        return;
+        return false;
       }
-      packet = { key: packetKey, hops: [], firstSeq: hop.seq };
-      flow.packets.set(packetKey, packet);
+      packet = { key: identity.packetKey!, hops: [], firstSeq: hop.seq };
+      flow.packets.set(packetId, packet);
     }
-    if (hop && packet.hops.length < MAX_HOPS_PER_PACKET) packet.hops.push(hop);
+    if (hop && packet.hops.length < MAX_HOPS_PER_PACKET) {
+      packet.hops.push(hop);
+      return true;
+    }
+    return false;
   }
 
-  /** A monitor group learnt its packet identity late (the layer dump follows the DEBUG lines). */
-  private rekey(flow: FlowRecord, group: MonitorGroup, packetKey: string, stream: number): void {
-    const list = flow.unkeyed.get(stream);
-    const i = list ? list.indexOf(group.hop) : -1;
-    if (i >= 0) list!.splice(i, 1);
+  /**
+   * A monitor group learnt its packet identity late (the layer dump follows the DEBUG lines). A
+   * group that was only counted stays counted: it has no words to show.
+   */
+  private rekey(flow: FlowRecord, group: MonitorGroup, identity: FlowRef, stream: number): void {
+    group.packet = identity;
+    if (!group.kept) return;
+    const list = flow.unkeyed.get(stream)!;
+    list.splice(list.indexOf(group.hop), 1);
     group.hop.match = 'packet';
-    group.packetKey = packetKey;
-    this.place(flow, packetKey, stream, group.hop);
+    group.kept = this.place(flow, identity, stream, group.hop);
   }
 
+  /** Seen-keys of the hints made once per stream (fixedWhere, endpointWhere). */
   private readonly seenKeys = new WeakMap<PointHint, string>();
 
   private noteSeen(flow: FlowRecord, where: PointHint, stream: number, encap: string | undefined): void {
-    let k = this.seenKeys.get(where);
-    if (k === undefined) {
-      k = `${stream}|${hintKey(where)}`;
-      if (where.kind === 'fixed') this.seenKeys.set(where, k);
-    }
+    const k = this.seenKeys.get(where) ?? `${stream}|${hintKey(where)}`;
     const seen = flow.evidence.seen.get(k);
     if (seen) {
       seen.count++;
@@ -380,9 +418,20 @@ export class FlowAccumulator {
   }
 }
 
+/** The ref as a packet identity, when it carries one (place and groups take refs without one as unkeyed). */
+function packetOf(ref: FlowRef): FlowRef | undefined {
+  return ref.packetId === undefined ? undefined : ref;
+}
+
 /** Drop reasons pwru prints for skbs freed normally. */
 const BENIGN_DROP = new Set(['SKB_CONSUMED', 'SKB_DROP_REASON_NOT_SPECIFIED', 'NOT_SPECIFIED']);
 const END_OF_SKB = new Set(['kfree_skbmem', '__kfree_skb', 'kfree_skb_reason', 'sk_skb_reason_drop', 'consume_skb']);
+const END_OF_SKB_LENGTHS = new Set([...END_OF_SKB].map((f) => f.length));
+
+/** The skb's last function: checked by length first, as this runs for every pwru line. */
+function endsSkb(func: string): boolean {
+  return END_OF_SKB_LENGTHS.has(func.length) && END_OF_SKB.has(func);
+}
 
 export function hintKey(where: PointHint): string {
   switch (where.kind) {
@@ -399,20 +448,34 @@ export function hintKey(where: PointHint): string {
 
 /** monitorTag: the one fact about the path a monitor record states, if any. */
 function monitorTag(e: MonitorEvent): string | undefined {
-  if (e.deliveryTo !== undefined) return `local-delivery:${e.deliveryTo}`;
+  if (e.deliveryTo !== undefined) return endpointTag(LOCAL_DELIVERY_TAGS, 'local-delivery:', e.deliveryTo);
   switch (e.type) {
     case 'trace':
       if (!e.obsPoint) return undefined;
-      return e.obsPoint === 'to-endpoint' && e.endpoint !== undefined ? `to-endpoint:${e.endpoint}` : e.obsPoint;
+      return e.obsPoint === 'to-endpoint' && e.endpoint !== undefined ? endpointTag(TO_ENDPOINT_TAGS, 'to-endpoint:', e.endpoint) : e.obsPoint;
     case 'drop':
       return 'drop';
     case 'policy-verdict':
       return e.verdict ? `policy-${e.verdict}` : undefined;
     case 'debug':
-      return e.debugKind === 'ct-verdict' && e.ctState ? `ct-${e.ctState.toLowerCase()}` : undefined;
+      return e.debugKind === 'ct-verdict' && e.ctState ? CT_TAGS.get(e.ctState) ?? `ct-${e.ctState.toLowerCase()}` : undefined;
     default:
       return undefined;
   }
+}
+
+// Tags are built once per endpoint, not per record: monitor -v prints several records per packet.
+const LOCAL_DELIVERY_TAGS = new Map<number, string>();
+const TO_ENDPOINT_TAGS = new Map<number, string>();
+const CT_TAGS: ReadonlyMap<string, string> = new Map(['new', 'established', 'reply', 'related', 'reopened'].map((s) => [s, `ct-${s}`]));
+
+function endpointTag(cache: Map<number, string>, prefix: string, endpoint: number): string {
+  let tag = cache.get(endpoint);
+  if (tag === undefined) {
+    tag = `${prefix}${endpoint}`;
+    if (cache.size < 65536) cache.set(endpoint, tag);
+  }
+  return tag;
 }
 
 function monitorWords(e: MonitorEvent): string {

@@ -19,6 +19,11 @@ export interface FlowRef {
   role?: 'request' | 'reply';
   /** Identity of this packet inside the flow, when the tool shows enough to tell. */
   packetKey?: string;
+  /**
+   * The same identity as a lookup key: a number for ICMP id/seq and IPv4 ids (no string is built
+   * per event), packetKey itself otherwise. Unique within one flow only.
+   */
+  packetId?: PacketId;
   /** A prefix of the packet key when the tool shows only part of it (monitor's CT tuple: ICMP id, no seq). */
   packetKeyPrefix?: string;
   /** The packet is encapsulated (VXLAN, Geneve, IPIP, ESP); the flow is the inner one. */
@@ -27,15 +32,25 @@ export interface FlowRef {
   sub: string;
 }
 
+export type PacketId = number | string;
+
+/** How an IpFlowRef's packet identity is spelled when its packetKey is asked for. */
+const Identity = { None: 0, Icmp: 1, IpId: 2, Text: 3 } as const;
+type Identity = (typeof Identity)[keyof typeof Identity];
+
 /**
  * IpFlowRef builds its key strings only when asked: the accumulator finds flows by src, dst and
- * `sub` without them, and most events only need that lookup.
+ * `sub`, and packets by packetId, without them; most events only need those lookups.
  */
 class IpFlowRef implements FlowRef {
   role?: 'request' | 'reply';
-  packetKey?: string;
+  packetId?: PacketId;
   packetKeyPrefix?: string;
   private keys?: [string, string];
+  private identity: Identity = Identity.None;
+  private a = 0;
+  private b = 0;
+  private text?: string;
 
   constructor(
     readonly proto: string,
@@ -53,6 +68,39 @@ class IpFlowRef implements FlowRef {
 
   get reverseKey(): string {
     return (this.keys ??= this.makeKeys())[1];
+  }
+
+  get packetKey(): string | undefined {
+    switch (this.identity) {
+      case Identity.Icmp:
+        return `icmp id ${this.a} seq ${this.b}`;
+      case Identity.IpId:
+        return `${this.proto} ip-id ${this.a}`;
+      case Identity.Text:
+        return this.text;
+      default:
+        return undefined;
+    }
+  }
+
+  /** ICMP echo id and sequence: one 32-bit number when both fit 16 bits, as the protocol says. */
+  setIcmp(id: number, seq: number): void {
+    this.identity = Identity.Icmp;
+    this.a = id;
+    this.b = seq;
+    this.packetId = isU16(id) && isU16(seq) ? (id << 16) | seq : this.packetKey;
+  }
+
+  setIpId(id: number): void {
+    this.identity = Identity.IpId;
+    this.a = id;
+    this.packetId = Number.isInteger(id) ? id : this.packetKey;
+  }
+
+  setText(key: string): void {
+    this.identity = Identity.Text;
+    this.text = key;
+    this.packetId = key;
   }
 
   private makeKeys(): [string, string] {
@@ -86,17 +134,17 @@ export function flowOf(packet: Packet, askerOfMac?: (mac: string) => string | un
     const type = l4?.icmpType ?? '';
     if (type.includes('request') || type.includes('solicitation')) ref.role = 'request';
     else if (type.includes('reply') || type.includes('advertisement')) ref.role = 'reply';
-    if (l4?.icmpId !== undefined && l4.icmpSeq !== undefined) ref.packetKey = `icmp id ${l4.icmpId} seq ${l4.icmpSeq}`;
+    if (l4?.icmpId !== undefined && l4.icmpSeq !== undefined) ref.setIcmp(l4.icmpId, l4.icmpSeq);
     else if (l4?.icmpId !== undefined) ref.packetKeyPrefix = `icmp id ${l4.icmpId} seq `;
   } else if (proto === 'tcp') {
     const flags = l4?.tcpFlags;
     if (flags === 'S') ref.role = 'request';
     else if (flags === 'S.') ref.role = 'reply';
     if (flags !== undefined && l4?.tcpSeq !== undefined) {
-      ref.packetKey = `tcp [${flags}] seq ${l4.tcpSeq}${l4.tcpAck !== undefined ? ` ack ${l4.tcpAck}` : ''}`;
+      ref.setText(`tcp [${flags}] seq ${l4.tcpSeq}${l4.tcpAck !== undefined ? ` ack ${l4.tcpAck}` : ''}`);
     }
   } else if (ip.id !== undefined && ip.version === 4) {
-    ref.packetKey = `${proto} ip-id ${ip.id}`;
+    ref.setIpId(ip.id);
   }
   return ref;
 }
@@ -112,14 +160,22 @@ function arpFlow(p: Packet, encap: string | undefined, askerOfMac?: (mac: string
     const asker = named ?? (p.eth && askerOfMac ? askerOfMac(p.eth.dst) : undefined) ?? '?';
     return {
       proto: 'arp', src: asked, dst: asker, key: `arp ${asked} > ${asker}`, reverseKey: `arp ${asker} > ${asked}`, sub: 'arp',
-      role: 'reply', packetKey: `arp reply ${asked} is-at ${arp.mac ?? '?'}`, encap,
+      role: 'reply', ...packetIdentity(`arp reply ${asked} is-at ${arp.mac ?? '?'}`), encap,
     };
   }
   const asker = arp.senderIp ?? '?';
   return {
     proto: 'arp', src: asker, dst: asked, key: `arp ${asker} > ${asked}`, reverseKey: `arp ${asked} > ${asker}`, sub: 'arp',
-    role: 'request', packetKey: `arp who-has ${asked} tell ${asker}`, encap,
+    role: 'request', ...packetIdentity(`arp who-has ${asked} tell ${asker}`), encap,
   };
+}
+
+function packetIdentity(key: string): { packetKey: string; packetId: PacketId } {
+  return { packetKey: key, packetId: key };
+}
+
+function isU16(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 0xffff;
 }
 
 function describeEncap(p: Packet): string {
