@@ -83,26 +83,19 @@ function e(prefix: string, kind: string, re: RegExp, keys: readonly string[]): E
   return { prefix, kind, re, keys };
 }
 
-/** Entries by the message's first word, so a line tries a handful of regexes, not fifty. */
-const BY_FIRST_WORD = new Map<string, Entry[]>();
-for (const entry of ENTRIES) {
-  const word = firstWord(entry.prefix);
-  const list = BY_FIRST_WORD.get(word);
-  if (list) list.push(entry);
-  else BY_FIRST_WORD.set(word, [entry]);
-}
-
-function firstWord(s: string): string {
-  const sp = s.indexOf(' ');
-  return sp < 0 ? s : s.slice(0, sp);
-}
+/**
+ * Entries by the message's first character, so a line compares a few prefixes and runs one
+ * regex, not fifty (and builds no string to look them up: this runs for every DEBUG line).
+ */
+const BY_FIRST_CHAR: Entry[][] = Array.from({ length: 128 }, () => []);
+for (const entry of ENTRIES) BY_FIRST_CHAR[entry.prefix.charCodeAt(0)].push(entry);
 
 /**
  * parseDebugMessage reads the text after `DEBUG: `. It returns undefined when the text starts like
  * a known message but does not match it whole (so the caller reports the line as not understood).
  */
 export function parseDebugMessage(message: string): DebugMessage | undefined {
-  const candidates = BY_FIRST_WORD.get(firstWord(message));
+  const candidates = BY_FIRST_CHAR[message.charCodeAt(0)];
   if (candidates) {
     for (const entry of candidates) {
       if (!message.startsWith(entry.prefix)) continue;

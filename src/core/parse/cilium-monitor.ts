@@ -320,7 +320,6 @@ function traceObsPoint(arrow: number, where: string): string | undefined {
   if (to && where.startsWith('proxy port ') && digitsValue(where, 11, where.length) >= 0) return 'to-proxy';
   return undefined;
 }
-const DIGITS = /^\d+$/;
 
 function captureInfo(line: string, m: RegExpExecArray): Result {
   const packet = parseConnectionSummary(m[6]);
@@ -482,9 +481,8 @@ const VERDICTS: ReadonlyMap<string, string> = new Map([['allow', 'allowed'], ['d
 
 function cpuLine(line: string, ctx: MonitorContext): Result {
   const colon = line.indexOf(': ', 4);
-  const cpuText = colon < 0 ? '' : line.slice(4, colon);
-  if (!DIGITS.test(cpuText)) return unparsed('CPU line not understood');
-  const cpu = Number(cpuText);
+  const cpu = digitsValue(line, 4, colon);
+  if (cpu < 0) return unparsed('CPU line not understood');
   if (line.startsWith('MARK 0x', colon + 2)) return markLine(line, cpu, colon + 2, ctx);
   const rest = line.slice(colon + 2);
   let m = TRACE_SOCK.exec(rest);
@@ -519,14 +517,15 @@ function markLine(line: string, cpu: number, at: number, ctx: MonitorContext): R
   }
   if (!line.startsWith(' FROM ', p)) return unparsed('-v record not understood');
   const fromEnd = line.indexOf(' ', p + 6);
-  const from = fromEnd < 0 ? '' : line.slice(p + 6, fromEnd);
-  if (!DIGITS.test(from)) return unparsed('-v record not understood');
-  if (from !== '0') event.endpoint = Number(from);
+  const from = digitsValue(line, p + 6, fromEnd);
+  if (from < 0) return unparsed('-v record not understood');
+  if (from !== 0) event.endpoint = from;
   return markRecord(line.slice(fromEnd + 1), event, ctx);
 }
 
 /** A -v record's event with the fields of its `CPU NN: MARK 0x.. FROM N` head; `type` is set by the reader. */
 type Head = MonitorEvent;
+
 
 function markRecord(body: string, head: Head, ctx: MonitorContext): Result {
   if (body.startsWith('DEBUG: ')) return debugRecord(body.slice(7), head, ctx);
@@ -630,7 +629,8 @@ const CAPTURE_KINDS: ReadonlyArray<readonly [RegExp, string, 'ifindex' | 'proxy-
 ];
 
 function debugRecord(message: string, head: Head, ctx: MonitorContext): Result {
-  const capture = CAPTURE_VERBOSE.exec(message);
+  const c = message.charCodeAt(0);
+  const capture = c >= 48 && c <= 57 ? CAPTURE_VERBOSE.exec(message) : null;
   if (capture) return debugCapture(capture, head, ctx);
   const debug = parseDebugMessage(message);
   if (!debug) return unparsed('DEBUG message not understood');
