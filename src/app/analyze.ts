@@ -9,6 +9,7 @@ import { parsePoint } from '../core/points.js';
 import { parseDataInput, streamParserFor, type StreamParser } from '../core/analyze/formats.js';
 import { parseTraceMeta, type TraceMeta, type TraceMetaInput } from '../core/analyze/trace-meta.js';
 import { createPcapStream } from '../core/parse/pcap.js';
+import { ChunkText } from './chunk-text.js';
 import type { InputCatalog, InputSource } from './ports.js';
 
 /** AnalyzeRequest: what `kubectl datapath analyze` was asked. */
@@ -317,10 +318,10 @@ async function feedLines(
         break;
     }
   };
-  const decoder = new TextDecoder();
+  const decoder = new ChunkText();
   let carry = '';
   for await (const chunk of source.chunks()) {
-    const text = carry + decoder.decode(chunk, { stream: true });
+    const text = carry + decoder.decode(chunk);
     let start = 0;
     let nl = text.indexOf('\n', start);
     while (nl >= 0) {
@@ -331,7 +332,7 @@ async function feedLines(
     }
     carry = text.slice(start);
   }
-  carry += decoder.decode();
+  carry += decoder.end();
   if (carry.length) onLine(carry);
   if (pending) emit(pending);
 }
