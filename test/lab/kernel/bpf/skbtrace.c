@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -178,6 +179,14 @@ int main(int argc, char **argv)
 		__u8 one = 1;
 		if (bpf_map_update_elem(filter, &inode, &one, BPF_ANY))
 			die("netns filter", errno);
+	}
+	/* Our own stdout's skbs are not traffic (see own_output in skbtrace.bpf.c). */
+	struct stat out;
+	if (fstat(STDOUT_FILENO, &out) == 0 && S_ISSOCK(out.st_mode)) {
+		__u32 zero = 0;
+		__u64 ino = out.st_ino;
+		if (bpf_map_update_elem(bpf_map__fd(bpf_object__find_map_by_name(obj, "own_output")), &zero, &ino, BPF_ANY))
+			die("own output filter", errno);
 	}
 	print_meta();
 	struct bpf_program *prog;
