@@ -63,7 +63,9 @@ export function parseEventLine(line: string): DatapathEvent | undefined {
 
 /**
  * Follows a growing JSON-lines file from its current end (or from `fromStart`), calling onEvent
- * for each complete new line. Returns a stop function.
+ * for each complete new line. Returns a stop function, which first reads what the file gained
+ * since the last poll: the real tools get each event as the datapath emits it, so an event
+ * written before the stop must not be lost to the polling interval.
  */
 export function followEvents(path: string, onEvent: (e: DatapathEvent) => void, opts: { fromStart?: boolean; intervalMs?: number } = {}): () => void {
   let offset = !opts.fromStart && existsSync(path) ? statSync(path).size : 0;
@@ -91,5 +93,8 @@ export function followEvents(path: string, onEvent: (e: DatapathEvent) => void, 
   };
   poll();
   const timer = setInterval(poll, opts.intervalMs ?? 50);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    poll();
+  };
 }

@@ -145,8 +145,9 @@ function main(): void {
     if (flags.outputLimitLines > 0 && printed >= flags.outputLimitLines) exit(false);
   };
 
-  const flush = (): void => {
-    const now = Date.now();
+  /** Prints the records that have settled (all of them when the tracer has ended). */
+  const flush = (all = false): void => {
+    const now = all ? Infinity : Date.now();
     const ready = pending.filter((p) => p.arrived <= now - SETTLE_MS);
     if (ready.length === 0) return;
     const later = pending.filter((p) => p.arrived > now - SETTLE_MS);
@@ -192,7 +193,7 @@ function main(): void {
         if (flags.readyFile) writeFileSync(flags.readyFile, '');
         if (!flags.outputJson) process.stdout.write(`${printer.header()}\n`);
         listening = true;
-        setInterval(flush, 100);
+        setInterval(() => flush(), 100);
       }
     }
   });
@@ -202,8 +203,29 @@ function main(): void {
       process.exit(1);
     }
   });
-  process.on('SIGINT', () => exit(true));
-  process.on('SIGTERM', () => exit(true));
+  // Real pwru prints each event as it reads it from its ring buffer; this one holds records
+  // SETTLE_MS to merge its two streams. So that a signal loses no more than it would lose the
+  // real one, the tracer is ended first and read to its end, the datapath's verdicts so far are
+  // read, every held record is printed, and then it exits as pwru does.
+  let draining = false;
+  const drainThenExit = (): void => {
+    if (draining) return;
+    draining = true;
+    if (!listening) return exit(true);
+    const finish = (): void => {
+      clearTimeout(timer);
+      stopFollowing?.();
+      stopFollowing = undefined;
+      flush(true);
+      exit(true);
+    };
+    const timer = setTimeout(finish, 1000);
+    if (tracer.stdout.readableEnded || tracer.exitCode !== null) return finish();
+    tracer.stdout.once('end', finish);
+    tracer.kill('SIGTERM');
+  };
+  process.on('SIGINT', drainThenExit);
+  process.on('SIGTERM', drainThenExit);
   process.stdout.on('error', () => exit(true));
 }
 

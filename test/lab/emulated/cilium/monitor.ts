@@ -131,5 +131,12 @@ export function runMonitor(ctx: NodeContext, o: MonitorOptions): void {
     process.stderr.write('\nReceived an interrupt, disconnecting from monitor...\n\n');
     process.exit(0);
   });
+  // SIGTERM ends the real CLI at once, without a farewell, having printed every event the agent
+  // had sent it; here the events the datapath wrote before the signal are printed first, then it
+  // dies of the signal as the real one does.
+  process.once('SIGTERM', () => {
+    stop();
+    process.stdout.write('', () => process.kill(process.pid, 'SIGTERM'));
+  });
   process.stdout.on('error', () => process.exit(0));
 }

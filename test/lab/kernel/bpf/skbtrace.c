@@ -208,6 +208,10 @@ int main(int argc, char **argv)
 		if (fflush(stdout) != 0 || ferror(stdout))
 			break;
 	}
+	/* What the ring still holds is printed, and stdout closed, before the detaching (slow: the
+	 * trampolines wait for RCU grace periods), so the reader has every record at once. */
+	ring_buffer__consume(rb);
+	fclose(stdout);
 	ring_buffer__free(rb);
 	bpf_object__close(obj);
 	return 0;
