@@ -50,7 +50,7 @@ interface Timeline {
   readyOrder: string[];
   /** The nodes of SRC and DST (one when they share it). */
   nodes: Set<string>;
-  /** How long the probes listened for late events after the traffic, by the plugin's own line. */
+  /** How long the probes listened for late events after the traffic (until they were quiet), by the plugin's own line. */
   graceS: number;
   marks: Map<string, number>;
 }
@@ -63,6 +63,7 @@ const MILESTONES: [label: string, starts: string][] = [
   ['first probe ready', '\u0000first'],
   ['all probes ready', '\u0000all'],
   ['traffic sent', 'traffic sent'],
+  ['probes quiet', 'probes '],
   ['probes stopped', '\u0000stopped'],
   ['probe pods deleted', '\u0000deleted'],
 ];
@@ -100,7 +101,7 @@ function timeline(r: Run, what: string): Timeline {
     const text = m[2];
     const resolved = /^resolved \S+ on (\S+) and \S+ on (\S+)$/.exec(text);
     if (resolved) for (const n of resolved.slice(1)) nodes.add(n);
-    const grace = /^traffic sent; listening (\d+) ms more/.exec(text);
+    const grace = /^probes (?:quiet|not quiet yet) (\d+) ms after the traffic/.exec(text);
     if (grace) graceS = Number(grace[1]) / 1000;
     const all = /^all (\d+) probes ready$/.exec(text);
     if (all) {
@@ -139,7 +140,7 @@ function profile(label: string, runs: Timeline[]): string {
   const [slowest, times] = [...last].sort((a, b) => b[1] - a[1])[0];
   return (
     `  where the time goes, ${label} (median s since the trace's start): ${parts.join(', ')}; process exit ${median(runs.map((t) => t.wallS)).toFixed(2)} (wall); ` +
-    `ready last: ${slowest} (${times} of ${runs.length} runs); after the traffic the probes listen ${runs[0].graceS.toFixed(1)} s for late events`
+    `ready last: ${slowest} (${times} of ${runs.length} runs); after the traffic the probes listened ${median(runs.map((t) => t.graceS)).toFixed(2)} s for late events (until quiet)`
   );
 }
 

@@ -23,6 +23,8 @@ export interface ProbeRun {
   /** Output past maxBytes was dropped. */
   truncated: boolean;
   stderr: string;
+  /** performance.now() of its last output (stdout or stderr), 0 before any: when it went quiet. */
+  lastOutputAt: number;
   /** The stop command was sent before the command ended by itself. */
   stopRequested: boolean;
   result?: ExecResult;
@@ -46,6 +48,7 @@ export function startProbe(exec: ExecPort, command: ProbeCommand, readyTimeoutMs
     stdoutBytes: 0,
     truncated: false,
     stderr: '',
+    lastOutputAt: 0,
     stopRequested: false,
     cancel: new AbortController(),
     cleanupProblems: [],
@@ -86,6 +89,7 @@ export function startProbe(exec: ExecPort, command: ProbeCommand, readyTimeoutMs
       argv: command.argv,
       signal: run.cancel.signal,
       onStdout: (chunk) => {
+        run.lastOutputAt = performance.now();
         if (run.stdoutBytes + chunk.length > command.maxBytes) {
           run.truncated = true;
           return;
@@ -99,6 +103,7 @@ export function startProbe(exec: ExecPort, command: ProbeCommand, readyTimeoutMs
         }
       },
       onStderr: (chunk) => {
+        run.lastOutputAt = performance.now();
         if (run.stderr.length < STDERR_KEPT) run.stderr += new TextDecoder().decode(chunk);
         if (marker && run.state === 'starting' && run.stderr.includes(marker)) becomeReady();
       },
@@ -177,6 +182,23 @@ export async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void>
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/**
+ * untilQuiet waits until no probe has printed anything for quietMs (counted from the call at
+ * the earliest), but no longer than maxMs; returns how long it waited. After the traffic this
+ * catches what comes behind the last packet (a late reply, a FIN/ACK, a retransmission) while
+ * it keeps coming, and ends the wait soon after it stops.
+ */
+export async function untilQuiet(runs: readonly ProbeRun[], quietMs: number, maxMs: number, signal?: AbortSignal): Promise<number> {
+  const start = performance.now();
+  const end = start + maxMs;
+  for (;;) {
+    const now = performance.now();
+    const quietAt = runs.reduce((t, r) => Math.max(t, r.lastOutputAt), start) + quietMs;
+    if (now >= quietAt || now >= end || signal?.aborted) return now - start;
+    await sleep(Math.min(quietAt, end) - now, signal);
+  }
 }
 
 /** sleep that an abort signal can end early. */

@@ -11,7 +11,7 @@ import { analyze } from './analyze.js';
 import { memoryCatalog, type MemoryFile } from './memory-inputs.js';
 import type { ExecPort, KubePort, PodInfo, PodRef } from './ports.js';
 import { deleteProbePods, discoverNode, podHandle, startProbePods, type ProbePodsOutcome } from './probe-pods.js';
-import { lastLine, probeStatus, sleep, startProbe, stopProbe, type ProbeRun } from './run-probes.js';
+import { lastLine, probeStatus, sleep, startProbe, stopProbe, untilQuiet, type ProbeRun } from './run-probes.js';
 import { sendTraffic, type TrafficOutcome } from './send-traffic.js';
 
 /** TraceRequest: what `kubectl datapath trace` was asked. */
@@ -33,8 +33,10 @@ export interface TraceRequest {
   /** Fixed in tests; random otherwise. */
   runId?: string;
   readyTimeoutS?: number;
-  /** After the traffic, how long the probes keep listening for late events. */
+  /** After the traffic, how long at most the probes keep listening for late events. */
   graceMs?: number;
+  /** After the traffic, the probes are stopped once none has printed anything for this long. */
+  quietMs?: number;
 }
 
 /** ResolvedPod: what resolving a pod gives the trace (resolve.ts EndpointResolver.resolvePod). */
@@ -84,6 +86,12 @@ export interface TraceOutcome {
 
 const DEFAULT_READY_TIMEOUT_S = 45;
 const DEFAULT_GRACE_MS = 1500;
+/**
+ * Output that stops for this long after the traffic is taken as complete: the tools print each
+ * event as they get it, and what a tool printed before its stop still arrives (the stream is read
+ * to its end), so this need only cover packets still to come, which show in the captures first.
+ */
+const DEFAULT_QUIET_MS = 250;
 const MAX_CAPTURE_PACKETS = 10_000;
 const PWRU_MAX_LINES = 200_000;
 /** The remote `timeout` outlives the trace's own limit a little, so our stop comes first. */
@@ -234,8 +242,11 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
       progress.step(`sending ${describeTraffic(req.traffic)} from ${ref(req.src)} to ${dst.ip}`);
       traffic = await sendTraffic(ports.exec, req.traffic, req.count, src, dst, nodes.get(src.node), stopSignal);
       if (traffic.problem) warn(traffic.problem);
-      progress.debug?.(`traffic ${traffic.problem ? 'failed' : 'sent'}; listening ${req.graceMs ?? DEFAULT_GRACE_MS} ms more for late events`);
-      await sleep(req.graceMs ?? DEFAULT_GRACE_MS, stopSignal);
+      const quietMs = req.quietMs ?? DEFAULT_QUIET_MS;
+      const graceMs = req.graceMs ?? DEFAULT_GRACE_MS;
+      progress.debug?.(`traffic ${traffic.problem ? 'failed' : 'sent'}; listening for late events until the probes are quiet for ${quietMs} ms, at most ${graceMs} ms`);
+      const waited = Math.round(await untilQuiet(runs, quietMs, graceMs, stopSignal));
+      progress.debug?.(waited < graceMs ? `probes quiet ${waited} ms after the traffic` : `probes not quiet yet ${waited} ms after the traffic (the limit): stopping them`);
     }
     return await finish();
   } catch (err) {

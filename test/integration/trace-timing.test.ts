@@ -10,7 +10,7 @@ import { traceAndRender, readTraceFlags } from '../../src/cli/commands/trace.js'
 import { trace, type ResolvePod, type TraceRequest } from '../../src/app/trace.js';
 import type { PodRef, ProbePodSpec } from '../../src/app/ports.js';
 import { DatapathError, NotFoundError } from '../../src/core/errors.js';
-import { FAKE_CLIENT, FAKE_SERVER, FakeCluster } from '../helpers/fakes.js';
+import { FAKE_CLIENT, FAKE_SERVER, FakeCluster, fixtureBody } from '../helpers/fakes.js';
 
 /** Asking the agents takes longer than the pwru pod takes to run, not than the capture pod. */
 const RESOLVE_MS = 100;
@@ -96,17 +96,19 @@ describe('trace start-up order', () => {
     expect(counts[counts.length - 1]).toBe(7);
 
     const milestones = debug.filter((l) => !/^\S+ ready$/.test(l));
+    const sent = 'traffic sent; listening for late events until the probes are quiet for 250 ms, at most 20 ms';
     expect(milestones).toEqual([
       'resolved default/client on n1 and default/server on n1',
       'probe pods running: 2 of 2',
       'pod netns, tunnel and underlay devices discovered',
       'all 7 probes ready',
-      'traffic sent; listening 20 ms more for late events',
+      sent,
+      expect.stringMatching(/^probes not quiet yet 2\d ms after the traffic \(the limit\): stopping them$/),
       '7 probes stopped',
       '2 probe pods deleted',
     ]);
     expect(debug.filter((l) => /^\S+ ready$/.test(l)).sort()).toEqual(out.report.inputs.map((i) => `${i.name.replace(/\.(pcap|txt)$/, '')} ready`).sort());
-    expect(debug.indexOf('all 7 probes ready')).toBe(debug.indexOf('traffic sent; listening 20 ms more for late events') - 1);
+    expect(debug.indexOf('all 7 probes ready')).toBe(debug.indexOf(sent) - 1);
   });
 
   it('when a pod does not resolve, the probe pods created meanwhile are deleted and its error is the trace\'s', async () => {
@@ -186,5 +188,68 @@ describe('trace --debug', () => {
     const code = await traceAndRender({ ...readTraceFlags('client', 'server', opts), runId: 'dbg2', graceMs: 20 }, 'default', { kube: c.kube, exec: c.exec, resolve: c.resolve }, opts, { out: new PassThrough(), err, env: {} }, new AbortController().signal);
     expect(code).toBe(0);
     expect(stderr).toBe('');
+  });
+});
+
+describe('after the traffic', () => {
+  /** The trace of REQUEST on a fake cluster, the debug lines with when they came, and the files --save would write. */
+  async function traced(c: FakeCluster, req: Partial<TraceRequest>) {
+    const debug: { line: string; at: number }[] = [];
+    const files = new Map<string, string>();
+    const save = { where: 'memory', write: async (name: string, chunks: Uint8Array[]) => void files.set(name, Buffer.concat(chunks).toString('latin1')) };
+    const out = await trace({ ...REQUEST, ...req }, { kube: c.kube, exec: c.exec, resolve: c.resolve, save }, { step: () => undefined, warn: () => undefined, debug: (line) => debug.push({ line, at: performance.now() }) }, new AbortController().signal);
+    const at = (start: string) => debug.find((d) => d.line.startsWith(start))!.at;
+    return { out, debug: debug.map((d) => d.line), files, listened: at('probes ') - at('traffic sent') };
+  }
+
+  it('stops the probes once their output has been quiet for quietMs, not after the whole grace', async () => {
+    const c = new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+    const { out, debug, listened } = await traced(c, { graceMs: 1500, quietMs: 100 });
+    expect(out.partial).toBe(false);
+    expect(debug).toContainEqual(expect.stringMatching(/^probes quiet \d+ ms after the traffic$/));
+    expect(listened).toBeGreaterThanOrEqual(95);
+    expect(listened).toBeLessThan(1000);
+    expect(c.exec.leftRunning()).toEqual([]);
+  });
+
+  it('keeps listening while a probe keeps printing, and collects all of it', async () => {
+    const c = new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+    // A monitor whose events trickle in after the traffic, one line every 60 ms (less than quietMs apart).
+    const lines = fixtureBody('test/fixtures/seed/cilium-monitor-v.txt');
+    c.exec.on(
+      (pod, a) => pod === 'kube-system/cilium-n1' && a[0] === 'cilium-dbg' && a[1] === 'monitor',
+      async (p) => {
+        p.stderr('Listening for events on 2 CPUs with 64x4096 of shared memory\nPress Ctrl-C to quit\n');
+        await c.traffic;
+        for (const line of lines) {
+          await new Promise((r) => setTimeout(r, 60));
+          p.stdout(`${line}\n`);
+        }
+        await p.killed;
+      },
+    );
+    const { out, files, listened } = await traced(c, { graceMs: 5000, quietMs: 150 });
+    expect(out.partial).toBe(false);
+    expect(files.get('monitor-n1.txt')).toBe(`${lines.join('\n')}\n`);
+    expect(listened).toBeGreaterThanOrEqual(60 * lines.length);
+    expect(listened).toBeLessThan(60 * lines.length + 1000);
+  });
+
+  it('stops at the grace when the output never goes quiet', async () => {
+    const c = new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+    c.exec.on(
+      (pod, a) => pod === 'kube-system/cilium-n1' && a[0] === 'cilium-dbg' && a[1] === 'monitor',
+      async (p) => {
+        p.stderr('Listening for events on 2 CPUs with 64x4096 of shared memory\nPress Ctrl-C to quit\n');
+        const timer = setInterval(() => p.stdout('level=info msg="a busy node"\n'), 20);
+        await p.killed;
+        clearInterval(timer);
+      },
+    );
+    const { debug, listened } = await traced(c, { graceMs: 300, quietMs: 100 });
+    expect(debug).toContainEqual(expect.stringMatching(/^probes not quiet yet \d+ ms after the traffic \(the limit\): stopping them$/));
+    expect(listened).toBeGreaterThanOrEqual(295);
+    expect(listened).toBeLessThan(1000);
+    expect(c.exec.leftRunning()).toEqual([]);
   });
 });
