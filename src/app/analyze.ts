@@ -9,7 +9,7 @@ import { parsePoint } from '../core/points.js';
 import { parseDataInput, streamParserFor, type StreamParser } from '../core/analyze/formats.js';
 import { parseTraceMeta, type TraceMeta, type TraceMetaInput } from '../core/analyze/trace-meta.js';
 import { createPcapStream } from '../core/parse/pcap.js';
-import { ChunkText } from './chunk-text.js';
+import { LineSplitter } from './line-splitter.js';
 import type { InputCatalog, InputSource } from './ports.js';
 
 /** AnalyzeRequest: what `kubectl datapath analyze` was asked. */
@@ -318,22 +318,9 @@ async function feedLines(
         break;
     }
   };
-  const decoder = new ChunkText();
-  let carry = '';
-  for await (const chunk of source.chunks()) {
-    const text = carry + decoder.decode(chunk);
-    let start = 0;
-    let nl = text.indexOf('\n', start);
-    while (nl >= 0) {
-      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      onLine(text.slice(start, end));
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
-    }
-    carry = text.slice(start);
-  }
-  carry += decoder.end();
-  if (carry.length) onLine(carry);
+  const splitter = new LineSplitter();
+  for await (const chunk of source.chunks()) splitter.push(chunk, onLine);
+  splitter.end(onLine);
   if (pending) emit(pending);
 }
 

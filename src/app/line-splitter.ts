@@ -1,0 +1,66 @@
+import { isAscii } from 'node:buffer';
+
+/**
+ * LineSplitter cuts the byte chunks of a UTF-8 file into lines (without `\n` or a `\r` before it).
+ * Tool output is nearly always ASCII: such a chunk is split on its bytes and each line copied out
+ * as Latin-1 (the same text), which gives parsers flat strings of their own instead of slices of a
+ * chunk-sized string. Any other chunk, and the chunk after one that ended inside a character,
+ * goes through a streaming UTF-8 decoder, so the text is exactly what TextDecoder alone gives.
+ */
+export class LineSplitter {
+  private readonly decoder = new TextDecoder();
+  /** The decoder may hold the first bytes of a character cut by the chunk boundary. */
+  private decoderHolds = false;
+  /** The start of a line the next chunk ends. */
+  private carry = '';
+
+  push(chunk: Uint8Array, onLine: (line: string) => void): void {
+    if (!this.decoderHolds && isAscii(chunk)) {
+      this.pushAscii(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), onLine);
+      return;
+    }
+    this.decoderHolds = chunk.byteLength > 0 && chunk[chunk.byteLength - 1] >= 0x80;
+    this.pushText(this.decoder.decode(chunk, { stream: true }), onLine);
+  }
+
+  /** The last line when the file does not end with a newline (a cut character becomes U+FFFD). */
+  end(onLine: (line: string) => void): void {
+    this.decoderHolds = false;
+    const rest = this.carry + this.decoder.decode();
+    this.carry = '';
+    if (rest.length) onLine(rest);
+  }
+
+  private pushAscii(buf: Buffer, onLine: (line: string) => void): void {
+    let start = 0;
+    let nl = buf.indexOf(10);
+    if (nl >= 0 && this.carry.length) {
+      onLine(withoutCr(this.carry + buf.toString('latin1', 0, nl)));
+      this.carry = '';
+      start = nl + 1;
+      nl = buf.indexOf(10, start);
+    }
+    while (nl >= 0) {
+      onLine(buf.toString('latin1', start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl));
+      start = nl + 1;
+      nl = buf.indexOf(10, start);
+    }
+    if (start < buf.length) this.carry += buf.toString('latin1', start, buf.length);
+  }
+
+  private pushText(decoded: string, onLine: (line: string) => void): void {
+    const text = this.carry + decoded;
+    let start = 0;
+    let nl = text.indexOf('\n');
+    while (nl >= 0) {
+      onLine(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    this.carry = text.slice(start);
+  }
+}
+
+function withoutCr(line: string): string {
+  return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
+}
