@@ -84,30 +84,53 @@ function e(prefix: string, kind: string, re: RegExp, keys: readonly string[]): E
 }
 
 /**
- * Entries by the message's first character, so a line compares a few prefixes and runs one
- * regex, not fifty (and builds no string to look them up: this runs for every DEBUG line).
+ * Entries by the first letters of the message's first two words, so a line compares one to three
+ * prefixes and runs one regex, not fifty, and builds no string to find them: this runs for every
+ * DEBUG line. A prefix of one word only (none so far) would be tried for every message.
  */
-const BY_FIRST_CHAR: Entry[][] = Array.from({ length: 128 }, () => []);
-for (const entry of ENTRIES) BY_FIRST_CHAR[entry.prefix.charCodeAt(0)].push(entry);
+const BY_LEADS = new Map<number, Entry[]>();
+const ONE_WORD: Entry[] = [];
+for (const entry of ENTRIES) {
+  const key = leads(entry.prefix);
+  if (key < 0) {
+    ONE_WORD.push(entry);
+    continue;
+  }
+  const list = BY_LEADS.get(key);
+  if (list) list.push(entry);
+  else BY_LEADS.set(key, [entry]);
+}
+
+/** The first character of the first and of the second word, as one number; -1 without a second word. */
+function leads(s: string): number {
+  const sp = s.indexOf(' ');
+  if (sp < 0 || sp + 1 >= s.length) return -1;
+  return s.charCodeAt(0) * 65536 + s.charCodeAt(sp + 1);
+}
 
 /**
  * parseDebugMessage reads the text after `DEBUG: `. It returns undefined when the text starts like
  * a known message but does not match it whole (so the caller reports the line as not understood).
  */
 export function parseDebugMessage(message: string): DebugMessage | undefined {
-  const candidates = BY_FIRST_CHAR[message.charCodeAt(0)];
-  if (candidates) {
-    for (const entry of candidates) {
-      if (!message.startsWith(entry.prefix)) continue;
-      const m = entry.re.exec(message);
-      if (!m) return undefined;
-      const args: Record<string, string> = {};
-      for (let i = 0; i < entry.keys.length; i++) {
-        const v = m[i + 1];
-        if (v !== undefined) args[entry.keys[i]] = v;
-      }
-      return { kind: entry.kind, args };
+  const candidates = BY_LEADS.get(leads(message));
+  let read = candidates ? matchEntry(candidates, message) : null;
+  if (read === null && ONE_WORD.length) read = matchEntry(ONE_WORD, message);
+  return read === null ? { kind: 'other', args: {} } : read;
+}
+
+/** The message read by the first entry whose prefix it starts with: undefined if that regex fails, null if no prefix fits. */
+function matchEntry(entries: readonly Entry[], message: string): DebugMessage | undefined | null {
+  for (const entry of entries) {
+    if (!message.startsWith(entry.prefix)) continue;
+    const m = entry.re.exec(message);
+    if (!m) return undefined;
+    const args: Record<string, string> = {};
+    for (let i = 0; i < entry.keys.length; i++) {
+      const v = m[i + 1];
+      if (v !== undefined) args[entry.keys[i]] = v;
     }
+    return { kind: entry.kind, args };
   }
-  return { kind: 'other', args: {} };
+  return null;
 }
