@@ -145,13 +145,8 @@ export class FlowAccumulator {
     if (arp?.op === 'request' && arp.senderIp && event.packet.eth && this.arpAskers.size < 4096) this.arpAskers.set(event.packet.eth.src, arp.senderIp);
     const ref = flowOf(event.packet, this.askerOfMac);
     if (!ref) return;
-    const where: PointHint = stream.point
-      ? this.fixedWhere(stream)
-      : event.packet.cooked?.ifname
-        ? { kind: 'iface', iface: event.packet.cooked.ifname }
-        : event.iface
-          ? { kind: 'iface', iface: event.iface }
-          : { kind: 'unknown' };
+    const iface = event.packet.cooked?.ifname || event.iface;
+    const where = stream.point ? this.fixedWhere(stream) : this.streamWhere(stream, iface);
     const flow = this.flowFor(ref);
     this.noteSeen(flow, where, stream.index, ref.encap);
     // Words and facts are only worth building for hops the report will show.
@@ -176,12 +171,26 @@ export class FlowAccumulator {
 
   private readonly fixedWheres = new Map<number, PointHint>();
   private readonly endpointWheres = new Map<number, PointHint>();
+  private readonly streamWheres = new Map<number, Map<string, PointHint>>();
 
   /** One PointHint object per stream with a fixed point, so seen-keys can be cached by identity. */
   private fixedWhere(stream: StreamInfo): PointHint {
     let w = this.fixedWheres.get(stream.index);
     if (!w || (w.kind === 'fixed' && w.point !== stream.point)) {
       this.fixedWheres.set(stream.index, (w = { kind: 'fixed', point: stream.point! }));
+      this.seenKeys.set(w, `${stream.index}|${hintKey(w)}`);
+    }
+    return w;
+  }
+
+  /** One PointHint object per capture stream and interface (or none), for the same reason. */
+  private streamWhere(stream: StreamInfo, iface: string | undefined): PointHint {
+    let byIface = this.streamWheres.get(stream.index);
+    if (!byIface) this.streamWheres.set(stream.index, (byIface = new Map()));
+    let w = byIface.get(iface ?? '');
+    if (!w) {
+      w = iface ? { kind: 'iface', iface } : { kind: 'unknown' };
+      if (byIface.size < 4096) byIface.set(iface ?? '', w);
       this.seenKeys.set(w, `${stream.index}|${hintKey(w)}`);
     }
     return w;

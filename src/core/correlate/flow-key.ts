@@ -131,9 +131,7 @@ export function flowOf(packet: Packet, askerOfMac?: (mac: string) => string | un
   const sub = ported ? `${proto} ${srcPort ?? ''}>${dstPort ?? ''}` : proto;
   const ref = new IpFlowRef(proto, ip.src, ip.dst, srcPort, dstPort, sub, encap);
   if (proto === 'icmp' || proto === 'icmp6') {
-    const type = l4?.icmpType ?? '';
-    if (type.includes('request') || type.includes('solicitation')) ref.role = 'request';
-    else if (type.includes('reply') || type.includes('advertisement')) ref.role = 'reply';
+    ref.role = icmpRole(l4?.icmpType);
     if (l4?.icmpId !== undefined && l4.icmpSeq !== undefined) ref.setIcmp(l4.icmpId, l4.icmpSeq);
     else if (l4?.icmpId !== undefined) ref.packetKeyPrefix = `icmp id ${l4.icmpId} seq `;
   } else if (proto === 'tcp') {
@@ -172,6 +170,16 @@ function arpFlow(p: Packet, encap: string | undefined, askerOfMac?: (mac: string
 
 function packetIdentity(key: string): { packetKey: string; packetId: PacketId } {
   return { packetKey: key, packetId: key };
+}
+
+/** Whether an ICMP type asks or answers: echo first, as nearly every ICMP packet traced is one. */
+function icmpRole(type: string | undefined): 'request' | 'reply' | undefined {
+  if (type === 'echo-request') return 'request';
+  if (type === 'echo-reply') return 'reply';
+  if (type === undefined) return undefined;
+  if (type.includes('request') || type.includes('solicitation')) return 'request';
+  if (type.includes('reply') || type.includes('advertisement')) return 'reply';
+  return undefined;
 }
 
 function isU16(n: number): boolean {
