@@ -39,8 +39,8 @@ export interface ResolverOptions {
 
 const CLIENT_VERSION = /^Client:\s+v?(\d+\.\d+\.\d+\S*)/m;
 
-/** An agent pod and the CLI its image's version suggests (`cilium-dbg` since 1.15), before any exec. */
-type AgentPlace = Pick<AgentInfo, 'namespace' | 'name' | 'container' | 'cli'>;
+/** An agent pod (and its node) and the CLI its image's version suggests (`cilium-dbg` since 1.15), before any exec. */
+type AgentPlace = Pick<AgentInfo, 'node' | 'namespace' | 'name' | 'container' | 'cli'>;
 
 /** cliOfImage: `cilium` for images tagged before 1.15, `cilium-dbg` otherwise (also when the tag says no version). */
 function cliOfImage(image: string | undefined): AgentCli {
@@ -72,6 +72,8 @@ function firstLine(text: string): string {
 export class EndpointResolver {
   private readonly agents = new Map<string, Promise<AgentInfo>>();
   private readonly places = new Map<string, Promise<AgentPlace>>();
+  /** The CLI that answered in a node's agent, once one did. */
+  private readonly clis = new Map<string, AgentCli>();
 
   constructor(
     private readonly kube: KubePort,
@@ -94,6 +96,7 @@ export class EndpointResolver {
     let place = this.places.get(node);
     if (place === undefined) {
       place = this.kube.findAgentPod(node).then((pod) => ({
+        node,
         namespace: pod.namespace,
         name: pod.name,
         container: AGENT_CONTAINER,
@@ -121,11 +124,9 @@ export class EndpointResolver {
     let cli = place.cli;
     let json = await this.runInAgent(where, [cli, 'status', '-o', 'json']);
     if (json.commandNotFound) {
-      cli = cli === 'cilium' ? 'cilium-dbg' : 'cilium';
+      cli = otherCli(cli);
       json = await this.runInAgent(where, [cli, 'status', '-o', 'json']);
-      if (json.commandNotFound) {
-        throw new NotFoundError(`neither cilium-dbg nor cilium exists in ${place.namespace}/${place.name} (container ${AGENT_CONTAINER}): is it a Cilium agent?`);
-      }
+      if (json.commandNotFound) throw noCli(place);
     }
     const agent: AgentInfo = { node, ...where, cli, routing: routingOf(undefined, 'unknown') };
     const parsedJson = json.stdout.trim() === '' ? undefined : parseCiliumStatusJson(json.stdout);
@@ -163,27 +164,85 @@ export class EndpointResolver {
   }
 
   /**
-   * resolvePod: the same lookup for a trace, which goes on with what it has: the pod always, the
-   * agent and endpoint when found, and a one-line problem for each part that was not.
+   * resolvePod: the lookup for a trace, which goes on with what it has: the pod always, the agent
+   * and endpoint when found, and a one-line problem for each part that was not. A trace needs the
+   * agent's CLI, not its status (routing and version are for `endpoints` and `doctor`): a pod with
+   * a CiliumEndpoint costs one agent exec, `endpoint get` with the CLI the image suggests (the
+   * other when the image lacks it), and the CLI that answered is the agent's.
    */
   async resolvePod(ref: PodRef): Promise<PodResolution> {
-    const found = await this.lookUp(ref);
+    const pod = await this.podOf(ref);
+    const key = `${pod.namespace}/${pod.name}`;
+    let cep: unknown;
+    if (!pod.hostNetwork) {
+      const [place, got] = await Promise.all([this.placeOn(pod.node).then((a) => a, (e: unknown) => asDatapathError(e)), this.kube.getCiliumEndpoint(ref)]);
+      cep = got;
+      const fromCep = cep === undefined ? undefined : ciliumEndpointsFromObject(cep).endpoints[0];
+      if (place instanceof DatapathError) return { pod, problems: [place.message] };
+      if (fromCep !== undefined && fromCep.id !== null) {
+        let asked: { cli: AgentCli; endpoint: { value: EndpointInfo } | { error: unknown } };
+        try {
+          asked = await this.endpointGetByCli(place, fromCep.id, key);
+        } catch (e) {
+          return { pod, problems: [asDatapathError(e).message] };
+        }
+        const agent = { pod: { namespace: place.namespace, name: place.name }, container: place.container, cli: asked.cli };
+        if ('error' in asked.endpoint) return { pod, agent, problems: [asDatapathError(asked.endpoint.error).message] };
+        const detail = asked.endpoint.value;
+        return { pod, agent, endpoint: { ...detail, identity: detail.identity ?? fromCep.identity }, problems: [] };
+      }
+    }
+    // A host-network pod, or no CiliumEndpoint: the agent's status says which CLI it has, and its
+    // endpoint list which endpoint is the pod's.
+    const found = await this.lookUpIn(pod, ref, cep);
     const out: PodResolution = { pod: found.pod, problems: found.problem === undefined ? [] : [found.problem.message] };
     if (found.agent !== undefined) out.agent = { pod: { namespace: found.agent.namespace, name: found.agent.name }, container: found.agent.container, cli: found.agent.cli };
     if (found.endpoint !== undefined) out.endpoint = found.endpoint.info;
     return out;
   }
 
-  /** The pod (errors thrown: nothing works without it), then its agent and endpoint (errors kept as `problem`). */
-  private async lookUp(ref: PodRef): Promise<Lookup> {
+  /**
+   * endpointGetByCli runs `endpoint get ID` with the CLI that answered on this node before, or the
+   * one the agent image suggests, and with the other when the image lacks it; throws when the agent
+   * cannot be asked (exec failed, neither CLI), and returns the endpoint's own failure as a value.
+   */
+  private async endpointGetByCli(place: AgentPlace, id: number, key: string): Promise<{ cli: AgentCli; endpoint: { value: EndpointInfo } | { error: unknown } }> {
+    let cli = this.clis.get(place.node) ?? place.cli;
+    let r = await this.runInAgent(place, endpointGetArgv(cli, id));
+    if (r.commandNotFound) {
+      cli = otherCli(cli);
+      r = await this.runInAgent(place, endpointGetArgv(cli, id));
+      if (r.commandNotFound) throw noCli(place);
+    }
+    this.clis.set(place.node, cli);
+    try {
+      return { cli, endpoint: { value: this.endpointFrom(r, { ...place, cli }, id, key) } };
+    } catch (error) {
+      return { cli, endpoint: { error } };
+    }
+  }
+
+  /** The pod, when it can have an endpoint: it exists (errors thrown), has not ended and is on a node. */
+  private async podOf(ref: PodRef): Promise<PodInfo> {
     const pod = await this.kube.getPod(ref);
     const key = `${pod.namespace}/${pod.name}`;
     if (pod.phase === 'Succeeded' || pod.phase === 'Failed') throw new NotFoundError(`pod ${key} has ended (${pod.phase}): it has no network endpoint any more`);
     if (pod.node === '') throw new DatapathError(`pod ${key} is not scheduled on a node yet (${pod.phase})`, EXIT.error);
+    return pod;
+  }
+
+  /** The pod (errors thrown: nothing works without it), then its agent and endpoint (errors kept as `problem`). */
+  private async lookUp(ref: PodRef): Promise<Lookup> {
+    return this.lookUpIn(await this.podOf(ref), ref);
+  }
+
+  /** lookUp for a pod already read (and its CiliumEndpoint, when read too). */
+  private async lookUpIn(pod: PodInfo, ref: PodRef, knownCep?: unknown): Promise<Lookup> {
+    const key = `${pod.namespace}/${pod.name}`;
     const agentLookup = this.agentOn(pod.node).then((a) => a, (e: unknown) => asDatapathError(e));
     const [place, cep] = await Promise.all([
       this.placeOn(pod.node).then((a) => a, (e: unknown) => asDatapathError(e)),
-      pod.hostNetwork ? undefined : this.kube.getCiliumEndpoint(ref),
+      pod.hostNetwork ? undefined : knownCep !== undefined ? knownCep : this.kube.getCiliumEndpoint(ref),
     ]);
     const fromCep = cep === undefined ? undefined : ciliumEndpointsFromObject(cep).endpoints[0];
     const id = fromCep?.id ?? null;
@@ -235,7 +294,11 @@ export class EndpointResolver {
   }
 
   private async endpointGet(agent: AgentPlace, id: number, key: string): Promise<EndpointInfo> {
-    const r = await this.runInAgent(agent, [agent.cli, 'endpoint', 'get', String(id), '-o', 'json']);
+    return this.endpointFrom(await this.runInAgent(agent, endpointGetArgv(agent.cli, id)), agent, id, key);
+  }
+
+  /** The endpoint in the output of `endpoint get ID`, or why not. */
+  private endpointFrom(r: ExecResult, agent: AgentPlace, id: number, key: string): EndpointInfo {
     if (r.exitCode !== 0) {
       throw new NotFoundError(
         `the CiliumEndpoint of pod ${key} says endpoint ${id}, but ${agent.cli} endpoint get ${id} in ${agent.namespace}/${agent.name} failed: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`,
@@ -256,6 +319,18 @@ export class EndpointResolver {
       endpoints.find((e) => e.ips.some((ip) => pod.ips.includes(ip)))
     );
   }
+}
+
+function otherCli(cli: AgentCli): AgentCli {
+  return cli === 'cilium' ? 'cilium-dbg' : 'cilium';
+}
+
+function noCli(place: Pick<AgentPlace, 'namespace' | 'name'>): NotFoundError {
+  return new NotFoundError(`neither cilium-dbg nor cilium exists in ${place.namespace}/${place.name} (container ${AGENT_CONTAINER}): is it a Cilium agent?`);
+}
+
+function endpointGetArgv(cli: AgentCli, id: number): string[] {
+  return [cli, 'endpoint', 'get', String(id), '-o', 'json'];
 }
 
 /** settled: a promise's outcome as a value, so it can wait unobserved without an unhandled rejection. */
