@@ -95,7 +95,9 @@ describeAsRoot('cluster adapter against the lab API server', () => {
     expect(created).toMatchObject({ name: 'probe-adapter', node: 'bpf1', phase: 'Pending', hostNetwork: true });
     const running = await kube.waitForRunning({ namespace: 'default', name: 'probe-adapter' }, 10_000);
     process.stderr.write(`probe pod created and Running in ${Math.round(performance.now() - started)} ms\n`);
-    expect(running.phase).toBe('Running');
+    // From the watch event's raw JSON: the same view a read gives.
+    expect(running).toEqual(await kube.getPod({ namespace: 'default', name: 'probe-adapter' }));
+    expect(running).toMatchObject({ phase: 'Running', node: 'bpf1', hostNetwork: true, containers: [{ name: 'probe', image: expect.any(String) }] });
     const r = await exec.exec({ pod: running, container: 'probe', argv: ['ip', '-o', 'link', 'show', 'eth0'], collect: true });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('eth0');

@@ -160,9 +160,9 @@ export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort 
         progress = podProgress(pod);
         const phase = pod.status?.phase;
         if (phase === 'Running' && pod.metadata?.deletionTimestamp === undefined) {
-          // Watch objects are raw JSON; re-read the pod so callers get the typed view.
-          if (typed !== undefined) finish(() => resolve(podInfo(typed)));
-          else void getPod(ref).then((p) => finish(() => resolve(p)), (e: DatapathError) => finish(() => reject(e)));
+          // Watch objects are raw JSON, not V1Pod; podInfo reads only strings, booleans and
+          // arrays of them, named alike in both, so the watch event needs no second read.
+          finish(() => resolve(podInfo(typed ?? (pod as V1Pod))));
           return true;
         }
         if (phase === 'Failed' || phase === 'Succeeded') {
