@@ -86,7 +86,12 @@ interface MonitorGroup {
 
 interface PwruGroup {
   flow: FlowRecord;
-  hop: HopRecord;
+  /** Undefined when the skb was only counted: nothing of it is shown. */
+  hop?: HopRecord;
+  /** The skb's functions, kept for its hop or the flow's kernel evidence (shared with both). */
+  funcs?: string[];
+  /** The skb reached ip_local_deliver / ip6_input: a later drop is the receiver's. */
+  delivered: boolean;
   src: string;
   dst: string;
 }
@@ -196,6 +201,18 @@ export class FlowAccumulator {
     return w;
   }
 
+  private readonly kernelWheres = new Map<number, PointHint>();
+
+  /** One kernel hint per pwru stream, for the same reason: pwru starts a group per skb. */
+  private kernelWhere(stream: StreamInfo): PointHint {
+    let w = this.kernelWheres.get(stream.index);
+    if (!w) {
+      this.kernelWheres.set(stream.index, (w = { kind: 'kernel' }));
+      this.seenKeys.set(w, `${stream.index}|${hintKey(w)}`);
+    }
+    return w;
+  }
+
   /** One PointHint object per stream and endpoint, for the same reason: monitor names one per line. */
   private endpointWhere(stream: StreamInfo, endpoint: number): PointHint {
     const k = stream.index * 65537 + endpoint;
@@ -279,23 +296,34 @@ export class FlowAccumulator {
       const ref = event.packet ? flowOf(event.packet) : undefined;
       if (!ref) return;
       const flow = this.flowFor(ref);
-      const where: PointHint = { kind: 'kernel' };
-      const hop = this.hop(stream, where, event.time, '', { skb: event.skb });
-      hop.funcs = [];
-      if (flow.evidence.kernel.length < KERNEL_EVIDENCE_KEPT) flow.evidence.kernel.push({ stream: stream.index, skb: event.skb, funcs: hop.funcs });
-      group = { flow, hop, src: ref.src, dst: ref.dst };
+      const where = this.kernelWhere(stream);
+      const kept = this.keeps(flow, undefined, stream.index);
+      const evidence = flow.evidence.kernel.length < KERNEL_EVIDENCE_KEPT;
+      // A counted skb needs no hop and, unless it is evidence, no list of functions.
+      const hop = kept ? this.hop(stream, where, event.time, '', { skb: event.skb }) : undefined;
+      if (!hop) this.seq++;
+      const funcs = kept || evidence ? [] : undefined;
+      if (hop) hop.funcs = funcs;
+      if (evidence) flow.evidence.kernel.push({ stream: stream.index, skb: event.skb, funcs: funcs! });
+      group = { flow, hop, funcs, delivered: false, src: ref.src, dst: ref.dst };
       groups.set(event.skb, group);
       this.noteSeen(flow, where, stream.index, ref.encap);
       this.place(flow, undefined, stream.index, hop);
     }
+    const func = event.func;
+    const funcs = group.funcs;
+    if (funcs) {
+      if (funcs.length < MAX_FUNCS) funcs.push(func);
+      else if (group.hop) group.hop.funcsDropped = (group.hop.funcsDropped ?? 0) + 1;
+    }
+    if (!group.delivered && (func === 'ip_local_deliver' || func === 'ip6_input')) group.delivered = true;
     const hop = group.hop;
-    if (hop.funcs!.length < MAX_FUNCS) hop.funcs!.push(event.func);
-    else hop.funcsDropped = (hop.funcsDropped ?? 0) + 1;
-    if (event.iface && hop.facts.iface === undefined) hop.facts.iface = event.iface;
-    if (event.netns !== undefined && hop.facts.netns === undefined) hop.facts.netns = event.netns;
+    if (hop) {
+      if (event.iface && hop.facts.iface === undefined) hop.facts.iface = event.iface;
+      if (event.netns !== undefined && hop.facts.netns === undefined) hop.facts.netns = event.netns;
+    }
     if (event.dropReason && !BENIGN_DROP.has(event.dropReason)) {
-      const afterDelivery = hop.funcs!.includes('ip_local_deliver') || hop.funcs!.includes('ip6_input');
-      this.noteDrop(group.flow, stream.index, { kind: 'kernel' }, event.dropReason, `${event.func}(${event.dropReason})`, afterDelivery);
+      this.noteDrop(group.flow, stream.index, { kind: 'kernel' }, event.dropReason, `${func}(${event.dropReason})`, group.delivered);
     }
     if (endsSkb(event.func)) groups.delete(event.skb);
   }
