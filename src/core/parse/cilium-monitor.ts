@@ -545,7 +545,12 @@ function traceVerbose(m: RegExpExecArray, head: Head, ctx: MonitorContext): Resu
   event.bytes = Number(m[2]);
   const captured = m[3] !== undefined ? Number(m[3]) : undefined;
   let extra: Record<string, string> | undefined;
-  for (const segment of m[4].split(', ')) {
+  const fields = m[4];
+  for (let from = 0; from <= fields.length; ) {
+    const comma = fields.indexOf(', ', from);
+    const to = comma < 0 ? fields.length : comma;
+    const segment = fields.slice(from, to);
+    from = comma < 0 ? fields.length + 1 : comma + 2;
     if (segment === '') continue; // `interface X, , identity` — an empty separator some agents print
     if (segment.startsWith('state ')) event.ctState = segment.slice(6);
     else if (segment.startsWith('interface ')) setIface(event, segment.slice(10));

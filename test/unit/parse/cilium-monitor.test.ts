@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { monitorParser, parseMonitorLine, type MonitorContext } from '../../../src/core/parse/cilium-monitor.js';
 import { splitMonitorRecords } from '../../../src/core/parse/cilium-monitor-split.js';
+import { DEBUG_MESSAGE_PREFIXES, parseDebugMessage } from '../../../src/core/parse/cilium-monitor-debug.js';
 import type { MonitorEvent } from '../../../src/core/model/event.js';
 import type { ParseResult } from '../../../src/core/parse/result.js';
 import { readFixture } from '../../helpers/fixtures.js';
@@ -529,5 +530,20 @@ describe('golden: every monitor fixture', () => {
     // The joined last line still yields the reply's dump and its to-endpoint record.
     const last = eventOf(results[results.length - 1]);
     expect(last).toMatchObject({ type: 'trace', endpoint: 2836, ctState: 'reply', dumpPosition: 'before', packet: { l4: { icmpType: 'echo-reply', icmpId: 22016 } } });
+  });
+});
+
+describe('DEBUG message table', () => {
+  it('has no prefix that starts another one: a message fits one entry at most, whatever order they are tried in', () => {
+    for (const a of DEBUG_MESSAGE_PREFIXES) {
+      for (const b of DEBUG_MESSAGE_PREFIXES) if (a !== b) expect(`${b} starts with ${a}: ${b.startsWith(a)}`).toBe(`${b} starts with ${a}: false`);
+    }
+  });
+
+  it('tells a known message printed whole, a known one cut or extended, and an unknown one apart', () => {
+    expect(parseDebugMessage('CT verdict: New, revnat=0')).toEqual({ kind: 'ct-verdict', args: { verdict: 'New', revnat: '0' } });
+    expect(parseDebugMessage('CT verdict: New')).toBeUndefined();
+    expect(parseDebugMessage('CT verdict: New, revnat=0 (pasted remark)')).toBeUndefined();
+    expect(parseDebugMessage('CT frobnicated: 7')).toEqual({ kind: 'other', args: {} });
   });
 });
