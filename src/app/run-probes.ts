@@ -1,4 +1,4 @@
-import { commandName, type ProbeCommand } from '../probes/probe-command.js';
+import { commandName, mergeStops, type ProbeCommand } from '../probes/probe-command.js';
 import type { ExecPort, ExecResult } from './ports.js';
 
 /** How long the short commands (setup, stop, teardown) may take. */
@@ -121,18 +121,36 @@ export function startProbe(exec: ExecPort, command: ProbeCommand, readyTimeoutMs
 }
 
 /**
- * stopProbe ends a probe for sure: the stop command kills the remote process (closing the
- * exec stream alone leaves it running, kubernetes/kubernetes#89031), then the stream is closed,
- * then the teardown commands run whatever happened before. Never throws.
+ * stopProbes ends probes for sure: the stop commands kill the remote processes (closing the exec
+ * stream alone leaves them running, kubernetes/kubernetes#89031), one exec per container when
+ * its probes are stopped by pidfile; then each stream is closed, then each probe's teardown
+ * commands run whatever happened before. Never throws.
  */
-export async function stopProbe(exec: ExecPort, run: ProbeRun): Promise<void> {
-  const { command } = run;
-  if (run.launched && !run.result) {
-    run.stopRequested = true;
-    const r = await exec.exec({ pod: command.target, container: command.target.container, argv: command.stop, collect: true, signal: AbortSignal.timeout(SHORT_COMMAND_MS) }).catch((err: unknown) => errorResult(command, command.stop, err));
-    if (r.exitCode !== 0) run.cleanupProblems.push(`${command.probe.id}: the stop command failed (${describeExit(r)}); the probe ends by its timeout`);
-    await waitAtMost(run.ended, END_GRACE_MS);
+export async function stopProbes(exec: ExecPort, runs: readonly ProbeRun[]): Promise<void> {
+  const byContainer = new Map<string, ProbeRun[]>();
+  for (const run of runs) {
+    if (!run.launched || run.result) continue;
+    const { namespace, name, container } = run.command.target;
+    const key = `${namespace}/${name}/${container ?? ''}`;
+    byContainer.set(key, [...(byContainer.get(key) ?? []), run]);
   }
+  const batches = [...byContainer.values()].flatMap((group) => (mergeStops(group.map((r) => r.command.stop)) ? [group] : group.map((r) => [r])));
+  await Promise.all(batches.map((batch) => requestStop(exec, batch)));
+  await Promise.all(runs.map((run) => closeAndTearDown(exec, run)));
+}
+
+/** Runs the stop command of probes of one container (merged when there are several), then waits a little for them to end. */
+async function requestStop(exec: ExecPort, batch: ProbeRun[]): Promise<void> {
+  const { command } = batch[0];
+  const argv = batch.length === 1 ? command.stop : (mergeStops(batch.map((r) => r.command.stop)) as string[]);
+  for (const run of batch) run.stopRequested = true;
+  const r = await exec.exec({ pod: command.target, container: command.target.container, argv, collect: true, signal: AbortSignal.timeout(SHORT_COMMAND_MS) }).catch((err: unknown) => errorResult(command, argv, err));
+  if (r.exitCode !== 0) for (const run of batch) run.cleanupProblems.push(`${run.command.probe.id}: the stop command failed (${describeExit(r)}); the probe ends by its timeout`);
+  await Promise.all(batch.map((run) => waitAtMost(run.ended, END_GRACE_MS)));
+}
+
+async function closeAndTearDown(exec: ExecPort, run: ProbeRun): Promise<void> {
+  const { command } = run;
   run.cancel.abort();
   await waitAtMost(run.ended, END_GRACE_MS);
   for (const argv of command.teardown) {

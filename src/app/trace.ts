@@ -11,7 +11,7 @@ import { analyze } from './analyze.js';
 import { memoryCatalog, type MemoryFile } from './memory-inputs.js';
 import type { ExecPort, KubePort, PodInfo, PodRef } from './ports.js';
 import { deleteProbePods, discoverNode, podHandle, startProbePods, type ProbePodsOutcome } from './probe-pods.js';
-import { lastLine, probeStatus, sleep, startProbe, stopProbe, untilQuiet, type ProbeRun } from './run-probes.js';
+import { lastLine, probeStatus, sleep, startProbe, stopProbes, untilQuiet, type ProbeRun } from './run-probes.js';
 import { sendTraffic, type TrafficOutcome } from './send-traffic.js';
 
 /** TraceRequest: what `kubectl datapath trace` was asked. */
@@ -264,7 +264,7 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
     podsAbort.abort();
     await podsStarting;
     if (runs.length || created.length) progress.step('collecting');
-    await Promise.all(runs.map((r) => stopProbe(ports.exec, r)));
+    await stopProbes(ports.exec, runs);
     progress.debug?.(`${runs.length} probes stopped`);
     for (const r of runs) for (const p of r.cleanupProblems) warn(p);
     for (const p of await deleteProbePods(ports.kube, created)) warn(p);

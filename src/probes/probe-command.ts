@@ -59,7 +59,8 @@ export function pidfilePath(runId: string, probeId: string): string {
  * pidfile names the command itself (timeout), which passes a TERM on to the tool.
  */
 const WRITE_PIDFILE_AND_EXEC = 'echo $$ > "$0" && exec "$@"';
-const KILL_BY_PIDFILE = 'if [ -f "$0" ]; then kill -TERM "$(cat "$0")" 2>/dev/null; rm -f "$0"; fi; exit 0';
+/** Kills what each pidfile names ($0 and the rest), removing the pidfiles; one exec stops the probes of a container. */
+const KILL_BY_PIDFILES = 'set -- "$0" "$@"; for f; do if [ -f "$f" ]; then kill -TERM "$(cat "$f")" 2>/dev/null; rm -f "$f"; fi; done; exit 0';
 /** Every pidfile of every run: what `cleanup` kills. */
 const KILL_ALL_PIDFILES = 'for f in "$0"*.pid; do [ -f "$f" ] || continue; kill -TERM "$(cat "$f")" 2>/dev/null; rm -f "$f"; echo "$f"; done; exit 0';
 
@@ -68,9 +69,18 @@ export function withPidfile(pidfile: string, argv: string[]): string[] {
   return ['sh', '-c', WRITE_PIDFILE_AND_EXEC, pidfile, ...argv];
 }
 
-/** killByPidfileArgv: the stop command of a probe started withPidfile. */
-export function killByPidfileArgv(pidfile: string): string[] {
-  return ['sh', '-c', KILL_BY_PIDFILE, pidfile];
+/** killByPidfileArgv: the stop command of a probe started withPidfile (or of several, in one container). */
+export function killByPidfileArgv(...pidfiles: [string, ...string[]]): string[] {
+  return ['sh', '-c', KILL_BY_PIDFILES, ...pidfiles];
+}
+
+/**
+ * mergeStops: one command doing what these stop commands of one container do, when each kills by
+ * pidfile; undefined otherwise (each must then run on its own).
+ */
+export function mergeStops(stops: readonly (readonly string[])[]): string[] | undefined {
+  if (stops.length === 0 || !stops.every((s) => s.length > 3 && s[0] === 'sh' && s[1] === '-c' && s[2] === KILL_BY_PIDFILES)) return undefined;
+  return ['sh', '-c', KILL_BY_PIDFILES, ...stops.flatMap((s) => s.slice(3))];
 }
 
 /** killAllPidfilesArgv: kills whatever any run (or the one run) left running in a container; prints the pidfiles it used. */

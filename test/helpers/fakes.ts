@@ -146,7 +146,8 @@ export class FakeExec implements ExecPort {
     // The pidfile wrapper of src/probes: sh -c SCRIPT PIDFILE CMD...
     if (argv[0] === 'sh' && argv[1] === '-c' && argv[2].includes('exec "$@"')) return this.launch(req, argv[3], unwrap(argv.slice(4)), base);
     if (argv[0] === 'sh' && argv[1] === '-c' && argv[2].includes('kill -TERM') && !argv[2].includes('for f in')) {
-      for (const p of this.processes) if (p.pidfile === argv[3] && p.pod === pod && !p.done) p.kill();
+      // One stop command may name the pidfiles of several probes of the container.
+      for (const p of this.processes) if (argv.slice(3).includes(p.pidfile) && p.pod === pod && !p.done) p.kill();
       return base({});
     }
     if (argv[0] === 'sh' && argv[1] === '-c' && argv[2].includes('for f in')) {

@@ -102,6 +102,13 @@ describe('trace end to end on a fake cluster replaying real outputs', () => {
       ['n1', 'capture', 150],
       ['n1', 'pwru', 150],
     ]);
+    // One stop command per container, naming the pidfiles of all its probes (the 4 captures in one).
+    const stops = c.exec.calls.filter((x) => x.argv[0] === 'sh' && x.argv[2].includes('kill -TERM') && !x.argv[2].includes('for f in'));
+    expect(stops.map((x) => [x.pod.replace(/-[a-z0-9]+$/, ''), x.argv.length - 3]).sort()).toEqual([
+      ['kube-system/cilium', 1],
+      ['kube-system/datapath-run1-capture', 4],
+      ['kube-system/datapath-run1-pwru', 1],
+    ]);
   });
 
   it('marks a probe that fails and keeps the others', async () => {
@@ -128,9 +135,11 @@ describe('trace end to end on a fake cluster replaying real outputs', () => {
     expect(out.partial).toBe(true);
     expect(c.trafficAt).toEqual([]);
     expect(status(out.report, 'pwru-n1')).toBe('failed: stopped before it was ready');
-    // Every long-running command got its stop command.
-    const stops = c.exec.calls.filter((x) => x.argv[0] === 'sh' && x.argv[2].startsWith('if [ -f'));
-    expect(stops).toHaveLength(6);
+    // Every long-running command got its stop command: one per container, naming its pidfile.
+    const stops = c.exec.calls.filter((x) => x.argv[0] === 'sh' && x.argv[2].includes('kill -TERM') && !x.argv[2].includes('for f in'));
+    const launched = c.exec.calls.filter((x) => x.argv[0] === 'sh' && x.argv[2].includes('exec "$@"'));
+    expect(launched).toHaveLength(6);
+    expect(stops.flatMap((x) => x.argv.slice(3)).sort()).toEqual(launched.map((x) => x.argv[3]).sort());
     expectNothingLeft(c);
     expect(out.report.warnings).toContain('interrupted (Ctrl-C): the report holds what was collected until then');
   });

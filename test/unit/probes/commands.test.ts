@@ -6,7 +6,7 @@ import type { PlannedProbe } from '../../../src/core/plan.js';
 import { netnsLinksArgv, routeGetArgv } from '../../../src/probes/discovery.js';
 import { commandFor } from '../../../src/probes/index.js';
 import { deleteTraceRulesArgv, insertTraceRulesArgv, leftoverTraceRules } from '../../../src/probes/iptables-trace.js';
-import { commandName, killAllPidfilesArgv, killByPidfileArgv, withPidfile, type CommandContext } from '../../../src/probes/probe-command.js';
+import { commandName, killAllPidfilesArgv, killByPidfileArgv, mergeStops, withPidfile, type CommandContext } from '../../../src/probes/probe-command.js';
 import { fromNetns, trafficCommand } from '../../../src/probes/traffic.js';
 import { readFixture } from '../../helpers/fixtures.js';
 
@@ -185,6 +185,31 @@ describe('the pidfile wrapper and its stop command, run by a real sh', () => {
     await exited;
     await new Promise((r) => setTimeout(r, 100));
     expect(spawnSync('pgrep', ['-f', `^sleep ${marker}$`]).status).toBe(1);
+  });
+
+  it('one stop command kills the probes of several pidfiles, and only those', async () => {
+    const start = (name: string) => {
+      const pidfile = join(dir, `kubectl-datapath-r1-${name}.pid`);
+      const argv = withPidfile(pidfile, ['sleep', '30']);
+      const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+      return { pidfile, child, exited: new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal))) };
+    };
+    const [a, b, other] = [start('a'), start('b'), start('other')];
+    for (const p of [a, b, other]) for (let i = 0; i < 100 && !existsSync(p.pidfile); i++) await new Promise((r) => setTimeout(r, 20));
+    const stop = mergeStops([killByPidfileArgv(a.pidfile), killByPidfileArgv(b.pidfile), killByPidfileArgv(join(dir, 'gone.pid'))])!;
+    expect(stop).toEqual(killByPidfileArgv(a.pidfile, b.pidfile, join(dir, 'gone.pid')));
+    expect(spawnSync(stop[0], stop.slice(1)).status).toBe(0);
+    expect(await a.exited).toBe('SIGTERM');
+    expect(await b.exited).toBe('SIGTERM');
+    expect([existsSync(a.pidfile), existsSync(b.pidfile), existsSync(other.pidfile)]).toEqual([false, false, true]);
+    expect(other.child.exitCode).toBeNull();
+    other.child.kill();
+    await other.exited;
+  });
+
+  it('merges only stop commands that kill by pidfile', () => {
+    expect(mergeStops([killByPidfileArgv('/tmp/a.pid'), ['iptables', '-D', 'x']])).toBeUndefined();
+    expect(mergeStops([])).toBeUndefined();
   });
 
   it('an argument with shell syntax stays one argument', () => {
