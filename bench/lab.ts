@@ -4,6 +4,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleCliSplit, REPO_ROOT } from '../krew/bundle.js';
+import { loadKubeConfig } from '../src/adapters/kube/config.js';
+import { createKubePort } from '../src/adapters/kube/kube-port.js';
+import type { KubePort } from '../src/app/ports.js';
+import { DEFAULT_PROBE_IMAGE, DEFAULT_PWRU_IMAGE, probePodSpec } from '../src/app/probe-pods.js';
 import { imageSlug } from '../test/lab/api/images.js';
 import { cannotRunReason, labDown, labUp } from '../test/lab/kernel/lab.js';
 
@@ -21,7 +25,8 @@ import { cannotRunReason, labDown, labUp } from '../test/lab/kernel/lab.js';
  * It also prints a lone pwru probe (the slowest to attach) for comparison, where a trace's time
  * goes (from the same --debug lines), and what the lab's emulation costs: its cilium-dbg and
  * pwru are TypeScript programs (run as JavaScript bundles made at lab up), CPU-bound at start-up
- * where the real ones are Go binaries. The
+ * where the real ones are Go binaries, and the floor under any trace here (the plugin's start
+ * through kubectl, its Kubernetes client, a probe pod's start, one agent command). The
  * lab goes down at the end, on error and on Ctrl-C. Without root (or the lab's tools) it says
  * so and exits 0.
  */
@@ -33,6 +38,9 @@ const SINGLE = ['datapath', 'trace', 'same', 'cni-6vf5d', '--count', '1', '--pro
 const PWRU_ONLY = ['datapath', 'trace', 'same', 'cni-6vf5d', '--count', '1', '--probes', 'pwru'];
 const TRACE = ['datapath', 'trace', 'same', 'cni-6vf5d', '--count', '1'];
 const PING = ['exec', 'same', '--', 'ping', '-c', '1', '10.0.1.180'];
+/** The floor of any trace: the plugin through kubectl's plugin discovery, then with its Kubernetes client and one failed pod read. */
+const VERSION = ['datapath', 'version', '--client'];
+const MISSING = ['datapath', 'trace', 'same', 'no-such-pod', '--count', '1'];
 
 interface Run {
   ms: number;
@@ -48,8 +56,6 @@ interface Timeline {
   allReadyS: number;
   /** The probes in the order they became ready. */
   readyOrder: string[];
-  /** The nodes of SRC and DST (one when they share it). */
-  nodes: Set<string>;
   /** How long the probes listened for late events after the traffic (until they were quiet), by the plugin's own line. */
   graceS: number;
   marks: Map<string, number>;
@@ -92,15 +98,12 @@ function timeline(r: Run, what: string): Timeline {
   let probes = 0;
   let allReadyS: number | undefined;
   const readyOrder: string[] = [];
-  const nodes = new Set<string>();
   let graceS = 0;
   for (const line of r.stderr.split('\n')) {
     const m = /^debug: \+(\d+\.\d+) s (.*)$/.exec(line);
     if (!m) continue;
     const t = Number(m[1]);
     const text = m[2];
-    const resolved = /^resolved \S+ on (\S+) and \S+ on (\S+)$/.exec(text);
-    if (resolved) for (const n of resolved.slice(1)) nodes.add(n);
     const grace = /^probes (?:quiet|not quiet yet) (\d+) ms after the traffic/.exec(text);
     if (grace) graceS = Number(grace[1]) / 1000;
     const all = /^all (\d+) probes ready$/.exec(text);
@@ -119,7 +122,7 @@ function timeline(r: Run, what: string): Timeline {
     const why = r.stderr.split('\n').filter((l) => /probes ready|failed|warning|error/.test(l)).join('\n  ');
     throw new Error(`${what}: not every probe became ready (exit ${r.code}):\n  ${why || r.stderr.slice(-2000)}`);
   }
-  return { wallS: r.ms / 1000, probes, allReadyS, readyOrder, nodes, graceS, marks };
+  return { wallS: r.ms / 1000, probes, allReadyS, readyOrder, graceS, marks };
 }
 
 function mustSucceed(r: Run, what: string): Run {
@@ -145,12 +148,26 @@ function profile(label: string, runs: Timeline[]): string {
 }
 
 /**
- * The lab's emulated programs a trace starts before all its probes are ready: one agent
- * `status` per node and one `endpoint get` per pod while resolving, then each monitor and pwru.
+ * The lab's emulated programs a trace starts before all its probes are ready: one `endpoint
+ * get` per pod while resolving, then each monitor and pwru.
  */
 function emulatedPrograms(t: Timeline): number {
   const tools = t.readyOrder.filter((id) => id.startsWith('monitor-') || id.startsWith('pwru-')).length;
-  return t.nodes.size + 2 + tools;
+  return 2 + tools;
+}
+
+/** Seconds from creating a capture probe pod (as a trace does) to seeing it Running; the pod is deleted after. */
+async function probePodStartS(kube: KubePort, i: number): Promise<number> {
+  const spec = probePodSpec({ node: 'bpf1', role: 'capture' }, 0, { namespace: 'default', probeImage: DEFAULT_PROBE_IMAGE, pwruImage: DEFAULT_PWRU_IMAGE, runId: `bench${i}`, timeoutS: 60 });
+  const ref = { namespace: spec.namespace, name: spec.name };
+  const started = performance.now();
+  try {
+    await kube.createPod(spec);
+    await kube.waitForRunning(ref, 30_000);
+    return (performance.now() - started) / 1000;
+  } finally {
+    await kube.deletePod(ref);
+  }
 }
 
 /** CPU seconds (user + system) of one run of the emulated `cilium-dbg version`, as the lab's exec starts it (the image's wrapper). */
@@ -204,6 +221,10 @@ async function measure(root: string): Promise<void> {
   const pwruOnly: Timeline[] = [];
   const traces: Timeline[] = [];
   const pings: number[] = [];
+  const versions: number[] = [];
+  const missingPod: number[] = [];
+  const podStarts: number[] = [];
+  const kube = createKubePort(loadKubeConfig({ kubeconfig: up.state.api.kubeconfig }).kc, { namespace: 'default' });
   for (let i = 0; i < RUNS; i++) {
     cross.push(timeline(mustSucceed(await kubectl([...CROSS, '--debug']), 'cross-node trace'), 'cross-node trace'));
     single.push(timeline(mustSucceed(await kubectl([...SINGLE, '--debug']), 'single-probe trace'), 'single-probe trace'));
@@ -214,6 +235,11 @@ async function measure(root: string): Promise<void> {
     plainExec.push(mustSucceed(await kubectl(inAgent(['true'])), 'exec true').ms / 1000);
     emulatedExec.push(mustSucceed(await kubectl(inAgent(['cilium-dbg', 'version'])), 'exec cilium-dbg version').ms / 1000);
     cpu.push(emulatedCliCpuS(dir, agent.image));
+    versions.push((await kubectl(VERSION)).ms / 1000);
+    const missing = await kubectl(MISSING);
+    if (!/not found/.test(missing.stderr)) throw new Error(`trace of a missing pod: ${missing.stderr}`);
+    missingPod.push(missing.ms / 1000);
+    podStarts.push(await probePodStartS(kube, i));
   }
   const left = (await kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-datapath', '-o', 'name'])).stdout.trim();
 
@@ -238,8 +264,15 @@ async function measure(root: string): Promise<void> {
   console.log(`  one agent command: kubectl exec ... -- true ${median(plainExec).toFixed(2)} s, -- cilium-dbg version ${median(emulatedExec).toFixed(2)} s`);
   console.log(
     `  EMULATED start-up: the lab's cilium-dbg and pwru run as Node.js bundles, ${cpuS.toFixed(2)} CPU-s each (cilium-dbg version); ` +
-      `before all probes are ready a cross-node trace starts ${floor(cross[0])}, the one-probe trace ${floor(single[0])}, the same-node trace ${floor(traces[0])} of them (agent status per node, endpoint get per pod, each monitor and pwru)`,
+      `before all probes are ready a cross-node trace starts ${floor(cross[0])}, the one-probe trace ${floor(single[0])}, the same-node trace ${floor(traces[0])} of them (endpoint get per pod, each monitor and pwru)`,
   );
+  const floorParts: [string, number][] = [
+    ['kubectl datapath version --client', median(versions)],
+    ['plus the Kubernetes client and one pod read (trace of a missing pod)', median(missingPod)],
+    ['a probe pod from create to Running', median(podStarts)],
+    ['one agent command (cilium-dbg version)', median(emulatedExec)],
+  ];
+  console.log(`  floor: ${floorParts.map(([what, sec]) => `${what} ${sec.toFixed(2)} s`).join('; ')}; over the ping: ${floorParts.map(([, sec]) => (sec / ping).toFixed(1)).join(', ')}`);
   if (left) console.log(`  LEFT BEHIND: probe pods after the runs: ${left.split('\n').join(', ')}`);
 }
 
