@@ -4,6 +4,7 @@ import { readPrompt, type CommandPlace } from '../core/analyze/prompt.js';
 import { FlowAccumulator, type StreamInfo } from '../core/correlate/accumulator.js';
 import { buildReport } from '../core/correlate/build-report.js';
 import type { ProbeEvent, Tool } from '../core/model/event.js';
+import type { ParseResult } from '../core/parse/result.js';
 import type { HopReport, ReportInput } from '../core/model/report.js';
 import { parsePoint } from '../core/points.js';
 import { parseDataInput, streamParserFor, type StreamParser } from '../core/analyze/formats.js';
@@ -288,35 +289,59 @@ async function feedLines(
   let ctx = parser.initial();
   let pending: ProbeEvent | undefined;
   let lineNo = 0;
-  const onLine = (line: string) => {
-    lineNo++;
-    if (line.length === 0 || (line.length < 2 && line.trim() === '')) return;
-    input.lines++;
-    const { result, ctx: next } = parser.parse(line, ctx);
-    ctx = next;
+  /** Takes one parse result; false when it was not understood. */
+  const take = (result: ParseResult<ProbeEvent>): boolean => {
     switch (result.kind) {
       case 'event':
         if (pending) emit(pending);
         pending = result.event;
-        input.understood++;
-        break;
+        return true;
       case 'amend':
         pending = result.event;
-        input.understood++;
-        break;
-      case 'meta':
-      case 'ignored':
-        input.understood++;
-        break;
+        return true;
       case 'unparsed':
-        if (line.trim() === '') {
-          input.lines--;
-          break;
-        }
-        input.notUnderstood++;
-        if (samples.length < SAMPLES_KEPT) samples.push({ line: lineNo, text: line.length > 200 ? `${line.slice(0, 200)}...` : line, reason: result.reason });
-        break;
+        return false;
+      default:
+        return true;
     }
+  };
+  const onLine = (line: string) => {
+    lineNo++;
+    if (line.length === 0 || (line.length < 2 && line.trim() === '')) return;
+    input.lines++;
+    const before = ctx;
+    const { result, ctx: next } = parser.parse(line, ctx);
+    ctx = next;
+    if (take(result)) {
+      input.understood++;
+      return;
+    }
+    if (line.trim() === '') {
+      input.lines--;
+      return;
+    }
+    let reason = result.kind === 'unparsed' ? result.reason : '';
+    // Records a pasted transcript joined on one line are read one by one: the line counts as
+    // understood when every record in it is.
+    const pieces = parser.split?.(line);
+    if (pieces && pieces.length > 1) {
+      ctx = before;
+      let all = true;
+      for (const piece of pieces) {
+        const read = parser.parse(piece, ctx);
+        ctx = read.ctx;
+        if (!take(read.result) && all) {
+          all = false;
+          reason = read.result.kind === 'unparsed' ? `one of ${pieces.length} records joined on the line: ${read.result.reason}` : reason;
+        }
+      }
+      if (all) {
+        input.understood++;
+        return;
+      }
+    }
+    input.notUnderstood++;
+    if (samples.length < SAMPLES_KEPT) samples.push({ line: lineNo, text: line.length > 200 ? `${line.slice(0, 200)}...` : line, reason });
   };
   const splitter = new LineSplitter();
   for await (const chunk of source.chunks()) splitter.push(chunk, onLine);

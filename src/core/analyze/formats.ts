@@ -3,6 +3,7 @@ import type { ProbeEvent } from '../model/event.js';
 import type { CiliumStatus } from '../model/status.js';
 import { parseEndpointGetJson, parseEndpointListTable, parseCiliumEndpointObjects, endpointInfoFromListRow } from '../parse/cilium-endpoint.js';
 import { monitorParser } from '../parse/cilium-monitor.js';
+import { splitMonitorRecords } from '../parse/cilium-monitor-split.js';
 import { parseCiliumStatusJson, parseCiliumStatusText } from '../parse/cilium-status.js';
 import { parseEthtoolOutput, type EthtoolResult } from '../parse/ethtool.js';
 import { iptablesTraceParser } from '../parse/iptables-trace.js';
@@ -15,13 +16,17 @@ import type { InputFormat } from './detect.js';
 export interface StreamParser {
   initial: () => unknown;
   parse: (line: string, ctx: unknown) => Parsed<unknown, ProbeEvent>;
+  /** Cuts a line it could not read into the records a pasted transcript joined on it, if any. */
+  split?: (line: string) => string[];
 }
+
+const MONITOR: StreamParser = { ...(monitorParser as unknown as StreamParser), split: splitMonitorRecords };
 
 /** streamParserFor names the line parser of an event-stream format (not pcap: that one is binary). */
 export function streamParserFor(format: InputFormat): StreamParser {
   switch (format) {
     case 'monitor':
-      return monitorParser as unknown as StreamParser;
+      return MONITOR;
     case 'pwru':
       return pwruParser as unknown as StreamParser;
     case 'iptables':

@@ -69,6 +69,18 @@ describe('analyze with bad inputs: one clear line each, the others still analyse
     expect(input.notUnderstoodSamples).toEqual([expect.objectContaining({ text: 'this line is a remark someone typed' })]);
   });
 
+  it('reads monitor records a pasted transcript joined on one line one by one (the raw seed notes)', async () => {
+    const report = await analyze(req([join(SEED, 'cilium-monitor-v-raw.txt')], { node: 'bpf1' }), fileCatalog);
+    const input = report.inputs[0];
+    // Lines 1, 4, 7, 13 and 15 carry the author's remarks; line 19 joins three whole records.
+    expect(input.notUnderstoodSamples!.map((s) => s.line)).toEqual([1, 4, 7, 13, 15]);
+    expect(input.notUnderstood).toBe(5);
+    expect(input.understood).toBe(input.lines - 5);
+    expect(input.notUnderstoodSamples![2].reason).toBe('one of 3 records joined on the line: DEBUG message not understood');
+    // With the joined lines read, the notes show both directions.
+    expect(report.flows.map((f) => `${f.src} > ${f.dst}`).sort()).toEqual(['10.0.1.135 > 10.0.1.180', '10.0.1.180 > 10.0.1.135']);
+  });
+
   it('keeps N packets per flow in detail and counts the rest', async () => {
     const lines = ['listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes'];
     for (let seq = 0; seq < 25; seq++) {
