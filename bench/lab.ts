@@ -40,7 +40,7 @@ const TRACE = ['datapath', 'trace', 'same', 'cni-6vf5d', '--count', '1'];
 const PING = ['exec', 'same', '--', 'ping', '-c', '1', '10.0.1.180'];
 /** The floor of any trace: the plugin through kubectl's plugin discovery, then with its Kubernetes client and one failed pod read. */
 const VERSION = ['datapath', 'version', '--client'];
-const MISSING = ['datapath', 'trace', 'same', 'no-such-pod', '--count', '1'];
+const MISSING = ['datapath', 'trace', 'no-such-pod', 'no-such-pod-either', '--count', '1'];
 
 interface Run {
   ms: number;
@@ -268,7 +268,7 @@ async function measure(root: string): Promise<void> {
   );
   const floorParts: [string, number][] = [
     ['kubectl datapath version --client', median(versions)],
-    ['plus the Kubernetes client and one pod read (trace of a missing pod)', median(missingPod)],
+    ['plus the Kubernetes client and one pod read (trace of two missing pods)', median(missingPod)],
     ['a probe pod from create to Running', median(podStarts)],
     ['one agent command (cilium-dbg version)', median(emulatedExec)],
   ];
