@@ -84,6 +84,14 @@ interface MonitorGroup {
   kept: boolean;
 }
 
+/** The flows from one source address: listed while few, then by `dst sub`. */
+interface FlowsFrom {
+  list: FlowRecord[];
+  byDstSub?: Map<string, FlowRecord>;
+}
+
+const FLOWS_LISTED_PER_SOURCE = 8;
+
 interface PwruGroup {
   flow: FlowRecord;
   /** Undefined when the skb was only counted: nothing of it is shown. */
@@ -345,15 +353,26 @@ export class FlowAccumulator {
     this.place(flow, packetOf(ref), stream.index, this.hop(stream, where, event.time, event.summary, facts));
   }
 
-  /** Flows by src, dst and sub: found per event without building a key string. */
-  private readonly flowIndex = new Map<string, Map<string, Map<string, FlowRecord>>>();
+  /**
+   * Flows by src, then a short list of the flows from it, compared by dst and sub: found per
+   * event without building a key string, and with one string hashed, not three. A source with
+   * many flows gets a second map instead of a longer list.
+   */
+  private readonly flowIndex = new Map<string, FlowsFrom>();
 
   private flowFor(ref: FlowRef): FlowRecord {
-    let byDst = this.flowIndex.get(ref.src);
-    if (!byDst) this.flowIndex.set(ref.src, (byDst = new Map()));
-    let bySub = byDst.get(ref.dst);
-    if (!bySub) byDst.set(ref.dst, (bySub = new Map()));
-    let flow = bySub.get(ref.sub);
+    let from = this.flowIndex.get(ref.src);
+    if (!from) this.flowIndex.set(ref.src, (from = { list: [] }));
+    let flow: FlowRecord | undefined;
+    if (from.byDstSub) flow = from.byDstSub.get(`${ref.dst} ${ref.sub}`);
+    else {
+      for (const f of from.list) {
+        if (f.ref.dst === ref.dst && f.ref.sub === ref.sub) {
+          flow = f;
+          break;
+        }
+      }
+    }
     if (!flow) {
       flow = {
         ref,
@@ -366,7 +385,11 @@ export class FlowAccumulator {
         extraUnkeyed: 0,
         evidence: { seen: new Map(), monitor: new Map(), kernel: [], iptables: new Map(), drops: [] },
       };
-      bySub.set(ref.sub, flow);
+      if (from.byDstSub) from.byDstSub.set(`${ref.dst} ${ref.sub}`, flow);
+      else if (from.list.push(flow) > FLOWS_LISTED_PER_SOURCE) {
+        from.byDstSub = new Map(from.list.map((f) => [`${f.ref.dst} ${f.ref.sub}`, f]));
+        from.list = [];
+      }
       this.flows.set(flow.key, flow);
     } else if (!flow.role && ref.role) {
       flow.role = ref.role;

@@ -59,3 +59,23 @@ describe('FlowAccumulator beyond the packets kept in detail', () => {
     expect(flow.extraUnkeyed).toBe(0);
   });
 });
+
+describe('FlowAccumulator flow lookup', () => {
+  it('finds the flows of a source with many destinations again, before and after they outgrow the short list', () => {
+    const parser = streamParserFor('tcpdump');
+    const acc = new FlowAccumulator(10);
+    const stream: StreamInfo = { index: 0, name: 'eth0.txt', tool: 'tcpdump', point: 'pod:default/same/eth0' };
+    const line = (dst: number, seq: number) => `09:06:46.${String(100000 + seq).padStart(6, '0')} IP 10.0.1.135 > 10.0.2.${dst}: ICMP echo request, id 7, seq ${seq}, length 64`;
+    let ctx = parser.initial();
+    // Two rounds over 20 destinations: the second finds each flow again; the ninth flow moves them to a map.
+    for (const round of [0, 1]) {
+      for (let dst = 1; dst <= 20; dst++) {
+        const { result, ctx: next } = parser.parse(line(dst, round), ctx);
+        ctx = next;
+        if (result.kind === 'event') acc.add(stream, result.event);
+      }
+    }
+    expect(acc.flows.size).toBe(20);
+    for (const flow of acc.flows.values()) expect([...flow.packets.values()].map((p) => p.key)).toEqual(['icmp id 7 seq 0', 'icmp id 7 seq 1']);
+  });
+});
