@@ -85,13 +85,13 @@ export interface TraceOutcome {
 }
 
 const DEFAULT_READY_TIMEOUT_S = 45;
-const DEFAULT_GRACE_MS = 1500;
+export const DEFAULT_GRACE_MS = 1500;
 /**
  * Output that stops for this long after the traffic is taken as complete: the tools print each
  * event as they get it, and what a tool printed before its stop still arrives (the stream is read
  * to its end), so this need only cover packets still to come, which show in the captures first.
  */
-const DEFAULT_QUIET_MS = 250;
+export const DEFAULT_QUIET_MS = 250;
 const MAX_CAPTURE_PACKETS = 10_000;
 const PWRU_MAX_LINES = 200_000;
 /** The remote `timeout` outlives the trace's own limit a little, so our stop comes first. */

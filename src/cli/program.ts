@@ -55,6 +55,8 @@ export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: Abo
     .option('--count <n>', 'packets (icmp) or connections (tcp, udp) to send', '3')
     .option('--duration <s>', 'with --traffic none: seconds to observe', '10')
     .option('--timeout <s>', 'seconds the whole trace may take; every remote command is bounded by it', '60')
+    .option('--quiet <ms>', 'after the traffic, stop the probes once none has printed anything for this long (default 250; raise it on a slow cluster)')
+    .option('--grace <ms>', 'after the traffic, the most the probes listen for late events (default 1500)')
     .option('--save <dir>', 'keep every raw output and run.json in DIR, so `analyze DIR` rebuilds the report')
     .option('--probe-namespace <ns>', 'namespace of the short-lived probe pods (default: -n or the context\'s namespace)')
     .option('--probe-image <image>', 'image of the capture probe pods: needs sh, timeout, tcpdump, ip (iproute2), nsenter, ping and nc (default: docker.io/nicolaka/netshoot:v0.13)')

@@ -5,7 +5,7 @@ import { writePcapng } from './analyze.js';
 import { EndpointResolver } from '../../app/resolve.js';
 import { DEFAULT_PROBE_IMAGE, DEFAULT_PWRU_IMAGE } from '../../app/probe-pods.js';
 import type { PodRef } from '../../app/ports.js';
-import { trace, type TracePorts, type TraceRequest } from '../../app/trace.js';
+import { DEFAULT_GRACE_MS, trace, type TracePorts, type TraceRequest } from '../../app/trace.js';
 import { EXIT, UsageError } from '../../core/errors.js';
 import { parseProbeList, parseTraffic } from '../../core/plan.js';
 import { renderers, type OutputFormat } from '../../render/index.js';
@@ -35,6 +35,13 @@ export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<stri
   const durationS = positiveInt(opts.duration, '--duration');
   const timeoutS = positiveInt(opts.timeout, '--timeout');
   if (traffic.kind === 'none' && durationS >= timeoutS) throw new UsageError(`--duration ${durationS} must be shorter than --timeout ${timeoutS}: the probes need time to start and stop`);
+  // Unset, the trace's own defaults apply.
+  const quietMs = opts.quiet === undefined ? undefined : positiveInt(opts.quiet, '--quiet');
+  const graceMs = opts.grace === undefined ? undefined : positiveInt(opts.grace, '--grace');
+  if (graceMs !== undefined && graceMs >= timeoutS * 1000) throw new UsageError(`--grace ${graceMs} ms must be shorter than --timeout ${timeoutS} s: the probes need time to start and stop`);
+  if (quietMs !== undefined && quietMs > (graceMs ?? DEFAULT_GRACE_MS)) {
+    throw new UsageError(`--quiet ${quietMs} must not be longer than --grace ${graceMs ?? `${DEFAULT_GRACE_MS} (the default)`}: the grace is the most a trace listens after its traffic; raise it too`);
+  }
   return {
     src,
     dst,
@@ -48,6 +55,8 @@ export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<stri
     probeImage: (opts.probeImage as string | undefined) ?? DEFAULT_PROBE_IMAGE,
     pwruImage: (opts.pwruImage as string | undefined) ?? DEFAULT_PWRU_IMAGE,
     save: opts.save as string | undefined,
+    ...(quietMs !== undefined && { quietMs }),
+    ...(graceMs !== undefined && { graceMs }),
   };
 }
 

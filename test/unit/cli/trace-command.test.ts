@@ -51,8 +51,18 @@ describe('trace flags', () => {
     [{ traffic: 'http:80' }, '--traffic http:80: expected icmp, tcp:PORT, udp:PORT or none'],
     [{ count: '0' }, '--count must be a whole number of at least 1, not "0"'],
     [{ traffic: 'none', duration: '60', timeout: '60' }, '--duration 60 must be shorter than --timeout 60: the probes need time to start and stop'],
+    [{ quiet: '0' }, '--quiet must be a whole number of at least 1, not "0"'],
+    [{ quiet: '2000' }, '--quiet 2000 must not be longer than --grace 1500 (the default): the grace is the most a trace listens after its traffic; raise it too'],
+    [{ quiet: '900', grace: '800' }, '--quiet 900 must not be longer than --grace 800: the grace is the most a trace listens after its traffic; raise it too'],
+    [{ grace: '60000', timeout: '60' }, '--grace 60000 ms must be shorter than --timeout 60 s: the probes need time to start and stop'],
   ])('%j is refused: %s', (bad, message) => {
     expect(() => readTraceFlags('a', 'b', { ...DEFAULTS, ...bad })).toThrow(message);
+  });
+
+  it('leaves the listening after the traffic to the trace unless --quiet or --grace say otherwise', () => {
+    expect(readTraceFlags('a', 'b', DEFAULTS)).not.toHaveProperty('quietMs');
+    expect(readTraceFlags('a', 'b', DEFAULTS)).not.toHaveProperty('graceMs');
+    expect(readTraceFlags('a', 'b', { ...DEFAULTS, quiet: '1000', grace: '5000' })).toMatchObject({ quietMs: 1000, graceMs: 5000 });
   });
 
   it('refuses the same pod twice and anything that is not a pod name', () => {
