@@ -6,7 +6,7 @@ import { parseEthtoolOutput, type LinkInfo } from './ethtool.js';
  * they are unfolded and read by the ip link parser.
  */
 
-/** NetnsLink: a named netns and its eth0. */
+/** NetnsLink: a netns (a name or a path) and its eth0. */
 export interface NetnsLink {
   netns: string;
   link: LinkInfo;
@@ -53,7 +53,7 @@ export function findPodNetns(links: readonly NetnsLink[], lxcIfindex: number | u
   const matching = wanted ? byPeer.filter((l) => l.link.mac === wanted) : byPeer;
   if (matching.length === 1) return { netns: matching[0].netns };
   if (matching.length > 1) return { problem: `${matching.length} network namespaces have an eth0 paired with ifindex ${lxcIfindex}${wanted ? ` and MAC ${wanted}` : ''}` };
-  if (links.length === 0) return { problem: 'no named network namespace is visible on the node (neither /run/netns nor, through hostPID, /proc/1/root/run/netns)' };
+  if (links.length === 0) return { problem: 'no pod network namespace is visible on the node (none named in /run/netns or, through hostPID, /proc/1/root/run/netns, and no process in one)' };
   if (byPeer.length > 0) return { problem: `the eth0 paired with ifindex ${lxcIfindex} has MAC ${byPeer[0].link.mac ?? 'unknown'}, not the endpoint's ${wanted}` };
   return { problem: `no network namespace has an eth0 paired with ifindex ${lxcIfindex}` };
 }

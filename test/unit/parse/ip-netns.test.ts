@@ -36,7 +36,7 @@ describe('node discovery outputs (real ip 6.1 output)', () => {
   });
 
   it('says when no named netns is visible at all (the probe pod lacks the host /run/netns)', () => {
-    expect(findPodNetns([], 2, undefined).problem).toMatch(/no named network namespace is visible on the node \(neither \/run\/netns nor/);
+    expect(findPodNetns([], 2, undefined).problem).toMatch(/no pod network namespace is visible on the node \(none named in \/run\/netns or, through hostPID, \/proc\/1\/root\/run\/netns, and no process in one\)/);
   });
 
   it('node links: names without @peer, and the tunnel device among them', () => {
