@@ -132,17 +132,23 @@ export async function stopProbes(exec: ExecPort, runs: readonly ProbeRun[]): Pro
     if (!run.launched || run.result) continue;
     const { namespace, name, container } = run.command.target;
     const key = `${namespace}/${name}/${container ?? ''}`;
-    byContainer.set(key, [...(byContainer.get(key) ?? []), run]);
+    const group = byContainer.get(key);
+    if (group) group.push(run);
+    else byContainer.set(key, [run]);
   }
-  const batches = [...byContainer.values()].flatMap((group) => (mergeStops(group.map((r) => r.command.stop)) ? [group] : group.map((r) => [r])));
-  await Promise.all(batches.map((batch) => requestStop(exec, batch)));
+  const batches: { batch: ProbeRun[]; argv: string[] }[] = [];
+  for (const group of byContainer.values()) {
+    const merged = group.length > 1 ? mergeStops(group.map((r) => r.command.stop)) : undefined;
+    if (merged) batches.push({ batch: group, argv: merged });
+    else for (const run of group) batches.push({ batch: [run], argv: run.command.stop });
+  }
+  await Promise.all(batches.map(({ batch, argv }) => requestStop(exec, batch, argv)));
   await Promise.all(runs.map((run) => closeAndTearDown(exec, run)));
 }
 
-/** Runs the stop command of probes of one container (merged when there are several), then waits a little for them to end. */
-async function requestStop(exec: ExecPort, batch: ProbeRun[]): Promise<void> {
+/** Runs one stop command for probes of one container, then waits a little for them to end. */
+async function requestStop(exec: ExecPort, batch: ProbeRun[], argv: string[]): Promise<void> {
   const { command } = batch[0];
-  const argv = batch.length === 1 ? command.stop : (mergeStops(batch.map((r) => r.command.stop)) as string[]);
   for (const run of batch) run.stopRequested = true;
   const r = await exec.exec({ pod: command.target, container: command.target.container, argv, collect: true, signal: AbortSignal.timeout(SHORT_COMMAND_MS) }).catch((err: unknown) => errorResult(command, argv, err));
   if (r.exitCode !== 0) for (const run of batch) run.cleanupProblems.push(`${run.command.probe.id}: the stop command failed (${describeExit(r)}); the probe ends by its timeout`);
