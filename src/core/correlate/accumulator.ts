@@ -185,50 +185,40 @@ export class FlowAccumulator {
   private readonly fixedWheres = new Map<number, PointHint>();
   private readonly endpointWheres = new Map<number, PointHint>();
   private readonly streamWheres = new Map<number, Map<string, PointHint>>();
+  private readonly kernelWheres = new Map<number, PointHint>();
 
   /** One PointHint object per stream with a fixed point, so seen-keys can be cached by identity. */
   private fixedWhere(stream: StreamInfo): PointHint {
-    let w = this.fixedWheres.get(stream.index);
-    if (!w || (w.kind === 'fixed' && w.point !== stream.point)) {
-      this.fixedWheres.set(stream.index, (w = { kind: 'fixed', point: stream.point! }));
-      this.seenKeys.set(w, `${stream.index}|${hintKey(w)}`);
-    }
-    return w;
+    const w = this.fixedWheres.get(stream.index);
+    if (w && !(w.kind === 'fixed' && w.point !== stream.point)) return w;
+    return this.remember(this.fixedWheres, stream.index, stream.index, { kind: 'fixed', point: stream.point! });
   }
 
   /** One PointHint object per capture stream and interface (or none), for the same reason. */
   private streamWhere(stream: StreamInfo, iface: string | undefined): PointHint {
     let byIface = this.streamWheres.get(stream.index);
     if (!byIface) this.streamWheres.set(stream.index, (byIface = new Map()));
-    let w = byIface.get(iface ?? '');
-    if (!w) {
-      w = iface ? { kind: 'iface', iface } : { kind: 'unknown' };
-      if (byIface.size < 4096) byIface.set(iface ?? '', w);
-      this.seenKeys.set(w, `${stream.index}|${hintKey(w)}`);
-    }
-    return w;
+    const w = byIface.get(iface ?? '');
+    if (w) return w;
+    const made: PointHint = iface ? { kind: 'iface', iface } : { kind: 'unknown' };
+    return this.remember(byIface.size < 4096 ? byIface : undefined, iface ?? '', stream.index, made);
   }
-
-  private readonly kernelWheres = new Map<number, PointHint>();
 
   /** One kernel hint per pwru stream, for the same reason: pwru starts a group per skb. */
   private kernelWhere(stream: StreamInfo): PointHint {
-    let w = this.kernelWheres.get(stream.index);
-    if (!w) {
-      this.kernelWheres.set(stream.index, (w = { kind: 'kernel' }));
-      this.seenKeys.set(w, `${stream.index}|${hintKey(w)}`);
-    }
-    return w;
+    return this.kernelWheres.get(stream.index) ?? this.remember(this.kernelWheres, stream.index, stream.index, { kind: 'kernel' });
   }
 
   /** One PointHint object per stream and endpoint, for the same reason: monitor names one per line. */
   private endpointWhere(stream: StreamInfo, endpoint: number): PointHint {
     const k = stream.index * 65537 + endpoint;
-    let w = this.endpointWheres.get(k);
-    if (!w) {
-      this.endpointWheres.set(k, (w = { kind: 'endpoint', endpoint }));
-      this.seenKeys.set(w, `${stream.index}|${hintKey(w)}`);
-    }
+    return this.endpointWheres.get(k) ?? this.remember(this.endpointWheres, k, stream.index, { kind: 'endpoint', endpoint });
+  }
+
+  /** Files a new hint under `key` (when there is a cache) and its seen-key, made once here. */
+  private remember<K>(cache: Map<K, PointHint> | undefined, key: K, stream: number, w: PointHint): PointHint {
+    cache?.set(key, w);
+    this.seenKeys.set(w, `${stream}|${hintKey(w)}`);
     return w;
   }
 
