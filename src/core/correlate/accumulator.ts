@@ -1,6 +1,7 @@
 import type { CaptureEvent, IptablesEvent, MonitorEvent, ProbeEvent, PwruEvent, Tool } from '../model/event.js';
 import type { Packet, Timestamp } from '../model/packet.js';
 import { flowOf, type FlowRef, type PacketId } from './flow-key.js';
+import { RULE_FUNCS, type KernelStep } from './kernel-path.js';
 
 /** StreamInfo: one input as the accumulator sees it. Points may be resolved later (see resolvePoint). */
 export interface StreamInfo {
@@ -54,8 +55,11 @@ export interface FlowEvidence {
   seen: Map<string, { where: PointHint; stream: number; count: number; encap?: string }>;
   /** monitor facts: `local-delivery:<ep>`, `to-endpoint:<ep>`, `to-stack`, `to-overlay`, `to-network`, ... with the endpoint that said it. */
   monitor: Map<string, { endpoint?: number; stream: number; text: string }>;
-  /** pwru function sequences, one per skb, first few kept; read with readKernelPath when the report is built. */
-  kernel: { stream: number; skb: string; funcs: string[] }[];
+  /**
+   * pwru, one entry per skb, first few skbs kept: every function a path rule reads (RULE_FUNCS,
+   * with netns and device), however long the skb's list; read with readKernelPath when the report is built.
+   */
+  kernel: { stream: number; skb: string; steps: KernelStep[] }[];
   iptables: Map<string, { stream: number; text: string }>;
   /** afterDelivery: the skb had already reached ip_local_deliver, so the drop is the receiver's, not the path's. */
   drops: { stream: number; where: PointHint; reason: string; detail: string; afterDelivery?: boolean }[];
@@ -96,8 +100,10 @@ interface PwruGroup {
   flow: FlowRecord;
   /** Undefined when the skb was only counted: nothing of it is shown. */
   hop?: HopRecord;
-  /** The skb's functions, kept for its hop or the flow's kernel evidence (shared with both). */
+  /** The skb's functions, kept for its hop (the first MAX_FUNCS, for people). */
   funcs?: string[];
+  /** The skb's rule functions, kept when it is evidence of the flow's path. */
+  steps?: KernelStep[];
   /** The skb reached ip_local_deliver / ip6_input: a later drop is the receiver's. */
   delivered: boolean;
   src: string;
@@ -105,6 +111,8 @@ interface PwruGroup {
 }
 
 const MAX_FUNCS = 64;
+/** Rule functions kept per evidence skb: a bound against a looping skb, far above a real path (~20). */
+const MAX_RULE_STEPS = 512;
 /** A packet key that repeats (ICMP seq wrap, retransmissions) must not grow a packet without bound. */
 const MAX_HOPS_PER_PACKET = 64;
 const KERNEL_EVIDENCE_KEPT = 4;
@@ -300,10 +308,11 @@ export class FlowAccumulator {
       // A counted skb needs no hop and, unless it is evidence, no list of functions.
       const hop = kept ? this.hop(stream, where, event.time, '', { skb: event.skb }) : undefined;
       if (!hop) this.seq++;
-      const funcs = kept || evidence ? [] : undefined;
+      const funcs = kept ? [] : undefined;
       if (hop) hop.funcs = funcs;
-      if (evidence) flow.evidence.kernel.push({ stream: stream.index, skb: event.skb, funcs: funcs! });
-      group = { flow, hop, funcs, delivered: false, src: ref.src, dst: ref.dst };
+      const steps: KernelStep[] | undefined = evidence ? [] : undefined;
+      if (steps) flow.evidence.kernel.push({ stream: stream.index, skb: event.skb, steps });
+      group = { flow, hop, funcs, steps, delivered: false, src: ref.src, dst: ref.dst };
       groups.set(event.skb, group);
       this.noteSeen(flow, where, stream.index, ref.encap);
       this.place(flow, undefined, stream.index, hop);
@@ -313,6 +322,11 @@ export class FlowAccumulator {
     if (funcs) {
       if (funcs.length < MAX_FUNCS) funcs.push(func);
       else if (group.hop) group.hop.funcsDropped = (group.hop.funcsDropped ?? 0) + 1;
+    }
+    const steps = group.steps;
+    if (steps && steps.length < MAX_RULE_STEPS && RULE_FUNCS.has(func)) {
+      const last = steps[steps.length - 1];
+      if (!last || last.func !== func || last.netns !== event.netns || last.iface !== event.iface) steps.push({ func, netns: event.netns, iface: event.iface });
     }
     if (!group.delivered && (func === 'ip_local_deliver' || func === 'ip6_input')) group.delivered = true;
     const hop = group.hop;

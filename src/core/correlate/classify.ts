@@ -72,6 +72,10 @@ export function classifyFlow(f: FlowFacts): Classification {
   const overlay: NodeEvidence[] = [];
   const native: NodeEvidence[] = [];
   const bpfDelivery: NodeEvidence[] = [];
+  /** bpf_redirect() to the destination lxc's egress (pwru): Cilium's local delivery without BPF host routing. */
+  const redirect: NodeEvidence[] = [];
+  /** The destination lxc saw it: either redirect or host-stack, other evidence decides. */
+  const viaLxc: NodeEvidence[] = [];
 
   // Captures.
   const dstPodSeen = !!dstPod && seenPoints.has(dstPod);
@@ -81,8 +85,10 @@ export function classifyFlow(f: FlowFacts): Classification {
       text: `${dstLxc} was capturing (${f.capturing.get(dstLxc)} packets) but did not see this ${dir}, while ${dstPod} did`,
     });
   }
+  // The destination lxc seeing it says the packet left through that veth's egress, which both
+  // the host stack and Cilium's bpf_redirect() to the lxc do: it decides nothing alone.
   if (dstLxc && seenPoints.has(dstLxc) && f.flow.ref.proto !== 'arp') {
-    stack.push({ node: dstNode ?? '?', text: `${dstLxc} saw it: it reached ${dstName} through the destination's host-side veth, the way the host stack sends it` });
+    viaLxc.push({ node: dstNode ?? '?', text: `${dstLxc} saw it: it reached ${dstName} through the destination's host-side veth` });
   }
   for (const s of f.seen) {
     const p = parsePoint(s.point);
@@ -94,14 +100,35 @@ export function classifyFlow(f: FlowFacts): Classification {
 
   // pwru.
   for (const k of f.flow.evidence.kernel) {
-    const path = readKernelPath(k.funcs);
+    const path = readKernelPath(k.steps);
     const node = f.nodeOfStream(k.stream);
     const who = `pwru on ${node} (skb ${k.skb})`;
-    if (path.redirect && path.rcvAfterRedirect && !path.forward) {
-      const onDst = !crossNode || node === dstNode;
-      if (onDst) peer.push({ node, text: `${who}: skb_do_redirect then ip_rcv with no device transmit in between, and no ip_forward` });
+    const onDst = !crossNode || node === dstNode;
+    // bpf_redirect_peer() moves the skb into the pod's netns and its receive runs there; an
+    // ingress redirect to a device of the host (BPF_F_INGRESS) also reaches ip_rcv with no
+    // transmit, but in the same netns: only a change of netns, or failing pwru's netns column,
+    // local delivery of the pod's address, says peer.
+    if (path.redirect && path.rcvAfterRedirect && !path.forward && onDst && path.rcvNetns !== 'same-netns') {
+      if (path.rcvNetns === 'other-netns') {
+        peer.push({ node, text: `${who}: skb_do_redirect then ip_rcv in another netns with no device transmit in between, and no ip_forward` });
+      } else if (path.localDeliverAfterRedirectRcv && dstEp?.pod) {
+        peer.push({ node, text: `${who}: skb_do_redirect then ip_rcv with no device transmit in between, and no ip_forward (pwru printed no netns: local delivery of ${dstName}'s address after it)` });
+      }
     }
     if (path.forward) stack.push({ node, text: `${who}: ip_forward, the host stack routed it` });
+    else if (path.routedLookup) stack.push({ node, text: `${who}: a route lookup (fib_table_lookup) after ip_rcv that did not deliver locally, the host stack routed it` });
+    // Without BPF host routing Cilium's local delivery ends in redirect_ep() -> ctx_redirect(ifindex, 0):
+    // a bpf_redirect() to the destination lxc's egress, so its transmit follows skb_do_redirect.
+    // cilium/cilium bpf/lib/common.h (v1.11-v1.13), bpf/lib/l3.h (v1.14-v1.15), bpf/lib/local_delivery.h (v1.16+):
+    //   if (needs_backlog || !is_defined(ENABLE_HOST_ROUTING)) return ctx_redirect(ctx, ifindex, 0);
+    //   ... return ctx_redirect_peer(ctx, ifindex, 0);
+    if (path.redirect && path.transmitAfterRedirect && !path.forward && !path.routedLookup && !path.neighAfterRedirect && !path.tunnelXmitAfterRedirect && onDst) {
+      const dstIface = ifaceOf(dstLxc);
+      const device = path.redirectDevice;
+      if (!device || !dstIface || device === dstIface) {
+        redirect.push({ node, text: `${who}: skb_do_redirect then a transmit on ${device ?? 'a device'} with no ip_forward: bpf_redirect() to the destination lxc` });
+      }
+    }
     if (path.redirect && path.neighAfterRedirect && !path.forward) neigh.push({ node, text: `${who}: skb_do_redirect then neighbour output, bpf_redirect_neigh()` });
     if (path.tunnel) overlay.push({ node, text: `${who}: tunnel device functions (${path.keyFuncs.filter((x) => /vxlan|geneve|udp_tunnel/.test(x)).join(', ')})` });
   }
@@ -123,6 +150,15 @@ export function classifyFlow(f: FlowFacts): Classification {
     }
   }
 
+  // bpf_lxc reports `-> stack` for every packet it hands to the stack (TRACE_TO_STACK at
+  // pass_to_stack, cilium/cilium bpf/bpf_lxc.c) and the destination's policy program `-> endpoint`:
+  // on one node, to-endpoint without to-stack is delivery in BPF.
+  const toDst = dstEp?.id != null ? mon.get(`to-endpoint:${dstEp.id}`) : undefined;
+  if (!crossNode && toDst && !mon.has('to-stack')) {
+    const node = f.nodeOfEndpointId(dstEp!.id!, toDst.stream);
+    bpfDelivery.push({ node, text: `cilium monitor on ${node}: to-endpoint ${dstEp!.id} and no to-stack, delivered in BPF` });
+  }
+
   // iptables TRACE only fires where the host's netfilter hooks ran.
   for (const [chain, it] of f.flow.evidence.iptables) {
     const node = f.nodeOfStream(it.stream);
@@ -134,6 +170,30 @@ export function classifyFlow(f: FlowFacts): Classification {
   const onNode = (xs: NodeEvidence[], node: string | undefined) => xs.filter((x) => !node || x.node === node || x.node === '?');
   const cite = (step: PathStep, xs: NodeEvidence[]) => {
     if (xs.length) evidence.push({ claim: step, because: uniq(xs.map((x) => x.text)) });
+  };
+
+  // The step that delivered it on one node: routed by the stack, bpf_redirect_peer() into the
+  // pod, or bpf_redirect() to its lxc; undefined when the evidence does not say.
+  const deliveryOn = (node: string | undefined, dstSideOnly: boolean): PathStep | undefined => {
+    const on = (xs: NodeEvidence[]) => (dstSideOnly ? xs.filter((x) => x.node === node || (x.node === '?' && !node)) : onNode(xs, node));
+    const nodeStack = dstSideOnly ? stack.filter((x) => x.node === node) : onNode(stack, node);
+    if (nodeStack.length) {
+      cite('host-stack', nodeStack);
+      return 'host-stack';
+    }
+    const nodePeer = onNode(peer, node);
+    if (nodePeer.length) {
+      cite('redirect-peer', [...nodePeer, ...onNode(bpfDelivery, node)]);
+      return 'redirect-peer';
+    }
+    const nodeRedirect = on(redirect);
+    const nodeBpf = onNode(bpfDelivery, node);
+    const nodeLxc = onNode(viaLxc, node);
+    if (nodeRedirect.length || (nodeLxc.length && nodeBpf.length)) {
+      cite('redirect', [...nodeLxc, ...nodeRedirect, ...nodeBpf]);
+      return 'redirect';
+    }
+    return undefined;
   };
 
   if (f.flow.ref.proto !== 'arp') {
@@ -154,21 +214,11 @@ export function classifyFlow(f: FlowFacts): Classification {
         path.push('native-routing');
         cite('native-routing', native);
       }
-      const dstStack = onNode(stack, dstNode).filter((x) => x.node === dstNode);
-      const dstPeer = onNode(peer, dstNode);
-      if (dstStack.length) {
-        path.push('host-stack');
-        cite('host-stack', dstStack);
-      } else if (dstPeer.length) {
-        path.push('redirect-peer');
-        cite('redirect-peer', [...dstPeer, ...onNode(bpfDelivery, dstNode)]);
-      }
-    } else if (stack.length) {
-      path.push('host-stack');
-      cite('host-stack', stack);
-    } else if (peer.length) {
-      path.push('redirect-peer');
-      cite('redirect-peer', [...peer, ...bpfDelivery]);
+      const dstStep = deliveryOn(dstNode, true);
+      if (dstStep) path.push(dstStep);
+    } else {
+      const step = deliveryOn(undefined, false);
+      if (step) path.push(step);
     }
     if (path.length === 0) path.push('unknown');
   }
@@ -238,16 +288,16 @@ export function classifyFlow(f: FlowFacts): Classification {
   if (f.flow.ref.proto === 'arp') {
     conclusions.push(arpSentence(f));
   } else {
-    conclusions.push(pathSentence(path, { dir, srcName, dstName, srcLxc, dstLxc, dstPod, srcNode, dstNode, crossNode, overlay, peer, bpfDelivery }));
+    conclusions.push(pathSentence(path, { dir, srcName, dstName, srcLxc, dstLxc, dstPod, srcNode, dstNode, crossNode, overlay, peer, bpfDelivery, viaLxc }));
   }
-  if (path.length > 0 && hasConflict(path, crossNode, stack, peer)) {
-    conclusions.push(`Evidence disagrees: some points suggest the host stack and others bpf_redirect_peer; the path above follows the host-stack evidence.`);
+  if (path.length > 0 && hasConflict(path, crossNode, stack, peer, redirect)) {
+    conclusions.push(`Evidence disagrees: some points suggest the host stack and others a BPF redirect (${peer.length ? 'bpf_redirect_peer' : 'bpf_redirect to the lxc'}); the path above follows the host-stack evidence.`);
   }
   return { path, verdict, dropReason, dropPoint, notSeenAt: uniq(notSeenAt), notObserved: uniq(notObserved), conclusions, evidence };
 }
 
-function hasConflict(path: PathStep[], crossNode: boolean, stack: NodeEvidence[], peer: NodeEvidence[]): boolean {
-  return !crossNode && path[0] === 'host-stack' && peer.length > 0 && stack.length > 0;
+function hasConflict(path: PathStep[], crossNode: boolean, stack: NodeEvidence[], peer: NodeEvidence[], redirect: NodeEvidence[]): boolean {
+  return !crossNode && path[0] === 'host-stack' && (peer.length > 0 || redirect.length > 0) && stack.length > 0;
 }
 
 function expectedPoints(
@@ -338,6 +388,7 @@ interface PathWords {
   overlay: NodeEvidence[];
   peer: NodeEvidence[];
   bpfDelivery: NodeEvidence[];
+  viaLxc: NodeEvidence[];
 }
 
 function ifaceOf(point: string | undefined): string | undefined {
@@ -348,11 +399,17 @@ function pathSentence(path: PathStep[], w: PathWords): string {
   const srcLxc = ifaceOf(w.srcLxc) ?? `${w.srcName}'s lxc`;
   const dstLxc = ifaceOf(w.dstLxc) ?? `${w.dstName}'s lxc`;
   if (path.length === 1 && path[0] === 'unknown') {
+    if (w.viaLxc.length) {
+      return `Path unknown: the ${w.dir} reached ${w.dstName} through ${dstLxc}, which both the host stack and Cilium's bpf_redirect() to the lxc (no BPF host routing) do; pwru (ip_forward or skb_do_redirect), an iptables TRACE or cilium monitor (-> stack or not) on the node would decide.`;
+    }
     return `Path unknown: no probe saw enough of the ${w.dir} to tell how it travelled; capture the lxc of both pods and run pwru or cilium monitor on the node.`;
   }
   if (!w.crossNode) {
     if (path[0] === 'redirect-peer') {
       return `Path redirect-peer: the ${w.dir} went from ${srcLxc}'s tc ingress straight into ${w.dstName}'s eth0 without crossing ${dstLxc} or the host stack: Cilium's BPF host routing delivered it with bpf_redirect_peer().`;
+    }
+    if (path[0] === 'redirect') {
+      return `Path redirect: the ${w.dir} went from ${srcLxc}'s tc ingress to ${dstLxc} by bpf_redirect() and from there into ${w.dstName}, never routed by the node's network stack (no ip_forward, no netfilter FORWARD): Cilium's local delivery without BPF host routing.`;
     }
     return `Path host-stack: the ${w.dir} entered the host through ${srcLxc}, was routed by the node's network stack and left through ${dstLxc} into ${w.dstName}.`;
   }
@@ -376,6 +433,9 @@ function pathSentence(path: PathStep[], w: PathWords): string {
         break;
       case 'redirect-peer':
         parts.push(`on ${w.dstNode} it was delivered into ${w.dstName}'s eth0 with bpf_redirect_peer(), never crossing ${dstLxc}`);
+        break;
+      case 'redirect':
+        parts.push(`on ${w.dstNode} a BPF program sent it to ${dstLxc} with bpf_redirect(), not routed by the host stack`);
         break;
       default:
         break;

@@ -41,7 +41,13 @@ export interface ReportEndpoint {
   hostMac?: string | null;
 }
 
-export type PathStep = 'redirect-peer' | 'redirect-neigh' | 'host-stack' | 'overlay' | 'native-routing' | 'unknown';
+/**
+ * How the packet travelled, step by step. redirect-peer: bpf_redirect_peer() into the pod's netns
+ * (BPF host routing); redirect: bpf_redirect() to the destination lxc (Cilium's local delivery
+ * without BPF host routing); redirect-neigh: bpf_redirect_neigh() to the underlay; host-stack:
+ * routed by the node's network stack (ip_forward, netfilter FORWARD, a route lookup).
+ */
+export type PathStep = 'redirect-peer' | 'redirect' | 'redirect-neigh' | 'host-stack' | 'overlay' | 'native-routing' | 'unknown';
 export type Verdict = 'delivered' | 'dropped' | 'lost' | 'unknown';
 
 export interface ReportFlow {
