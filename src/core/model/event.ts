@@ -7,11 +7,12 @@ export type Tool =
   | 'monitor'
   | 'pwru'
   | 'iptables'
+  | 'hubble'
   | 'endpoint'
   | 'status';
 
 /** ProbeEvent: one thing one tool saw, normalised. Discriminated by `tool`. */
-export type ProbeEvent = CaptureEvent | MonitorEvent | PwruEvent | IptablesEvent;
+export type ProbeEvent = CaptureEvent | MonitorEvent | PwruEvent | IptablesEvent | HubbleEvent;
 
 /** A packet seen by a capture (tcpdump text or a pcap record). */
 export interface CaptureEvent {
@@ -196,4 +197,64 @@ export interface IptablesEvent {
   time?: Timestamp;
   packet?: Packet;
   summary: string;
+}
+
+/**
+ * One Hubble flow (`hubble observe` text or JSON, the Hubble exporter's JSON): an event of the
+ * node's Cilium datapath as the agent's Hubble observer decoded it, with its own timestamp.
+ */
+export interface HubbleEvent {
+  tool: 'hubble';
+  /** JSON: the flow's time (wall clock of the node). Text: the time of day as printed (UTC, Go's AsTime). */
+  time?: Timestamp;
+  /** Text times carry month and day (`Mar 14`) but no year: kept as printed. */
+  date?: string;
+  /** The node that observed the flow (`node_name`, `--print-node-name`), cluster prefix removed. */
+  node?: string;
+  /** The Cilium event the flow comes from (event_type: trace 4, drop 1, policy verdict 5, trace-sock 7, L7 129). */
+  kind: 'trace' | 'drop' | 'policy-verdict' | 'trace-sock' | 'l7' | 'capture' | 'unknown';
+  obsPoint?: MonitorObsPoint;
+  /** FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED, TRACED, TRANSLATED; text policy verdicts print ALLOWED, DENIED, AUDITED. */
+  verdict: string;
+  /** Drop reason in monitor's words (`Policy denied`), and the proto's name (`POLICY_DENIED`) when JSON gave it. */
+  dropReason?: string;
+  dropReasonDesc?: string;
+  dropCode?: number;
+  /** Policy verdict: match type (`L3-Only`, `none`, ...) and direction. */
+  policyMatch?: string;
+  direction?: 'ingress' | 'egress';
+  /** trace-sock: pre-xlate-fwd, post-xlate-fwd, pre-xlate-rev, post-xlate-rev. */
+  xlatePoint?: string;
+  /** is_reply; undefined when Hubble did not know (`<>`). */
+  isReply?: boolean;
+  /** trace_reason in lower case: new, established, reply, related, reopened. */
+  ctState?: string;
+  src: HubbleEndpoint;
+  dst: HubbleEndpoint;
+  iface?: string;
+  ifindex?: number;
+  /** trace_context.parent.trace_id (W3C trace id) and the IP option trace id (`IP Trace ID: N;`). */
+  traceId?: string;
+  ipTraceId?: string;
+  /** The SUMMARY column (`TCP Flags: SYN`, `ICMPv4 EchoRequest`, an L7 line), without the trace-id prefix. */
+  summary: string;
+  /** What the flow shows of the packet: `ip` only when Hubble printed both addresses. */
+  packet?: Packet;
+}
+
+/** One end of a Hubble flow: the address or the name Hubble printed for it, and what it knows of it. */
+export interface HubbleEndpoint {
+  ip?: string;
+  port?: number;
+  /** `namespace/pod`, `namespace/service` or DNS names, as Hubble printed them instead of the address. */
+  name?: string;
+  /** Security identity and, for reserved identities, its name (`world`, `host`, `remote-node`). */
+  identity?: number;
+  identityName?: string;
+  /** Cilium endpoint id (JSON `ID`): set for endpoints local to the observing node. */
+  endpointId?: number;
+  namespace?: string;
+  pod?: string;
+  /** JSON source_service / destination_service `namespace/name`. */
+  service?: string;
 }
