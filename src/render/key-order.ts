@@ -1,4 +1,4 @@
-import type { HopReport, ReportEndpoint, ReportEvidence, ReportFlow, ReportHop, ReportInput, ReportPacket } from '../core/model/report.js';
+import type { HopReport, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTranslation, ReportTunnel } from '../core/model/report.js';
 
 /**
  * A key list that must name every key of T: adding a field to the model without placing it here
@@ -23,7 +23,11 @@ const ENDPOINT = keysOf<ReportEndpoint>()(['pod', 'node', 'id', 'identity', 'ips
 const FLOW = keysOf<ReportFlow>()([
   'src', 'dst', 'srcIp', 'dstIp', 'protocol', 'direction', 'srcNode', 'dstNode', 'path', 'verdict', 'dropReason', 'dropPoint',
   'seenAt', 'notSeenAt', 'notObserved', 'packets', 'morePackets', 'conclusions', 'evidence',
+  'source', 'destination', 'translations', 'tunnel',
 ]);
+const FLOW_END = keysOf<ReportFlowEnd>()(['ip', 'port', 'namespace', 'pod', 'node', 'identity', 'endpointId', 'interface', 'external']);
+const TRANSLATION = keysOf<ReportTranslation>()(['point', 'kind', 'from', 'to', 'evidence']);
+const TUNNEL = keysOf<ReportTunnel>()(['protocol', 'vni', 'outer', 'evidence']);
 const PACKET = keysOf<ReportPacket>()(['key', 'hops']);
 const HOP = keysOf<ReportHop>()(['point', 'tool', 'time', 'deltaUs', 'detail', 'match', 'facts']);
 const EVIDENCE = keysOf<ReportEvidence>()(['claim', 'because']);
@@ -60,7 +64,14 @@ const sortedFacts: Reorder = (value) => ordered([])(value);
 
 const orderHop = ordered(HOP, { facts: sortedFacts });
 const orderPacket = ordered(PACKET, { hops: each(orderHop) });
-const orderFlow = ordered(FLOW, { packets: each(orderPacket), evidence: each(ordered(EVIDENCE)) });
+const orderFlow = ordered(FLOW, {
+  packets: each(orderPacket),
+  evidence: each(ordered(EVIDENCE)),
+  source: ordered(FLOW_END),
+  destination: ordered(FLOW_END),
+  translations: each(ordered(TRANSLATION)),
+  tunnel: ordered(TUNNEL),
+});
 const orderInput = ordered(INPUT, { notUnderstoodSamples: each(ordered(SAMPLE)) });
 const orderReportValue = ordered(REPORT, {
   inputs: each(orderInput),

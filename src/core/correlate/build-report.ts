@@ -1,4 +1,4 @@
-import type { HopReport, ReportEndpoint, ReportFlow, ReportHop, ReportInput, ReportPacket } from '../model/report.js';
+import type { HopReport, ReportEndpoint, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket } from '../model/report.js';
 import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import { hintKey, type FlowAccumulator, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
@@ -101,7 +101,52 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     morePackets: flow.extraPackets + flow.extraUnkeyed + counted,
     conclusions: verdictAndPath.conclusions,
     evidence: verdictAndPath.evidence,
+    ...flowEnds(flow, srcEp, dstEp),
   };
+}
+
+/** Reserved identity 2 is `world` (pkg/identity/numericidentity.go ReservedIdentityWorld): outside the cluster. */
+const WORLD_IDENTITY = 2;
+
+/** The flow's two ends as fields: endpoint data first, then what monitor records said of identities. */
+function flowEnds(flow: FlowRecord, srcEp: ReportEndpoint | undefined, dstEp: ReportEndpoint | undefined): { source: ReportFlowEnd; destination: ReportFlowEnd } {
+  let srcIdentity: number | undefined;
+  let dstIdentity: number | undefined;
+  const look = (facts: Record<string, string | number>) => {
+    const pair = typeof facts.identity === 'string' ? /^(\d+)->(\d+)$/.exec(facts.identity) : null;
+    if (pair) {
+      srcIdentity ??= Number(pair[1]);
+      dstIdentity ??= Number(pair[2]);
+    }
+    if (typeof facts.srcIdentity === 'number') srcIdentity ??= facts.srcIdentity;
+    if (typeof facts.dstIdentity === 'number') dstIdentity ??= facts.dstIdentity;
+  };
+  for (const p of flow.packets.values()) for (const h of p.hops) look(h.facts);
+  for (const list of flow.unkeyed.values()) for (const h of list) look(h.facts);
+  return {
+    source: flowEnd(flow.ref.src, flow.ref.srcPort, srcEp, srcIdentity),
+    destination: flowEnd(flow.ref.dst, flow.ref.dstPort, dstEp, dstIdentity),
+  };
+}
+
+function flowEnd(ip: string, port: number | undefined, ep: ReportEndpoint | undefined, seenIdentity: number | undefined): ReportFlowEnd {
+  const end: ReportFlowEnd = {};
+  if (ip && ip !== '?') end.ip = ip;
+  if (port !== undefined) end.port = port;
+  if (ep?.pod) {
+    const slash = ep.pod.indexOf('/');
+    if (slash > 0) {
+      end.namespace = ep.pod.slice(0, slash);
+      end.pod = ep.pod.slice(slash + 1);
+    } else end.pod = ep.pod;
+  }
+  if (ep?.node) end.node = ep.node;
+  const identity = ep?.identity ?? seenIdentity;
+  if (identity != null) end.identity = identity;
+  if (ep?.id != null) end.endpointId = ep.id;
+  if (ep?.interface) end.interface = ep.interface;
+  if (!ep && identity === WORLD_IDENTITY) end.external = true;
+  return end;
 }
 
 function label(ip: string, ep: ReportEndpoint | undefined): string {

@@ -77,6 +77,51 @@ export interface ReportFlow {
   conclusions: string[];
   /** The evidence each path step and the verdict rest on. */
   evidence: ReportEvidence[];
+  /** The sending and the receiving end as fields, so JSON users need not parse `src`/`dst`. */
+  source?: ReportFlowEnd;
+  destination?: ReportFlowEnd;
+  /** Address translations this flow went through (service DNAT, SNAT, reverse NAT), in order. */
+  translations?: ReportTranslation[];
+  /** The tunnel the flow crossed, when an observation names it. */
+  tunnel?: ReportTunnel;
+}
+
+/** One end of a flow; a field is absent when nothing observed says it. */
+export interface ReportFlowEnd {
+  ip?: string;
+  port?: number;
+  namespace?: string;
+  pod?: string;
+  node?: string;
+  identity?: number;
+  endpointId?: number;
+  /** Host-side interface of the pod (its lxc) when known. */
+  interface?: string;
+  /** True when the address belongs to no known pod and an observation says it is outside the cluster (world). */
+  external?: boolean;
+}
+
+/**
+ * One address translation: what changed (`from` -> `to`, `ip:port`), where (a point id or a
+ * named hook such as `socket-lb`), and the observation it rests on.
+ */
+export interface ReportTranslation {
+  point: string;
+  kind: 'dnat' | 'snat' | 'revnat' | 'masquerade';
+  from: string;
+  to: string;
+  evidence: string;
+}
+
+/** The encapsulation a flow crossed the underlay in. */
+export interface ReportTunnel {
+  /** vxlan, geneve, or another encapsulation as the tool named it. */
+  protocol: string;
+  vni?: number;
+  /** Outer addresses (node to node) when a capture showed them: `192.168.1.10 > 192.168.1.11`. */
+  outer?: string;
+  /** What named the tunnel. */
+  evidence: string;
 }
 
 export interface ReportPacket {
