@@ -1,14 +1,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import Ajv2020Module from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 
 /**
  * docs/report.schema.json describes the whole report (schemaVersion 1). Every golden report the
  * renderers and analyze write (json, and yaml read back) must validate against it, so a field
  * added to the model without the schema, or a value outside its contract, fails here.
  */
-const Ajv2020 = (Ajv2020Module as unknown as { default?: typeof Ajv2020Module }).default ?? Ajv2020Module;
 const schema = JSON.parse(readFileSync('docs/report.schema.json', 'utf8'));
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
 const validate = ajv.compile(schema);
