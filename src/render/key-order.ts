@@ -22,7 +22,7 @@ const SAMPLE = keysOf<Sample>()(['line', 'text', 'reason']);
 const ENDPOINT = keysOf<ReportEndpoint>()(['pod', 'node', 'id', 'identity', 'ips', 'interface', 'ifindex', 'mac', 'hostMac']);
 const FLOW = keysOf<ReportFlow>()([
   'src', 'dst', 'srcIp', 'dstIp', 'protocol', 'direction', 'srcNode', 'dstNode', 'path', 'verdict', 'dropReason', 'dropPoint',
-  'seenAt', 'notSeenAt', 'notObserved', 'packets', 'morePackets', 'conclusions', 'evidence',
+  'seenAt', 'notSeenAt', 'notObserved', 'packets', 'morePackets', 'flowHops', 'moreFlowHops', 'conclusions', 'evidence',
   'source', 'destination', 'translations', 'tunnel',
 ]);
 const FLOW_END = keysOf<ReportFlowEnd>()(['ip', 'port', 'namespace', 'pod', 'node', 'identity', 'endpointId', 'interface', 'external']);
@@ -66,6 +66,7 @@ const orderHop = ordered(HOP, { facts: sortedFacts });
 const orderPacket = ordered(PACKET, { hops: each(orderHop) });
 const orderFlow = ordered(FLOW, {
   packets: each(orderPacket),
+  flowHops: each(orderHop),
   evidence: each(ordered(EVIDENCE)),
   source: ordered(FLOW_END),
   destination: ordered(FLOW_END),

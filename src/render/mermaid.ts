@@ -65,7 +65,7 @@ function flowDiagram(flow: ReportFlow): string {
   drawn.forEach(({ packet, adds }, p) => {
     if (p === 0) {
       const more = flow.packets.length - 1 + flow.morePackets;
-      note(`packet ${packet.key}${more > 0 ? ` (first of ${more + 1})` : ''}`);
+      note(packet.key === BY_FLOW && flow.packets.length === 0 ? 'hops by flow: the tools could not tell its packets apart' : `packet ${packet.key}${more > 0 ? ` (first of ${more + 1})` : ''}`);
     } else {
       note(`packet ${packet.key}, drawn too: it was seen at ${adds.join(', ')}, which the packets above were not`);
     }
@@ -97,10 +97,14 @@ const MAX_DRAWN_PACKETS = 3;
  * ones did not (the seed's monitor watched another ping than tcpdump: without its packet the
  * monitor points would stand in the diagram with no arrow).
  */
+const BY_FLOW = '\0by flow';
+
 function packetsToDraw(flow: ReportFlow): { packet: ReportPacket; adds: string[] }[] {
   const drawn: { packet: ReportPacket; adds: string[] }[] = [];
   const reached = new Set<string>();
-  for (const packet of flow.packets) {
+  // A flow whose tools could not tell its packets apart is drawn from its hops by flow.
+  const packets = flow.packets.length || !flow.flowHops?.length ? flow.packets : [{ key: BY_FLOW, hops: flow.flowHops }];
+  for (const packet of packets) {
     const adds = [...new Set(packet.hops.map((h) => h.point))].filter((p) => !reached.has(p));
     if (drawn.length > 0 && adds.length === 0) continue;
     drawn.push({ packet, adds });

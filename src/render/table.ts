@@ -155,7 +155,7 @@ function fitsWidth(lines: string[], ctx: TextContext): boolean {
 }
 
 function hopColumns(flows: ReportFlow[], width: number): TextContext['hopColumns'] {
-  const hops = flows.flatMap((f) => f.packets.flatMap((p) => p.hops));
+  const hops = flows.flatMap((f) => [...f.packets.flatMap((p) => p.hops), ...(f.flowHops ?? [])]);
   const delta = Math.max(5, maxLength(hops.map((h) => formatDelta(h.deltaUs))));
   const tool = maxLength(hops.map((h) => h.tool));
   const available = width - HOP_INDENT - delta - tool - GAP * 3;
@@ -166,10 +166,15 @@ function hopColumns(flows: ReportFlow[], width: number): TextContext['hopColumns
 
 function flowSection(flow: ReportFlow, ctx: TextContext): string[] {
   const lines = titleLines(flow, ctx);
-  if (flow.packets.length === 0) lines.push(...paragraph('no packet of this flow was seen', 2, 2, ctx, 'yellow'));
+  const flowHops = flow.flowHops ?? [];
+  if (flow.packets.length === 0 && flowHops.length === 0) lines.push(...paragraph('no packet of this flow was seen', 2, 2, ctx, 'yellow'));
   for (const packet of flow.packets) lines.push(...packetLines(packet, ctx));
   if (flow.morePackets > 0) {
     lines.push(`  ... and ${flow.morePackets} more ${flow.morePackets === 1 ? 'packet' : 'packets'} of this flow, not shown`);
+  }
+  if (flowHops.length > 0) lines.push(...hopLines(`  by flow (${flow.packets.length ? 'not tied to a packet above' : 'the tools could not tell its packets apart'})`, flowHops, ctx));
+  if (flow.moreFlowHops) {
+    lines.push(`  ... and ${flow.moreFlowHops} more ${flow.moreFlowHops === 1 ? 'hop' : 'hops'} by flow (records or skbs), not shown`);
   }
   if (flow.notSeenAt.length > 0) lines.push(...labelled('not seen', flow.notSeenAt.join(', '), ctx, 'yellow'));
   if (flow.notObserved.length > 0) lines.push(...labelled('not observed', flow.notObserved.join(', '), ctx, 'dim'));
@@ -203,13 +208,17 @@ function labelled(label: string, text: string, ctx: TextContext, style?: AnsiSty
 }
 
 function packetLines(packet: ReportPacket, ctx: TextContext): string[] {
+  return hopLines(`  packet ${packet.key}`, packet.hops, ctx);
+}
+
+function hopLines(title: string, hops: ReportHop[], ctx: TextContext): string[] {
   const cols = ctx.hopColumns;
-  const rows: ColumnRow[] = packet.hops.map((hop) => ({
+  const rows: ColumnRow[] = hops.map((hop) => ({
     cells: [formatDelta(hop.deltaUs), wrapToken(hop.point, cols.point).join('\n'), hop.tool, hopDetail(hop, ctx)],
     below: ctx.wide ? factsLines(hop, ctx) : [],
   }));
   const minWidths = [cols.delta, cols.point, cols.tool, cols.detail];
-  return [`  packet ${packet.key}`, ...layoutColumns(rows, { indent: HOP_INDENT, gap: GAP, minWidths })];
+  return [title, ...layoutColumns(rows, { indent: HOP_INDENT, gap: GAP, minWidths })];
 }
 
 /** The detail cell: what the tool said, and a `(by flow)` marker when it could not tell packets apart. */

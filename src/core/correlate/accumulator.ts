@@ -86,6 +86,8 @@ interface MonitorGroup {
   packet?: FlowRef;
   /** False when the group's hop was only counted: its words and facts would never be shown. */
   kept: boolean;
+  /** A trace record joined the group: the agent prints one per packet and point, so a second one is another packet. */
+  traced?: boolean;
 }
 
 /** The flows from one source address: listed while few, then by `dst sub`. */
@@ -239,6 +241,7 @@ export class FlowAccumulator {
       // Trace lines without `-v` carry no CPU: they close the endpoint's latest group on any CPU.
       group = this.latestGroupOfEndpoint.get(stream.index * 65537 + event.endpoint);
     }
+    if (group?.traced && event.type === 'trace') group = undefined;
 
     if (event.type === 'debug' && event.debugKind === 'ct-lookup' && ref) {
       // A conntrack lookup starts a new record group for this endpoint and CPU.
@@ -285,6 +288,7 @@ export class FlowAccumulator {
       this.monitorGroups.set(groupKey, group);
       this.place(flow, group.packet, stream.index, undefined);
     }
+    if (event.type === 'trace') group.traced = true;
     this.noteSeen(flow, where, stream.index, ref.encap);
     this.noteMonitor(flow, event, stream.index);
     if (event.type === 'drop') this.noteDrop(flow, stream.index, where, event.dropReason ?? 'dropped', event.summary);
@@ -451,7 +455,14 @@ export class FlowAccumulator {
    */
   private rekey(flow: FlowRecord, group: MonitorGroup, identity: FlowRef, stream: number): void {
     group.packet = identity;
-    if (!group.kept) return;
+    if (!group.kept) {
+      // Counted as a hop by flow until now: it is a packet of its own beyond the detail kept.
+      if (!flow.packets.has(identity.packetId!)) {
+        flow.extraUnkeyed--;
+        flow.extraPackets++;
+      }
+      return;
+    }
     const list = flow.unkeyed.get(stream)!;
     list.splice(list.indexOf(group.hop), 1);
     group.hop.match = 'packet';

@@ -58,7 +58,7 @@ function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRe
 function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction: 'request' | 'reply', r: PointResolver, ctx: ReportContext): ReportFlow {
   const srcEp = r.endpointByIp(flow.ref.src);
   const dstEp = r.endpointByIp(flow.ref.dst);
-  const { packets, counted } = buildPackets(flow, r, srcEp, dstEp);
+  const { packets, flowHops, counted } = buildPackets(flow, r, srcEp, dstEp);
   const seen = collectSeen(flow, r);
   const reverseSeen = reverse ? collectSeen(reverse, r) : [];
   const facts: FlowFacts = {
@@ -98,7 +98,9 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     notSeenAt: verdictAndPath.notSeenAt.sort((a, b) => rank(a) - rank(b)),
     notObserved: verdictAndPath.notObserved.sort((a, b) => rank(a) - rank(b)),
     packets,
-    morePackets: flow.extraPackets + flow.extraUnkeyed + counted,
+    morePackets: flow.extraPackets,
+    ...(flowHops.length ? { flowHops } : {}),
+    ...(flow.extraUnkeyed + counted ? { moreFlowHops: flow.extraUnkeyed + counted } : {}),
     conclusions: verdictAndPath.conclusions,
     evidence: verdictAndPath.evidence,
     ...flowEnds(flow, srcEp, dstEp),
@@ -204,7 +206,12 @@ export function rankPoint(point: string, srcEp: ReportEndpoint | undefined, dstE
   }
 }
 
-function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint | undefined, dstEp: ReportEndpoint | undefined): { packets: ReportPacket[]; counted: number } {
+function buildPackets(
+  flow: FlowRecord,
+  r: PointResolver,
+  srcEp: ReportEndpoint | undefined,
+  dstEp: ReportEndpoint | undefined,
+): { packets: ReportPacket[]; flowHops: ReportHop[]; counted: number } {
   const keyed = [...flow.packets.values()];
   const timedFirst = (hops: HopRecord[]) => {
     let best = Infinity;
@@ -219,13 +226,15 @@ function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint 
   });
   const packets: { key: string; hops: HopRecord[] }[] = keyed.map((p) => ({ key: p.key, hops: [...p.hops] }));
   const keyedCount = packets.length;
+  // Hops that cannot be tied to a packet belong to the flow: shown under it, never counted as packets.
+  const flowLevel: HopRecord[] = [];
   let counted = 0;
   const streams = [...flow.unkeyed.keys()].sort((a, b) => a - b);
   for (const s of streams) {
-    // pwru sees every skb of the flow, clones and leftovers included: show the ones whose functions
-    // say something about the path, and only as many as there are packets to attach them to.
+    // pwru sees every skb of the flow, clones and leftovers included: next to captured packets, only
+    // the skbs whose functions say something about the path are shown; alone, every skb is.
     const list = flow.unkeyed.get(s)!.filter((hop) => {
-      if (!hop.funcs || readKernelPath(hop.funcs).keyFuncs.length > 0) return true;
+      if (!hop.funcs || keyedCount === 0 || readKernelPath(hop.funcs).keyFuncs.length > 0) return true;
       counted++;
       return false;
     });
@@ -245,32 +254,43 @@ function buildPackets(flow: FlowRecord, r: PointResolver, srcEp: ReportEndpoint 
           return;
         }
       }
+      // The k-th hop of a stream goes with the k-th captured packet (marked by flow); the rest stay with the flow.
       const i = order++;
-      if (keyedCount > 0 && i >= keyedCount) {
-        counted++;
-        return;
-      }
-      if (i < packets.length) packets[i].hops.push(hop);
-      else packets.push({ key: hop.facts.skb !== undefined ? `skb ${hop.facts.skb}` : `packet ${i + 1}`, hops: [hop] });
+      if (i < keyedCount) packets[i].hops.push(hop);
+      else flowLevel.push(hop);
     });
   }
   const rank = memoRank(srcEp, dstEp);
-  const shown = packets.map((p) => {
-    const hops = p.hops.map((h) => ({ h, point: r.resolve(h.where, h.stream), domain: r.clockDomain(h) }));
-    hops.sort((a, b) => rank(a.point) - rank(b.point) || sameDomainTimeOrder(a, b) || a.h.seq - b.h.seq);
-    const base = hops.find((x) => x.domain !== undefined);
-    const out: ReportHop[] = hops.map(({ h, point, domain }) => {
-      const deltaUs = base && domain === base.domain && h.time && base.h.time ? round3(h.time.us - base.h.time.us) : null;
-      const detail = h.funcs ? readKernelPath(h.funcs).summary : h.detail;
-      const hop: ReportHop = { point, tool: h.tool, time: h.time ? formatTime(h.time) : null, deltaUs, detail, match: h.match };
-      const facts: Record<string, string | number> = { ...h.facts };
-      if (h.funcs) facts.functions = h.funcs.join(' ') + (h.funcsDropped ? ` (+${h.funcsDropped} more)` : '');
-      if (Object.keys(facts).length) hop.facts = facts;
-      return hop;
-    });
-    return { key: p.key, hops: out };
+  const shown = packets.map((p) => ({ key: p.key, hops: reportHops(p.hops, r, rank, true) }));
+  return { packets: shown, flowHops: reportHops(flowLevel, r, rank, false), counted };
+}
+
+/**
+ * reportHops orders hops along the path and words them. Deltas only within one packet and one
+ * clock: hops of the flow that are not one packet's get none.
+ */
+function reportHops(hops: HopRecord[], r: PointResolver, rank: (point: string) => number, samePacket: boolean): ReportHop[] {
+  const placed = hops.map((h) => ({ h, point: r.resolve(h.where, h.stream), domain: r.clockDomain(h) }));
+  placed.sort((a, b) => rank(a.point) - rank(b.point) || sameDomainTimeOrder(a, b) || a.h.seq - b.h.seq);
+  const base = samePacket ? placed.find((x) => x.domain !== undefined) : undefined;
+  return placed.map(({ h, point, domain }) => {
+    const deltaUs = base && domain === base.domain && h.time && base.h.time ? round3(h.time.us - base.h.time.us) : null;
+    let detail = h.funcs ? kernelDetail(h.funcs) : h.detail;
+    // Outside a packet, an skb is named by its address: the one identity pwru gives it.
+    if (!samePacket && h.funcs && h.facts.skb !== undefined) detail = `skb ${h.facts.skb}: ${detail}`;
+    const hop: ReportHop = { point, tool: h.tool, time: h.time ? formatTime(h.time) : null, deltaUs, detail, match: h.match };
+    const facts: Record<string, string | number> = { ...h.facts };
+    if (h.funcs) facts.functions = h.funcs.join(' ') + (h.funcsDropped ? ` (+${h.funcsDropped} more)` : '');
+    if (Object.keys(facts).length) hop.facts = facts;
+    return hop;
   });
-  return { packets: shown, counted };
+}
+
+/** The functions of an skb that tell the path; an skb without any still says where it started and ended. */
+function kernelDetail(funcs: string[]): string {
+  const summary = readKernelPath(funcs).summary;
+  if (summary || funcs.length === 0) return summary;
+  return funcs.length === 1 ? funcs[0] : `${funcs[0]} -> ... -> ${funcs[funcs.length - 1]} (${funcs.length} functions)`;
 }
 
 function sameDomainTimeOrder(a: { h: HopRecord; domain?: string }, b: { h: HopRecord; domain?: string }): number {

@@ -74,6 +74,14 @@ export interface ReportFlow {
   packets: ReportPacket[];
   /** Packets of this flow beyond the detail limit, counted only. */
   morePackets: number;
+  /**
+   * Hops of tools that cannot tell this flow's packets apart (monitor without a packet dump, pwru
+   * skbs) beyond those attached to a packet by order: they belong to the flow, not to a packet, and
+   * are not counted as packets. Absent when there are none.
+   */
+  flowHops?: ReportHop[];
+  /** Such hops beyond the detail limit (or saying nothing about the path), counted only; absent when none. */
+  moreFlowHops?: number;
   conclusions: string[];
   /** The evidence each path step and the verdict rest on. */
   evidence: ReportEvidence[];
