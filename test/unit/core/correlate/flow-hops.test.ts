@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { renderers } from '../../../../src/render/index.js';
 import { analyzeFixtures, conclusionOf } from './analyze-fixture.js';
 
@@ -32,6 +34,8 @@ describe('hops by flow', () => {
     expect(table).not.toContain('no packet of this flow was seen');
     expect(table).not.toMatch(/more packets? of this flow/);
     expect(table).toContain('  by flow (the tools could not tell its packets apart)\n');
+    const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(JSON.parse(readFileSync('docs/report.schema.json', 'utf8')));
+    expect(validate(JSON.parse(renderers.json(report, { color: false })))).toBe(true);
   });
 
   it('records beyond --max-packets are counted as hops by flow, not as packets', async () => {
