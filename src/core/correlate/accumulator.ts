@@ -1,6 +1,6 @@
 import type { CaptureEvent, IptablesEvent, MonitorEvent, ProbeEvent, PwruEvent, Tool } from '../model/event.js';
 import type { Packet, Timestamp } from '../model/packet.js';
-import { flowOf, type FlowRef, type PacketId } from './flow-key.js';
+import { flowOf, outerKey, outerOnlyKey, tunnelOf, type FlowRef, type PacketId, type TunnelInfo } from './flow-key.js';
 import { RULE_FUNCS, type KernelStep } from './kernel-path.js';
 
 /** StreamInfo: one input as the accumulator sees it. Points may be resolved later (see resolvePoint). */
@@ -77,6 +77,10 @@ export interface FlowRecord {
   extraPackets: number;
   extraUnkeyed: number;
   evidence: FlowEvidence;
+  /** The tunnel a packet of this flow was seen in (the first one named). */
+  tunnel?: TunnelInfo;
+  /** The flow is a tunnel's outer packets whose inner packet no tool decoded. */
+  outerOnly?: boolean;
 }
 
 interface MonitorGroup {
@@ -170,7 +174,11 @@ export class FlowAccumulator {
     if (!ref) return;
     const iface = event.packet.cooked?.ifname || event.iface;
     const where = stream.point ? this.fixedWhere(stream) : this.streamWhere(stream, iface);
+    if (ref.encap || event.packet.l4?.proto === 'udp') {
+      if (this.addTunnelPacket(stream, where, event, ref)) return;
+    }
     const flow = this.flowFor(ref);
+    if (ref.encap && !flow.tunnel) flow.tunnel = tunnelOf(event.packet);
     this.noteSeen(flow, where, stream.index, ref.encap);
     // Words and facts are only worth building for hops the report will show.
     const packetId = ref.packetId;
@@ -190,6 +198,44 @@ export class FlowAccumulator {
     } else {
       this.place(flow, undefined, stream.index, undefined);
     }
+  }
+
+  /** Outer flows (`src:sport>dst:dport`) of tunnel packets seen with their inner packet -> that inner flow. */
+  private readonly innerOfOuter = new Map<string, FlowRecord>();
+
+  /**
+   * The outer packets of a tunnel belong to the inner flow they carry, never to a flow of their
+   * own: an encapsulated packet files its outer flow under its inner one; a tunnel packet whose
+   * inner packet was not decoded joins the inner flow of the same outer flow, when one was seen
+   * (true: it was filed). Otherwise it stays a flow of outer packets, marked as such.
+   */
+  private addTunnelPacket(stream: StreamInfo, where: PointHint, event: CaptureEvent, ref: FlowRef): boolean {
+    if (ref.encap) {
+      const outer = outerKey(event.packet);
+      if (outer && this.innerOfOuter.size < 4096 && !this.innerOfOuter.has(outer)) this.innerOfOuter.set(outer, this.flowFor(ref));
+      return false;
+    }
+    const key = outerOnlyKey(event.packet);
+    if (!key) return false;
+    const inner = this.innerOfOuter.get(key);
+    const tunnel = tunnelOf(event.packet)!;
+    if (!inner) {
+      const flow = this.flowFor(ref);
+      flow.outerOnly = true;
+      flow.tunnel ??= tunnel;
+      return false;
+    }
+    const encap = `${tunnel.kind}${tunnel.vni !== undefined ? ` vni ${tunnel.vni}` : ''}${tunnel.outer ? ` ${tunnel.outer}` : ''}`;
+    this.noteSeen(inner, where, stream.index, encap);
+    const words = `${event.packet.cooked ? `${event.packet.cooked.direction} ` : ''}outer ${encap} packet, its inner packet not decoded`;
+    // A packet of its own under the inner flow (which inner packet it carried is unknown), told
+    // apart by its outer IPv4 id when the capture shows one.
+    const id = event.packet.ip?.id;
+    const packetKey = `${tunnel.kind} outer packet ${id !== undefined ? `ip-id ${id}` : `#${this.seq}`}`;
+    const identity = { packetId: packetKey, packetKey } as FlowRef;
+    const hop = this.keeps(inner, packetKey, stream.index) ? this.hop(stream, where, event.time, words, { encap }) : undefined;
+    this.place(inner, identity, stream.index, hop);
+    return true;
   }
 
   private readonly fixedWheres = new Map<number, PointHint>();
@@ -306,6 +352,7 @@ export class FlowAccumulator {
       const ref = event.packet ? flowOf(event.packet) : undefined;
       if (!ref) return;
       const flow = this.flowFor(ref);
+      if (ref.encap && !flow.tunnel) flow.tunnel = tunnelOf(event.packet!);
       const where = this.kernelWhere(stream);
       const kept = this.keeps(flow, undefined, stream.index);
       const evidence = flow.evidence.kernel.length < KERNEL_EVIDENCE_KEPT;

@@ -1,4 +1,5 @@
-import type { HopReport, ReportEndpoint, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket } from '../model/report.js';
+import type { HopReport, PathStep, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTunnel } from '../model/report.js';
+import type { TunnelInfo } from './flow-key.js';
 import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import { hintKey, type FlowAccumulator, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
@@ -78,6 +79,7 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     describePod: (ep) => (ep?.pod ? ep.pod : undefined),
     streamName: (s) => ctx.streams[s]?.name ?? `input ${s}`,
     resolve: (w, s) => r.resolve(w, s),
+    tunnel: flow.tunnel ?? reverse?.tunnel,
   };
   const verdictAndPath = classifyFlow(facts);
   const rank = memoRank(srcEp, dstEp);
@@ -104,7 +106,17 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     conclusions: verdictAndPath.conclusions,
     evidence: verdictAndPath.evidence,
     ...flowEnds(flow, srcEp, dstEp),
+    ...tunnelOfFlow(verdictAndPath.path, verdictAndPath.evidence, flow.tunnel ?? reverse?.tunnel),
   };
+}
+
+/** The tunnel named in the report when the path crossed one and an observation named its protocol. */
+function tunnelOfFlow(path: PathStep[], evidence: ReportEvidence[], tunnel: TunnelInfo | undefined): { tunnel?: ReportTunnel } {
+  if (!tunnel || !path.includes('overlay')) return {};
+  const out: ReportTunnel = { protocol: tunnel.kind, evidence: evidence.find((e) => e.claim === 'overlay')?.because[0] ?? '' };
+  if (tunnel.vni !== undefined) out.vni = tunnel.vni;
+  if (tunnel.outer) out.outer = tunnel.outer;
+  return { tunnel: out };
 }
 
 /** Reserved identity 2 is `world` (pkg/identity/numericidentity.go ReservedIdentityWorld): outside the cluster. */
