@@ -348,11 +348,25 @@ function tunnel(p: Packet, encap: EncapInfo, text: string, at: number, after: nu
   return withInner(p, encap, text.slice(at, inner - (text.charCodeAt(inner - 2) === 58 ? 2 : 1)), text, inner, verbose);
 }
 
+/**
+ * Tunnels real traffic nests a few deep at most (VXLAN in IPsec in IP-in-IP); text nesting deeper
+ * is not a packet, and decoding it recursed once per level (a stack overflow on a long line).
+ */
+export const MAX_TUNNEL_NESTING = 8;
+let nesting = 0;
+
 /** Decodes text[at..] as the inner packet of `p` and nests the result one level down. */
 function withInner(p: Packet, encap: EncapInfo, note: string, text: string, at: number, verbose: boolean): Fill | Failure {
   p.encap = encap;
+  if (nesting >= MAX_TUNNEL_NESTING) return `tunnels nested deeper than ${MAX_TUNNEL_NESTING}`;
   const inner: Packet = {};
-  const fill = decodeLink(inner, text, at, true);
+  nesting++;
+  let fill: Fill | Failure;
+  try {
+    fill = decodeLink(inner, text, at, true);
+  } finally {
+    nesting--;
+  }
   if (typeof fill === 'string') return `inner packet: ${fill}`;
   // An inner -v IPv4 header alone leaves nothing to show until its addresses arrive.
   if (!isEmptyPacket(inner)) p.inner = inner;

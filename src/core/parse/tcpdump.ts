@@ -1,7 +1,7 @@
 import type { CaptureEvent } from '../model/event.js';
 import type { Packet, Timestamp } from '../model/packet.js';
 import type { LineParser, Parsed, StreamMeta } from './result.js';
-import { decodeAddressed, decodeFrame, decodeLink, isEmptyPacket, type Expectation } from './tcpdump-packet.js';
+import { decodeAddressed, decodeFrame, decodeLink, isEmptyPacket, MAX_TUNNEL_NESTING, type Expectation } from './tcpdump-packet.js';
 import { readStamp, stampEnd, type TcpdumpStamp } from './tcpdump-time.js';
 import { transcriptNoise } from './transcript-noise.js';
 
@@ -118,6 +118,8 @@ function replaceAt(root: Packet, depth: number, value: Packet): Packet {
  */
 function continuation(text: string, from: number, open: OpenPacket, expect: Expectation, ctx: TcpdumpContext): Result {
   const at = expect.depth;
+  // Each continuation line may open one more tunnel level: bounded as within one line.
+  if (at > MAX_TUNNEL_NESTING) return unparsed(`continuation line: tunnels nested deeper than ${MAX_TUNNEL_NESTING}`, closed(ctx));
   let p: Packet;
   let fill;
   if (expect.kind === 'addresses') {
@@ -167,7 +169,10 @@ function unstampedLine(line: string, ctx: TcpdumpContext): Result {
       return unparsed(`tcpdump message: ${line.slice(9, 89)}`, ctx);
     }
   } else if (c === 94 && line.startsWith('^C')) {
-    return line.length === 2 ? ignored('interrupt (^C) echoed by the terminal', ctx) : parseTcpdumpLine(line.slice(2), ctx);
+    // All the echoed ^C at once: one recursion per ^C overflowed the stack on a line of thousands.
+    let at = 2;
+    while (line.startsWith('^C', at)) at += 2;
+    return at === line.length ? ignored('interrupt (^C) echoed by the terminal', ctx) : parseTcpdumpLine(line.slice(at), ctx);
   } else if (c === 87 && line.startsWith('Warning: interface names might be incorrect')) {
     return ignored('tcpdump warning', ctx);
   } else if (c >= 48 && c <= 57 && STATS.test(line)) {
@@ -192,8 +197,13 @@ function unstampedLine(line: string, ctx: TcpdumpContext): Result {
  */
 export function parseTcpdumpLine(line: string, ctx: TcpdumpContext): Result {
   if (line.length === 0) return ignored('blank line', ctx);
-  // Output saved on Windows or through a pty may keep the carriage return.
-  if (line.charCodeAt(line.length - 1) === 13) return parseTcpdumpLine(line.slice(0, -1), ctx);
+  // Output saved on Windows or through a pty may keep the carriage return (all of them at once:
+  // one recursion per CR overflowed the stack on a line of thousands).
+  if (line.charCodeAt(line.length - 1) === 13) {
+    let end = line.length - 1;
+    while (end > 0 && line.charCodeAt(end - 1) === 13) end--;
+    return parseTcpdumpLine(line.slice(0, end), ctx);
+  }
   const c = line.charCodeAt(0);
   const stamp = (c >= 48 && c <= 57) || c === 32 || c === 45 ? readStamp(line) : undefined;
   if (stamp) {
