@@ -60,7 +60,12 @@ export interface FlowEvidence {
    * with netns and device), however long the skb's list; read with readKernelPath when the report is built.
    */
   kernel: { stream: number; skb: string; steps: KernelStep[] }[];
-  iptables: Map<string, { stream: number; text: string }>;
+  /** Per `table:chain`, in the order the packet crossed them, with the interfaces the hook saw. */
+  iptables: Map<string, { stream: number; text: string; in?: string; out?: string }>;
+  /** The last terminal netfilter verdict (accept, drop, reject, queue) a trace printed for this flow. */
+  iptablesFinal?: { chain: string; verdict: string; stream: number };
+  /** The same trace id went on in another flow: a hook translated the packet's addresses (`src > dst` of that flow). */
+  iptablesContinuedAs?: string;
   /** afterDelivery: the skb had already reached ip_local_deliver, so the drop is the receiver's, not the path's. */
   drops: { stream: number; where: PointHint; reason: string; detail: string; afterDelivery?: boolean }[];
 }
@@ -398,14 +403,31 @@ export class FlowAccumulator {
     const flow = this.flowFor(ref);
     const where: PointHint = { kind: 'iptables' };
     const chain = `${event.table ?? '?'}:${event.chain ?? '?'}`;
-    if (!flow.evidence.iptables.has(chain)) flow.evidence.iptables.set(chain, { stream: stream.index, text: event.summary });
+    if (!flow.evidence.iptables.has(chain)) flow.evidence.iptables.set(chain, { stream: stream.index, text: event.summary, in: event.inIface || undefined, out: event.outIface || undefined });
     this.noteSeen(flow, where, stream.index, ref.encap);
     const verdict = event.verdict?.toUpperCase();
     if (verdict === 'DROP' || verdict === 'REJECT') this.noteDrop(flow, stream.index, where, `iptables ${chain} ${verdict}`, event.summary);
+    if (verdict && TERMINAL_VERDICTS.has(verdict)) flow.evidence.iptablesFinal = { chain, verdict: verdict.toLowerCase(), stream: stream.index };
     const facts: Record<string, string | number> = { chain };
     if (event.inIface) facts.in = event.inIface;
     if (event.outIface) facts.out = event.outIface;
-    this.place(flow, packetOf(ref), stream.index, this.hop(stream, where, event.time, event.summary, facts));
+    // The lines of one trace id are one packet (xtables-monitor `TRACE: <family> <id>`, nft `trace id <id>`),
+    // also where the packet shows nothing else to tell it apart (TCP without a sequence number).
+    if (event.traceId !== undefined) this.followTrace(event.traceId, flow);
+    const identity = packetOf(ref) ?? (event.traceId !== undefined ? { packetId: `trace ${event.traceId}`, packetKey: `trace id ${event.traceId}` } : undefined);
+    this.place(flow, identity, stream.index, this.hop(stream, where, event.time, event.summary, facts));
+  }
+
+  /** The flow each trace id was first seen in (bounded: ids are per packet). */
+  private readonly traceFlows = new Map<string, FlowRecord>();
+
+  private followTrace(traceId: string, flow: FlowRecord): void {
+    const first = this.traceFlows.get(traceId);
+    if (!first) {
+      if (this.traceFlows.size < 4096) this.traceFlows.set(traceId, flow);
+    } else if (first !== flow) {
+      first.evidence.iptablesContinuedAs ??= `${flow.ref.src} > ${flow.ref.dst}`;
+    }
   }
 
   /**
@@ -467,7 +489,7 @@ export class FlowAccumulator {
    * place files a hop under its packet, or counts it when the flow already has enough detail;
    * true when the hop was kept.
    */
-  private place(flow: FlowRecord, identity: FlowRef | undefined, stream: number, hop: HopRecord | undefined): boolean {
+  private place(flow: FlowRecord, identity: Pick<FlowRef, 'packetId' | 'packetKey'> | undefined, stream: number, hop: HopRecord | undefined): boolean {
     if (identity === undefined) {
       let list = flow.unkeyed.get(stream);
       if (!list) flow.unkeyed.set(stream, (list = []));
@@ -544,6 +566,9 @@ export class FlowAccumulator {
 function packetOf(ref: FlowRef): FlowRef | undefined {
   return ref.packetId === undefined ? undefined : ref;
 }
+
+/** Netfilter verdicts that end a packet's way through a hook (not continue, return, jump or goto). */
+const TERMINAL_VERDICTS = new Set(['ACCEPT', 'DROP', 'REJECT', 'QUEUE', 'STOLEN']);
 
 /** Drop reasons pwru prints for skbs freed normally. */
 const BENIGN_DROP = new Set(['SKB_CONSUMED', 'SKB_DROP_REASON_NOT_SPECIFIED', 'NOT_SPECIFIED']);

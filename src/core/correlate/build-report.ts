@@ -21,8 +21,9 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   const flows: ReportFlow[] = [];
   const pairs = orderFlows(records, acc);
   for (const { flow, direction } of pairs) {
+    // A flow between one address and port and itself (loopback) is its own reverse: it has none.
     const reverse = acc.flows.get(flow.ref.reverseKey);
-    flows.push(buildFlow(flow, reverse, direction, resolver, ctx));
+    flows.push(buildFlow(flow, reverse === flow ? undefined : reverse, direction, resolver, ctx));
   }
   return { schemaVersion: 1, inputs: ctx.inputs, endpoints: ctx.endpoints, flows, warnings: ctx.warnings };
 }
@@ -34,7 +35,8 @@ function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRe
   const sorted = [...records].sort((a, b) => Number(a.ref.proto === 'arp') - Number(b.ref.proto === 'arp') || a.firstSeq - b.firstSeq);
   for (const f of sorted) {
     if (done.has(f.key)) continue;
-    const rev = acc.flows.get(f.ref.reverseKey);
+    const found = acc.flows.get(f.ref.reverseKey);
+    const rev = found === f ? undefined : found;
     let request = f;
     let reply = rev;
     if (rev && (f.role === 'reply' || (f.role === undefined && rev.role === 'request'))) {

@@ -3,6 +3,7 @@ import { ciliumPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.j
 import type { FlowRecord, PointHint } from './accumulator.js';
 import { readKernelPath } from './kernel-path.js';
 import type { TunnelInfo } from './flow-key.js';
+import { netfilterEvidence, netfilterSentence, readNetfilter } from './netfilter.js';
 
 /** SeenAt: a resolved point that saw the flow, with how often and whether it was encapsulated there. */
 export interface SeenAt {
@@ -190,10 +191,10 @@ export function classifyFlow(f: FlowFacts): Classification {
   }
 
   // iptables TRACE only fires where the host's netfilter hooks ran.
-  for (const [chain, it] of f.flow.evidence.iptables) {
-    const node = f.nodeOfStream(it.stream);
-    stack.push({ node, text: `iptables TRACE on ${node}: ${chain} traced it` });
+  for (const node of uniq([...f.flow.evidence.iptables.values()].map((it) => f.nodeOfStream(it.stream)))) {
+    stack.push({ node, text: netfilterEvidence(readNetfilter(f.flow.evidence, (s) => f.nodeOfStream(s) === node)!, node) });
   }
+  const netfilter = readNetfilter(f.flow.evidence);
 
   const evidence: ReportEvidence[] = [];
   const path: PathStep[] = [];
@@ -269,6 +270,8 @@ export function classifyFlow(f: FlowFacts): Classification {
   const delivered: string[] = [];
   if (dstPodSeen) delivered.push(`seen at ${dstPod}`);
   if (dstEp?.id != null && mon.has(`to-endpoint:${dstEp.id}`)) delivered.push(`cilium monitor: to-endpoint ${dstEp.id}`);
+  // A trace that ends accepted in INPUT handed the packet to the host's own stack: its destination.
+  if (netfilter?.final?.verdict === 'accept' && netfilter.final.chain.endsWith(':INPUT')) delivered.push(`netfilter accepted it into the host (${netfilter.final.verdict} at ${netfilter.final.chain})`);
   if (dir === 'request' && f.reverseSeen.length) delivered.push(`the reply was seen (${uniq(f.reverseSeen.map((s) => s.point)).slice(0, 3).join(', ')})`);
   const pointOfDrop = (d: (typeof drops)[number]) =>
     f.resolve ? f.resolve(d.where, d.stream) : d.where.kind === 'kernel' ? kernelPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'iptables' ? iptablesPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'endpoint' ? ciliumPoint(f.nodeOfEndpointId(d.where.endpoint, d.stream), d.where.endpoint) : d.where.kind === 'fixed' ? d.where.point : '?';
@@ -322,7 +325,9 @@ export function classifyFlow(f: FlowFacts): Classification {
   if (f.flow.ref.proto === 'arp') {
     conclusions.push(arpSentence(f));
   } else {
-    conclusions.push(pathSentence(path, { dir, srcName, dstName, srcLxc, dstLxc, dstPod, srcNode, dstNode, crossNode, overlay, peer, bpfDelivery, viaLxc, tunnel: f.tunnel, outerOnly: f.flow.outerOnly }));
+    // Traffic of the host itself, or routed through it, is told by the chains and interfaces it crossed, not as lxc to lxc.
+    const byNetfilter = netfilter && !crossNode && !(srcLxc && dstLxc) && path.length === 1 && path[0] === 'host-stack';
+    conclusions.push(byNetfilter ? netfilterSentence(netfilter, dir) : pathSentence(path, { dir, srcName, dstName, srcLxc, dstLxc, dstPod, srcNode, dstNode, crossNode, overlay, peer, bpfDelivery, viaLxc, tunnel: f.tunnel, outerOnly: f.flow.outerOnly }));
   }
   if (path.length > 0 && hasConflict(path, crossNode, stack, peer, redirect)) {
     conclusions.push(`Evidence disagrees: some points suggest the host stack and others a BPF redirect (${peer.length ? 'bpf_redirect_peer' : 'bpf_redirect to the lxc'}); the path above follows the host-stack evidence.`);
