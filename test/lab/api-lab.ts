@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { main } from '../../src/cli/main.js';
-import { labDown, labUp } from './kernel/lab.js';
+import { labDown, labUp, type UpOptions } from './kernel/lab.js';
 import type { LabState } from './state.js';
 
 /** A stream that keeps what was written to it. */
@@ -27,13 +27,13 @@ export interface Lab {
   kubeconfig: string;
 }
 
-/** Registers beforeAll/afterAll that bring a BPF-mode lab with its API server up and down. */
-export function useApiLab(tunnel: 'vxlan' | 'disabled'): () => Lab {
+/** Registers beforeAll/afterAll that bring a lab (BPF mode unless told) with its API server up and down. */
+export function useApiLab(tunnel: 'vxlan' | 'disabled', more: Pick<UpOptions, 'mode' | 'monitorAggregation' | 'datapathDebug'> = {}): () => Lab {
   let lab: Lab | undefined;
   beforeAll(async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'dplab-trace-')), 'lab');
     const instance = `t${randomBytes(3).toString('hex')}`;
-    const up = await labUp({ dir, instance, mode: 'bpf', tunnel, monitorAggregation: 'none', api: true });
+    const up = await labUp({ dir, instance, mode: 'bpf', tunnel, monitorAggregation: 'none', api: true, ...more });
     if (!up.state.api) throw new Error(`the lab API server did not start: ${up.apiUnavailable}`);
     lab = { dir, instance, state: up.state, kubeconfig: up.state.api.kubeconfig };
   }, 90_000);

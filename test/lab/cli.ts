@@ -1,15 +1,16 @@
 /**
  * `npm run lab -- up|down|status`: the lab's command line (needs root).
- *   up [--mode legacy|bpf] [--tunnel vxlan|disabled] [--cilium-version X]
- *      [--monitor-aggregation none|low|medium|maximum] [--no-api]
+ *   up [--mode legacy|legacy-endpoint-routes|bpf] [--tunnel vxlan|disabled] [--cilium-version X]
+ *      [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--no-api]
  *   down [--all]     remove the lab (--all: every dplab- namespace, whatever made it)
  *   status
  * Exit codes: 0 done, 1 failed, 2 usage error, 3 refused (a lab is already up).
  */
 import { labDown, labStatus, labUp, type UpOptions } from './kernel/lab.js';
 import { LabError } from './kernel/run.js';
+import { DATAPATH_MODES } from './kernel/topology.js';
 
-const USAGE = 'usage: npm run lab -- up [--mode legacy|bpf] [--tunnel vxlan|disabled] [--cilium-version X] [--monitor-aggregation none|low|medium|maximum] [--no-api] | down [--all] | status';
+const USAGE = 'usage: npm run lab -- up [--mode legacy|legacy-endpoint-routes|bpf] [--tunnel vxlan|disabled] [--cilium-version X] [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--no-api] | down [--all] | status';
 
 class UsageError extends Error {}
 
@@ -25,8 +26,9 @@ function parseUp(args: string[]): UpOptions {
     switch (flag) {
       case '--mode': {
         const v = value();
-        if (v !== 'legacy' && v !== 'bpf') throw new UsageError(`--mode must be legacy or bpf, not ${v}`);
-        opts.mode = v;
+        const mode = DATAPATH_MODES.find((m) => m === v);
+        if (!mode) throw new UsageError(`--mode must be ${DATAPATH_MODES.join(', ')}, not ${v}`);
+        opts.mode = mode;
         break;
       }
       case '--tunnel': {
@@ -47,6 +49,9 @@ function parseUp(args: string[]): UpOptions {
         opts.monitorAggregation = v as UpOptions['monitorAggregation'];
         break;
       }
+      case '--datapath-debug':
+        opts.datapathDebug = true;
+        break;
       case '--no-api':
         opts.api = false;
         break;

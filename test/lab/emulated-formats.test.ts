@@ -169,7 +169,7 @@ describe('emulated pwru', () => {
   });
   // The node's underlay is ifindex 3 of the node netns 100.
   const handsToWire = (e: SkbEvent): boolean => (e.kind === SKB.DEV_START_XMIT || e.kind === SKB.DEV_XMIT) && e.netns === 100 && e.ifindex === 3;
-  const ctx: PathContext = { nodeNetns: 100, hasNetfilter: (n) => n === 100, deviceKind: (n) => (n === 'cilium_vxlan' ? 'vxlan' : 'veth'), handsToWire, dropReasons: { '2': 'SKB_DROP_REASON_NOT_SPECIFIED' } };
+  const ctx: PathContext = { nodeNetns: 100, hasNetfilter: (n) => n === 100, deviceKind: (n) => (n === 'cilium_vxlan' ? 'vxlan' : 'veth'), handsToWire, dropReasons: { '2': 'SKB_DROP_REASON_NOT_SPECIFIED', '3': 'SKB_DROP_REASON_NO_SOCKET' }, peerNetns: (i) => (i === 6 ? 300 : undefined) };
   const verdict = (ts: number, action: number, hook: number, prog = 1): DatapathEvent => event({ kind: 'verdict', ts, cpu: 0, action, hookIfindex: hook, prog, target: 6 });
   // A request leaving pod `same` (netns 200), crossing its lxc (ifindex 5 in node netns 100).
   const events = [
@@ -186,6 +186,25 @@ describe('emulated pwru', () => {
     expect(f.slice(f.indexOf('tcf_classify'), f.indexOf('tcf_classify') + 4)).toEqual(['tcf_classify', 'skb_do_redirect', 'skb_scrub_packet', 'ip_rcv']);
     expect(f).not.toContain('ip_forward');
     expect(f.slice(0, 3)).toEqual(['ip_send_skb', 'ip_local_out', '__ip_local_out']);
+  });
+
+  it('prints a redirect only when the next real event agrees: redirect_peer lands in the target pod netns, bpf_redirect queues on the target', () => {
+    const elsewhere = skbEvent(SKB.CONSUME, 2000, 400, 2, 'eth0');
+    expect(funcs(skbLines(events, undefined, elsewhere, [verdict(1400, 2, 5)], ctx))).not.toContain('skb_do_redirect');
+    expect(funcs(skbLines(events, undefined, undefined, [verdict(1400, 2, 5)], ctx))).not.toContain('skb_do_redirect');
+    const onTarget = skbEvent(SKB.DEV_QUEUE, 2000, 100, 6, 'lxc6b7daf1ea77');
+    const onOther = skbEvent(SKB.DEV_QUEUE, 2000, 100, 7, 'lxc0000000000a');
+    const f = funcs(skbLines(events, undefined, onTarget, [verdict(1400, 3, 5)], ctx));
+    expect(f.slice(f.indexOf('tcf_classify'))).toEqual(['tcf_classify', 'skb_do_redirect']);
+    expect(funcs(skbLines(events, undefined, onOther, [verdict(1400, 3, 5)], ctx))).not.toContain('skb_do_redirect');
+  });
+
+  it('a free for NO_SOCKET after a receive implies local delivery; any other reason stops at ip_rcv', () => {
+    const rx = [skbEvent(SKB.NETIF_RECEIVE, 1300, 300, 2, 'eth0')];
+    const noSocket = funcs(skbLines(rx, undefined, skbEvent(SKB.KFREE, 2000, 300, 2, 'eth0', { arg: 3 }), [], ctx));
+    expect(noSocket.slice(-3)).toEqual(['ip_protocol_deliver_rcu', 'icmp_rcv', 'icmp_echo']);
+    const other = funcs(skbLines(rx, undefined, skbEvent(SKB.KFREE, 2000, 300, 2, 'eth0', { arg: 2 }), [], ctx));
+    expect(other.slice(-2)).toEqual(['ip_rcv', 'ip_rcv_core']);
   });
 
   it('goes through ip_forward and the node netfilter when the program let the stack forward', () => {

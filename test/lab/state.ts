@@ -9,7 +9,8 @@ export interface LabState {
   version: 1;
   /** Absolute path of the .lab directory (state, certs, kubeconfig, pidfiles, BPF objects). */
   dir: string;
-  mode: 'legacy' | 'bpf';
+  /** Host routing (kernel/topology.ts DatapathMode). */
+  mode: 'legacy' | 'legacy-endpoint-routes' | 'bpf';
   tunnel: 'vxlan' | 'disabled';
   /** Emulated Cilium version, e.g. "1.16.5" (>= 1.15: `cilium-dbg`; before: `cilium`). */
   ciliumVersion: string;

@@ -7,7 +7,7 @@ import { describeAsRoot } from './require-root.js';
 import { emulated, ping, pwruFuncs, quiet, settle, tcpdump, useLab } from './lab-harness.js';
 
 describeAsRoot('lab in bpf mode with a VXLAN tunnel', () => {
-  const lab = useLab({ mode: 'bpf', tunnel: 'vxlan', monitorAggregation: 'none' }, 'bpf+vxlan');
+  const lab = useLab({ mode: 'bpf', tunnel: 'vxlan', monitorAggregation: 'none', datapathDebug: true }, 'bpf+vxlan');
 
   it('carries cross-node pod traffic in UDP 8472 on the underlay, inner packet inside', async () => {
     const l = lab();

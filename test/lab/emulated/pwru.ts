@@ -101,6 +101,10 @@ function main(): void {
     // free happens in the peer node's netns, which this node's tracer does not see.
     handsToWire: (e) => (e.kind === SKB.DEV_START_XMIT || e.kind === SKB.DEV_XMIT) && e.netns === nodeNetns && e.ifindex === underlayIfindex,
     dropReasons: {},
+    peerNetns: (ifindex) => {
+      const pod = ctx.pods.find((p) => p.lxc?.ifindex === ifindex);
+      return pod ? ctx.kernel.pods[`${pod.namespace}/${pod.name}`]?.netnsInode : undefined;
+    },
   };
   const printer = new PwruPrinter({ timestamp: flags.timestamp, meta: flags.outputMeta, tuple: flags.outputTuple });
   goLog('Attaching kprobes (via kprobe-multi)...');

@@ -12,6 +12,8 @@ export type MonitorAggregation = 'none' | 'low' | 'medium' | 'maximum';
 export interface KernelFacts {
   instance: string;
   monitorAggregation: MonitorAggregation;
+  /** The agent's Debug option: without it Cilium's datapath compiles its cilium_dbg() messages out (no DEBUG lines). */
+  datapathDebug?: boolean;
   nodes: Record<string, { hostEndpointId: number; underlayIfindex: number; ciliumHostIfindex: number; vxlanIfindex?: number; netnsInode: number; agentPid: number }>;
   /** By `namespace/name`. */
   pods: Record<string, { netnsInode: number }>;

@@ -23,6 +23,8 @@ export interface UpOptions {
   tunnel?: TunnelMode;
   ciliumVersion?: string;
   monitorAggregation?: MonitorAggregation;
+  /** The agent's Debug option (datapath debug messages, `cilium-dbg monitor -v` DEBUG lines); off by default, as in Cilium. */
+  datapathDebug?: boolean;
   /** Start the API server (default true); tests of the kernel side alone skip it. */
   api?: boolean;
 }
@@ -97,6 +99,7 @@ export async function labUp(options: UpOptions = {}): Promise<UpResult> {
     tunnel: options.tunnel ?? 'disabled',
     ciliumVersion: options.ciliumVersion ?? DEFAULT_VERSION,
     monitorAggregation: options.monitorAggregation ?? 'medium',
+    datapathDebug: options.datapathDebug ?? false,
   };
   const instance = options.instance ?? '';
   const paths = labPaths(opts.dir);
@@ -134,6 +137,7 @@ export async function labUp(options: UpOptions = {}): Promise<UpResult> {
     const kernel: KernelFacts = {
       instance,
       monitorAggregation: opts.monitorAggregation,
+      datapathDebug: opts.datapathDebug,
       nodes: Object.fromEntries(topology.nodes.map((n) => {
         const f = facts.nodes.get(n.name) as NetworkFacts['nodes'] extends Map<string, infer V> ? V : never;
         return [n.name, { hostEndpointId: n.hostEndpointId, underlayIfindex: f.underlayIfindex, ciliumHostIfindex: f.ciliumHostIfindex, vxlanIfindex: f.vxlanIfindex, netnsInode: f.netnsInode, agentPid: agentPids[n.name] }];

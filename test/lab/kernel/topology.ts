@@ -6,7 +6,14 @@
 import { createHash } from 'node:crypto';
 import { containerId, identityLabels, stableUid } from '../api/objects.js';
 
-export type DatapathMode = 'legacy' | 'bpf';
+/**
+ * Host routing as Cilium configures it (see kernel/bpf/datapath.bpf.c): `bpf` = BPF host routing;
+ * `legacy` = legacy host routing, Cilium's default without endpoint routes (same-node pods still
+ * delivered by a BPF redirect to the destination lxc); `legacy-endpoint-routes` = legacy host
+ * routing with enable-endpoint-routes (same-node pods forwarded by the stack).
+ */
+export type DatapathMode = 'legacy' | 'legacy-endpoint-routes' | 'bpf';
+export const DATAPATH_MODES: readonly DatapathMode[] = ['legacy', 'legacy-endpoint-routes', 'bpf'];
 export type TunnelMode = 'vxlan' | 'disabled';
 
 export interface PlannedPod {

@@ -63,7 +63,7 @@ function policy(identity: number): Json {
 function endpointModel(ctx: NodeContext, ep: { id: number; identity: number; labels: string[]; pod?: LabPod }): Json {
   const version = ctx.state.ciliumVersion;
   const createdAt = ctx.state.createdAt;
-  const opts = options(true, ctx.kernel.monitorAggregation);
+  const opts = options(ctx.kernel.datapathDebug === true, ctx.kernel.monitorAggregation);
   const recovery = { configuration: { 'error-retry': true, 'error-retry-base': '2s', interval: '1s' }, name: `endpoint-${ep.id}-regeneration-recovery`, status: { 'last-failure-timestamp': '0001-01-01T00:00:00.000Z', 'last-success-timestamp': '0001-01-01T00:00:00.000Z' }, uuid: stableUid('controller', `recovery-${ep.id}`, createdAt) };
   const pod = ep.pod;
   const controllers: Json[] = [recovery];

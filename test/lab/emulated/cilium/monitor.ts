@@ -109,11 +109,12 @@ function verbosityOf(o: MonitorOptions): Verbosity {
 /** Runs the monitor until the process is killed. */
 export function runMonitor(ctx: NodeContext, o: MonitorOptions): void {
   const format: MonitorFormatOptions = { version: ctx.state.ciliumVersion, verbosity: verbosityOf(o), numeric: o.numeric, hex: o.hex, ifnames: nodeIfnames(ctx) };
-  process.stderr.write(`Listening for events on ${cpus().length} CPUs with 64x4096 of shared memory\nPress Ctrl-C to quit\n`);
   let dissectionCache = false;
   const aggregation = ctx.kernel.monitorAggregation;
+  // cilium_dbg() is compiled into the datapath only with the agent's Debug option (bpf/lib/dbg.h).
+  const debug = ctx.kernel.datapathDebug === true;
   const stop = followEvents(labPaths(dirname(ctx.statePath)).eventsOf(ctx.node.name), (e) => {
-    if (!emittedUnder(e, aggregation) || !matchesFilters(e, o)) return;
+    if ((e.kind === 'debug' && !debug) || !emittedUnder(e, aggregation) || !matchesFilters(e, o)) return;
     const lines = formatEvent(e, format);
     if (lines.length === 0) return;
     if (!dissectionCache && e.kind !== 'debug' && format.verbosity !== 'json') {
@@ -126,6 +127,9 @@ export function runMonitor(ctx: NodeContext, o: MonitorOptions): void {
     }
     process.stdout.write(lines.join('\n') + '\n');
   });
+  // Announced once it follows the events (as the real CLI, connected to the agent first): a
+  // caller that starts traffic on this line must not race the start of the following.
+  process.stderr.write(`Listening for events on ${cpus().length} CPUs with 64x4096 of shared memory\nPress Ctrl-C to quit\n`);
   process.on('SIGINT', () => {
     stop();
     process.stderr.write('\nReceived an interrupt, disconnecting from monitor...\n\n');

@@ -46,6 +46,8 @@ export interface PathContext {
   handsToWire(e: SkbEvent): boolean;
   /** Drop reason names by value (enum skb_drop_reason of the running kernel). */
   dropReasons: Record<string, string>;
+  /** The netns inode of the pod whose host-side lxc has this ifindex (where bpf_redirect_peer lands). */
+  peerNetns(lxcIfindex: number): number | undefined;
 }
 
 type Meta = Pick<FuncLine, 'netns' | 'mark' | 'ifindex' | 'ifname' | 'proto' | 'mtu' | 'len' | 'tuple' | 'packet'>;
@@ -86,6 +88,22 @@ function localDeliver(ctx: PathContext, netns: number, t: Tuple): string[] {
 
 function outputTail(ctx: PathContext, netns: number): string[] {
   return ['ip_output', ...nf(ctx, netns), 'ip_finish_output', '__ip_finish_output', 'ip_finish_output2'];
+}
+
+/**
+ * Whether the skb's next real event confirms a tc program's redirect: after bpf_redirect_peer()
+ * the skb is next seen in the destination pod's netns (the receive continues there as its eth0:
+ * __netif_receive_skb_core's another_round fires no second tracepoint, so its consumption, copy
+ * to a socket or free is that event); after bpf_redirect()/bpf_redirect_neigh() it is next queued
+ * for transmission on the target device of the same netns (net_dev_queue).
+ */
+export function redirectAgrees(v: DatapathEvent, e: SkbEvent, next: SkbEvent | undefined, ctx: PathContext): boolean {
+  if (next === undefined) return false;
+  if (v.action === ACTION.REDIRECT_PEER) {
+    const podNetns = ctx.peerNetns(v.target);
+    return podNetns !== undefined && next.netns === podNetns;
+  }
+  return next.kind === SKB.DEV_QUEUE && next.netns === e.netns && next.ifindex === v.target;
 }
 
 /** The lines of one event of an skb, given its neighbours and the datapath's verdicts. */
@@ -140,15 +158,20 @@ function draftsFor(e: SkbEvent, prev: SkbEvent | undefined, next: SkbEvent | und
       const ingress = e.netns === ctx.nodeNetns ? findVerdict(verdicts, e.cpu, e.ifindex, e.ts, next?.ts ?? e.ts + 1e6, false) : undefined;
       if (ingress) at('tcf_classify', me, ingress.ts);
       const action = ingress?.action ?? ACTION.OK;
+      // A redirect is printed only when the skb's next real event agrees with it (REDIRECT_AGREES).
       if (action === ACTION.REDIRECT_PEER) {
-        // Another round of __netif_receive_skb_core, now as the peer (the pod's eth0).
-        const peer = next && next.netns !== e.netns ? metaOf(next, { len: e.len }) : me;
-        at('skb_do_redirect', me);
-        at('skb_scrub_packet', peer);
-        for (const f of [...ipReceive(ctx, peer.netns), ...localDeliver(ctx, peer.netns, t)]) at(f, peer);
+        if (ingress && redirectAgrees(ingress, e, next, ctx)) {
+          // Another round of __netif_receive_skb_core, now as the peer (the pod's eth0).
+          const peer = metaOf(next as SkbEvent, { len: e.len });
+          at('skb_do_redirect', me);
+          at('skb_scrub_packet', peer);
+          for (const f of [...ipReceive(ctx, peer.netns), ...localDeliver(ctx, peer.netns, t)]) at(f, peer);
+        }
       } else if (action === ACTION.REDIRECT || action === ACTION.REDIRECT_NEIGH) {
-        at('skb_do_redirect', me);
-        if (action === ACTION.REDIRECT_NEIGH) at('neigh_resolve_output', next ? metaOf(next) : me);
+        if (ingress && redirectAgrees(ingress, e, next, ctx)) {
+          at('skb_do_redirect', me);
+          if (action === ACTION.REDIRECT_NEIGH) at('neigh_resolve_output', metaOf(next as SkbEvent));
+        }
       } else if (action === ACTION.OK && next !== undefined && next.netns === e.netns) {
         if (next.kind === SKB.DEV_QUEUE && next.ifindex !== e.ifindex) {
           for (const f of ipReceive(ctx, e.netns)) at(f, me);
@@ -162,7 +185,12 @@ function draftsFor(e: SkbEvent, prev: SkbEvent | undefined, next: SkbEvent | und
         } else if (next.kind === SKB.CONSUME || next.kind === SKB.COPY_DATAGRAM) {
           for (const f of [...ipReceive(ctx, e.netns), ...localDeliver(ctx, e.netns, t)]) at(f, me);
         } else if (next.kind === SKB.KFREE && t.l3proto === 0x0800) {
-          for (const f of ['ip_rcv', 'ip_rcv_core']) at(f, me);
+          // The reason says how far the skb got: NO_SOCKET is raised by the transport layer
+          // after local delivery (icmp_rcv -> ping_rcv when a raw socket took a clone, udp_rcv
+          // with no listener), so the receive path up to it ran; any other reason: ip_rcv only.
+          const reason = ctx.dropReasons[String(next.arg)] ?? '';
+          const delivered = /NO_SOCKET$/.test(reason);
+          for (const f of delivered ? [...ipReceive(ctx, e.netns), ...localDeliver(ctx, e.netns, t)] : ['ip_rcv', 'ip_rcv_core']) at(f, me);
         }
       }
       break;

@@ -87,6 +87,7 @@ static void load_config(struct bpf_object *obj, const char *path)
 		unsigned int n1;
 		if (sscanf(line, "mode %63s", a) == 1) {
 			cfg.mode_bpf = strcmp(a, "bpf") == 0;
+			cfg.endpoint_routes = strcmp(a, "legacy-endpoint-routes") == 0;
 		} else if (sscanf(line, "tunnel %63s", a) == 1) {
 			cfg.tunnel_vxlan = strcmp(a, "vxlan") == 0;
 		} else if (sscanf(line, "node_ip %63s", a) == 1) {

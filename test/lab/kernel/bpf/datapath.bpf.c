@@ -3,10 +3,34 @@
  * The lab's datapath: tc programs wired the way Cilium wires its own (bpf_lxc on the pod's
  * host-side veth, bpf_host on the underlay, bpf_overlay on cilium_vxlan), small enough to read.
  *
- * BPF mode delivers like Cilium's BPF host routing: bpf_redirect_peer() into the destination
- * pod, bpf_redirect_neigh() out of the underlay, or the tunnel device with a tunnel key set.
- * Legacy mode only observes and returns TC_ACT_OK, so the host stack (ip_forward, netfilter)
- * moves the packet: that is what the two modes are for.
+ * The three modes are what Cilium's bpf_lxc/bpf_host/bpf_overlay compile to (cilium/cilium
+ * bpf/bpf_lxc.c handle_ipv4_from_lxc, bpf/bpf_host.c handle_ipv4_cont, bpf/bpf_overlay.c
+ * handle_ipv4, and redirect_ep in bpf/lib/l3.h up to 1.18 / bpf/lib/local_delivery.h in 1.19):
+ *
+ * - bpf (BPF host routing, ENABLE_HOST_ROUTING): local delivery ends in redirect_ep's
+ *   ctx_redirect_peer() (into the pod, ingress of its eth0); other nodes: the tunnel device with
+ *   a tunnel key, or fib_redirect_v4 -> bpf_redirect_neigh() out of the underlay.
+ * - legacy (legacy host routing, endpoint routes off = ENABLE_ROUTING defined, Cilium's
+ *   default): bpf_lxc still delivers to a pod of the same node in BPF: `if
+ *   (is_defined(ENABLE_ROUTING) || hairpin_flow || is_defined(ENABLE_HOST_ROUTING))` looks the
+ *   destination endpoint up and calls ipv4_local_delivery(), whose redirect_ep() takes
+ *   `if (needs_backlog || !is_defined(ENABLE_HOST_ROUTING)) return ctx_redirect(ctx, ifindex, 0);`
+ *   (1.19: `if (!use_fast_redirect)`; 1.11-1.13: the same test inside ENABLE_HOST_REDIRECT, which
+ *   the veth datapath sets): bpf_redirect() to the EGRESS of the destination lxc, so that lxc sees
+ *   the packet, no ip_forward, no netfilter FORWARD, no route lookup. In TUNNEL_MODE
+ *   encap_and_redirect_lxc() redirects to the tunnel device whatever the host routing; only
+ *   what is left goes `pass_to_stack` (ipv4_l3: TTL-1, TRACE_TO_STACK, CTX_ACT_OK): native
+ *   routing to other nodes, and the host. On the receiving side bpf_host's
+ *   `#ifndef ENABLE_HOST_ROUTING ... if (!from_host) return CTX_ACT_OK;` hands native traffic to
+ *   the stack, while bpf_overlay calls ipv4_local_delivery() unconditionally: redirect to the lxc.
+ * - legacy-endpoint-routes (legacy host routing with enable-endpoint-routes: no ENABLE_ROUTING,
+ *   "If ENABLE_ROUTING is disabled (for example, with per-endpoint routes)" in bpf_lxc.c): bpf_lxc
+ *   does no local delivery, so same-node traffic also goes to the stack, which routes it by the
+ *   endpoint route out of the destination lxc, where the to-container program enforces policy.
+ *   The tunnel and the overlay side are as in legacy.
+ *
+ * Version range: the gating above was read in the bpf_lxc.c/bpf_host.c/bpf_overlay.c of a
+ * 1.16-era tree and redirect_ep in its 1.11-1.19 forms; the 1.11-1.14 bpf_lxc was not read.
  *
  * Every decision is reported to user space as a struct lab_event (ring buffer), from which the
  * lab's emulated `cilium-dbg monitor` and `pwru` print. Conntrack is real too (an LRU map
@@ -381,6 +405,28 @@ static __always_inline int deliver_peer(struct __sk_buff *skb, __u32 prog, const
 	return verdict(skb, &o, ACT_REDIRECT_PEER, dst->ifindex, bpf_redirect_peer(dst->ifindex, 0));
 }
 
+/* Cilium's set_identity_mark (MARK_MAGIC_IDENTITY): what legacy local delivery leaves on the skb,
+ * so the lab's to-container program knows the BPF datapath already delivered it. */
+#define MARK_MAGIC_IDENTITY 0x0F00
+#define MARK_MAGIC_HOST_MASK 0x0F00
+
+/* Legacy host routing's local delivery (ipv4_local_delivery -> redirect_ep without
+ * ENABLE_HOST_ROUTING): MACs as a router, TTL-1, the destination's policy step (Cilium tail-calls
+ * into the destination endpoint's policy program; with endpoint routes the to-container program
+ * on the lxc does it instead), then bpf_redirect() to the egress of the destination lxc. */
+static __always_inline int deliver_lxc(struct __sk_buff *skb, __u32 prog, const struct lab_endpoint *dst, const struct flow *f, __u32 src_identity, const struct lab_config *c)
+{
+	struct origin o = { .prog = prog, .hook = skb->ifindex, .source = dst->ep_id };
+	if (dec_ttl(skb, f->ttl) < 0)
+		return drop(skb, &o, DROP_TTL_EXCEEDED, src_identity, dst->identity);
+	bpf_skb_store_bytes(skb, 0, dst->pod_mac, 6, 0);
+	bpf_skb_store_bytes(skb, 6, dst->lxc_mac, 6, 0);
+	if (!c->endpoint_routes)
+		policy_to_endpoint(skb, prog, dst, f, src_identity);
+	skb->mark = ((src_identity & 0xFFFF) << 16) | MARK_MAGIC_IDENTITY | ((src_identity >> 16) & 0xFF);
+	return verdict(skb, &o, ACT_REDIRECT, dst->ifindex, bpf_redirect(dst->ifindex, 0));
+}
+
 /* Answers the pod's ARP requests with the host-side veth's MAC (Cilium's arp responder). */
 static __always_inline int arp_respond(struct __sk_buff *skb, const struct lab_endpoint *ep, const struct origin *o)
 {
@@ -468,11 +514,15 @@ int from_container(struct __sk_buff *skb)
 	__u32 reason = trace_reason(st);
 
 	struct lab_endpoint *dst = bpf_map_lookup_elem(&endpoints_by_ip, &f.daddr);
-	if (c->mode_bpf && dst) {
+	/* is_defined(ENABLE_ROUTING) || is_defined(ENABLE_HOST_ROUTING) */
+	if (dst && (c->mode_bpf || !c->endpoint_routes)) {
 		debug(skb, &o, DBG_LOCAL_DELIVERY, dst->ep_id, src->identity, 0);
-		return deliver_peer(skb, PROG_FROM_CONTAINER, dst, &f, src->identity);
+		if (c->mode_bpf)
+			return deliver_peer(skb, PROG_FROM_CONTAINER, dst, &f, src->identity);
+		return deliver_lxc(skb, PROG_FROM_CONTAINER, dst, &f, src->identity, c);
 	}
-	if (c->mode_bpf && tunnel_endpoint && c->tunnel_vxlan) {
+	/* TUNNEL_MODE: encap_and_redirect_lxc(), whatever the host routing. */
+	if (tunnel_endpoint && c->tunnel_vxlan) {
 		if (to_overlay(skb, &o, c, &f, src->identity, dst_identity, tunnel_endpoint, reason, monitor) == 0)
 			return verdict(skb, &o, ACT_REDIRECT, c->vxlan_ifindex, bpf_redirect(c->vxlan_ifindex, 0));
 		return TC_ACT_SHOT;
@@ -487,6 +537,9 @@ int from_container(struct __sk_buff *skb)
 		trace(skb, &o, &t);
 		return verdict(skb, &o, ACT_REDIRECT_NEIGH, c->underlay_ifindex, bpf_redirect_neigh(c->underlay_ifindex, NULL, 0, 0));
 	}
+	/* pass_to_stack: with ENABLE_ROUTING, ipv4_l3() first (TTL-1, the router's MAC). */
+	if (!c->mode_bpf && !c->endpoint_routes && dec_ttl(skb, f.ttl) < 0)
+		return drop(skb, &o, DROP_TTL_EXCEEDED, src->identity, dst_identity);
 	struct trace_args t = { .obs = OBS_TO_STACK, .src_label = src->identity, .dst_label = dst_identity, .reason = reason, .monitor = monitor };
 	trace(skb, &o, &t);
 	return verdict(skb, &o, ACT_OK, 0, TC_ACT_OK);
@@ -499,8 +552,15 @@ int to_container(struct __sk_buff *skb)
 {
 	__u32 ifindex = skb->ifindex;
 	struct lab_endpoint *dst = bpf_map_lookup_elem(&endpoints_by_ifindex, &ifindex);
-	if (!dst)
+	struct lab_config *c = cfg();
+	if (!dst || !c)
 		return TC_ACT_OK;
+	/* Legacy local delivery without endpoint routes already ran the destination's policy step
+	 * (Cilium has no to-container program then); take the mark off as the pod would not see it. */
+	if (!c->endpoint_routes && (skb->mark & MARK_MAGIC_HOST_MASK) == MARK_MAGIC_IDENTITY) {
+		skb->mark = 0;
+		return TC_ACT_OK;
+	}
 	struct origin o = { .prog = PROG_TO_CONTAINER, .hook = ifindex, .source = dst->ep_id };
 	struct flow f;
 	if (parse(skb, &f) < 0)
@@ -512,7 +572,8 @@ int to_container(struct __sk_buff *skb)
 }
 
 /* bpf_host's from-netdev: the underlay's ingress. Native routing delivers remote pods' packets
- * straight into the destination pod in BPF mode. */
+ * straight into the destination pod in BPF mode; without host routing bpf_host returns
+ * CTX_ACT_OK for traffic not from the host (handle_ipv4_cont), and the stack routes it. */
 SEC("tc")
 int from_netdev(struct __sk_buff *skb)
 {
@@ -554,17 +615,20 @@ int from_overlay(struct __sk_buff *skb)
 	__u32 src_identity = (__u32)key.tunnel_id;
 	debug(skb, &o, DBG_DECAP, src_identity, key.tunnel_label, 0);
 	struct lab_endpoint *dst = bpf_map_lookup_elem(&endpoints_by_ip, &f.daddr);
-	if (dst && c->mode_bpf) {
+	/* bpf_overlay's handle_ipv4 calls ipv4_local_delivery() in every host routing mode. */
+	if (dst) {
 		debug(skb, &o, DBG_LOCAL_DELIVERY, dst->ep_id, src_identity, 0);
-		return deliver_peer(skb, PROG_FROM_OVERLAY, dst, &f, src_identity);
+		if (c->mode_bpf)
+			return deliver_peer(skb, PROG_FROM_OVERLAY, dst, &f, src_identity);
+		return deliver_lxc(skb, PROG_FROM_OVERLAY, dst, &f, src_identity, c);
 	}
 	/* The inner frame carries the sender's MACs: let the host stack take it as its own. */
 	bpf_skb_change_type(skb, PACKET_HOST);
 	return verdict(skb, &o, ACT_OK, 0, TC_ACT_OK);
 }
 
-/* The tunnel device's egress: packets the host stack routes into the tunnel (legacy mode, or
- * the host's own traffic) get their tunnel key here; BPF mode sets it in from-container. */
+/* The tunnel device's egress: packets the host stack routes into the tunnel (the host's own
+ * traffic) get their tunnel key here; pods' packets got theirs in from-container. */
 SEC("tc")
 int to_overlay_egress(struct __sk_buff *skb)
 {

@@ -85,8 +85,9 @@ struct lab_event {
 
 /* Fixed facts the agent writes into the config map. */
 struct lab_config {
-	__u32 mode_bpf;        /* 1: BPF host routing; 0: legacy (host stack forwards) */
+	__u32 mode_bpf;        /* 1: BPF host routing (ENABLE_HOST_ROUTING); 0: legacy host routing */
 	__u32 tunnel_vxlan;    /* 1: VXLAN; 0: native routing */
+	__u32 endpoint_routes; /* 1: per-endpoint routes (enable-endpoint-routes): no ENABLE_ROUTING in bpf_lxc */
 	__u32 underlay_ifindex;
 	__u32 vxlan_ifindex;
 	__u32 node_ip;         /* network order */
