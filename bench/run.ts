@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../krew/bundle.js';
 import { generateMixedLog } from './generate.js';
+import { measureLongLines, printLongLines } from './long-lines.js';
 import { measureStart, printStart } from './start.js';
 
 /**
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
     console.log(`  peak RSS at 1M lines: ${rss1.toFixed(0)} MB (target <= 300 MB) ${rss1 <= 300 ? 'OK' : 'MISSED'}`);
     console.log(`  peak RSS at 4M lines: ${rss4.toFixed(0)} MB; ratio 4M/1M: ${(rss4 / rss1).toFixed(2)} (target <= 1.3) ${rss4 / rss1 <= 1.3 ? 'OK' : 'MISSED'}`);
     printStart(await measureStart());
+    printLongLines(await measureLongLines());
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -30,6 +30,11 @@ const HEAD_BYTES = 64 * 1024;
 const HEAD_LINES = 200;
 const DATA_MAX_BYTES = 32 * 1024 * 1024;
 const SAMPLES_KEPT = 5;
+/**
+ * A line longer than this (1 Mi characters) is counted as not understood without being parsed: no
+ * tool prints such a line, and memory stays bounded however long a hostile one is.
+ */
+export const MAX_LINE_CHARS = 1 << 20;
 
 /** analyze reads saved outputs, correlates them and returns the report. It never throws for bad inputs. */
 export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promise<HopReport> {
@@ -309,6 +314,11 @@ async function feedLines(
     lineNo++;
     if (line.length === 0 || (line.length < 2 && line.trim() === '')) return;
     input.lines++;
+    if (line.length > MAX_LINE_CHARS) {
+      input.notUnderstood++;
+      if (samples.length < SAMPLES_KEPT) samples.push({ line: lineNo, text: `${line.slice(0, 200)}...`, reason: `longer than ${MAX_LINE_CHARS} characters: not parsed` });
+      return;
+    }
     const before = ctx;
     const { result, ctx: next } = parser.parse(line, ctx);
     ctx = next;
@@ -343,7 +353,7 @@ async function feedLines(
     input.notUnderstood++;
     if (samples.length < SAMPLES_KEPT) samples.push({ line: lineNo, text: line.length > 200 ? `${line.slice(0, 200)}...` : line, reason });
   };
-  const splitter = new LineSplitter();
+  const splitter = new LineSplitter(MAX_LINE_CHARS);
   for await (const chunk of source.chunks()) splitter.push(chunk, onLine);
   splitter.end(onLine);
   if (pending) emit(pending);
@@ -402,7 +412,8 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
 function headLines(head: Uint8Array): string[] {
   const text = new TextDecoder('utf-8', { fatal: false }).decode(head);
   const lines = text.split('\n', HEAD_LINES + 1);
-  if (head.length >= HEAD_BYTES) lines.pop();
+  // The last line may be cut by the head's end; a first line longer than the head is still read for its start.
+  if (head.length >= HEAD_BYTES && lines.length > 1) lines.pop();
   return lines.slice(0, HEAD_LINES).map((l) => l.replace(/\r$/, ''));
 }
 

@@ -24,6 +24,15 @@ export class LineSplitter {
   private decoderHolds = false;
   /** The start of a line the next chunk ends. */
   private carry = '';
+  /** The carried line passed maxLine: the rest of it is skipped up to its newline. */
+  private carryOver = false;
+
+  /**
+   * maxLine bounds the memory one line can take: a line carried across chunks keeps its first
+   * maxLine + 1 characters only (the caller sees it is too long by its length). Lines inside one
+   * chunk are at most the chunk long.
+   */
+  constructor(private readonly maxLine = Infinity) {}
 
   push(chunk: Uint8Array, onLine: (line: string) => void): void {
     if (!this.decoderHolds && isAscii(chunk)) {
@@ -37,17 +46,36 @@ export class LineSplitter {
   /** The last line when the file does not end with a newline (a cut character becomes U+FFFD). */
   end(onLine: (line: string) => void): void {
     this.decoderHolds = false;
-    const rest = this.carry + this.decoder.decode();
+    const tail = this.decoder.decode();
+    const rest = this.carryOver ? this.carry : this.carry + tail;
     this.carry = '';
+    this.carryOver = false;
     if (rest.length) onLine(rest);
+  }
+
+  /** Keeps the start of a line the next chunk ends, up to maxLine + 1 characters. */
+  private keep(text: string): void {
+    if (this.carryOver) return;
+    this.carry += text;
+    if (this.carry.length > this.maxLine) {
+      this.carry = this.carry.slice(0, this.maxLine + 1);
+      this.carryOver = true;
+    }
+  }
+
+  /** The carried line ends at a newline: what to hand on, and a fresh carry. */
+  private finish(ended: string): string {
+    const line = this.carryOver ? this.carry : this.carry + ended;
+    this.carry = '';
+    this.carryOver = false;
+    return line;
   }
 
   private pushAscii(buf: Buffer, onLine: (line: string) => void): void {
     let start = 0;
     let nl = buf.indexOf(10);
     if (nl >= 0 && this.carry.length) {
-      onLine(withoutCr(this.carry + latin1(buf, 0, nl)));
-      this.carry = '';
+      onLine(withoutCr(this.finish(this.carryOver ? '' : latin1(buf, 0, nl))));
       start = nl + 1;
       nl = buf.indexOf(10, start);
     }
@@ -56,19 +84,29 @@ export class LineSplitter {
       start = nl + 1;
       nl = buf.indexOf(10, start);
     }
-    if (start < buf.length) this.carry += latin1(buf, start, buf.length);
+    if (start < buf.length && !this.carryOver) this.keep(latin1(buf, start, buf.length));
   }
 
   private pushText(decoded: string, onLine: (line: string) => void): void {
-    const text = this.carry + decoded;
+    let text = decoded;
     let start = 0;
     let nl = text.indexOf('\n');
+    if (this.carryOver) {
+      if (nl < 0) return;
+      onLine(withoutCr(this.finish('')));
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    } else {
+      text = this.carry + decoded;
+      nl = text.indexOf('\n');
+    }
     while (nl >= 0) {
       onLine(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }
-    this.carry = text.slice(start);
+    this.carry = '';
+    this.keep(text.slice(start));
   }
 }
 

@@ -8,7 +8,7 @@ export interface CommandOutcome {
   exitCode: number;
 }
 
-const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'mermaid'];
+const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'mermaid', 'html'];
 
 /**
  * buildProgram declares the CLI. Commands load their implementation lazily so `--help` and
@@ -21,7 +21,7 @@ export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: Abo
     .addOption(new Option('--kubeconfig <file>', 'path to the kubeconfig file'))
     .addOption(new Option('--context <name>', 'kubeconfig context to use'))
     .addOption(new Option('-n, --namespace <ns>', 'namespace of the pods (default: the context\'s namespace)'))
-    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUTS).default('table'))
+    .addOption(new Option('-o, --output <format>', 'output format (html: one self-contained page with a swimlane diagram per flow; redirect it to a file)').choices(OUTPUTS).default('table'))
     .addOption(new Option('--color <when>', 'colour the table').choices(['auto', 'always', 'never']).default('auto'))
     .addOption(new Option('--debug', 'print stack traces and debug details'))
     .showHelpAfterError('(run kubectl datapath --help for usage)')

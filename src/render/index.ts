@@ -1,3 +1,4 @@
+import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
 import { renderMermaid } from './mermaid.js';
 import type { Renderer } from './renderer.js';
@@ -8,7 +9,7 @@ import { renderYaml } from './yaml.js';
 export type { RenderOptions, Renderer } from './renderer.js';
 
 /** OutputFormat is a value of `-o`. */
-export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'mermaid';
+export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'mermaid' | 'html';
 
 /** renderers maps each `-o` format to its renderer. */
 export const renderers: Record<OutputFormat, Renderer> = {
@@ -17,6 +18,7 @@ export const renderers: Record<OutputFormat, Renderer> = {
   json: renderJson,
   yaml: renderYaml,
   mermaid: renderMermaid,
+  html: renderHtml,
 };
 
 /** outputFormats lists the `-o` values, for help text, completion and error messages. */

@@ -22,9 +22,14 @@ export type InputFormat =
 
 const PCAP_MAGICS = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1];
 
-const TCPDUMP_LINE = /^(?:\d{2}:\d{2}:\d{2}\.\d{6}|\d{10}\.\d{6}) |^listening on \S+, link-type |^tcpdump: |^reading from file /;
-const MONITOR_LINE = /^(?:CPU \d+: MARK 0x[0-9a-f]+ FROM \d+ |Listening for events on \d+ CPUs|[<-]> (?:endpoint|stack|overlay|network|host|lxc|cilium_host)|xx drop |Policy verdict log:|-> \d+: |\[\d+\] |Press Ctrl-C to quit)/;
-const PWRU_LINE = /^(?:0x[0-9a-f]{8,16} |SKB\s+(?:CPU\s+)?PROCESS|\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} (?:Attaching kprobes|Listening for events|Attached)|{"skb":)/;
+/**
+ * A tcpdump line on its own, without a `listening on` banner: any stamp (default, -tt, -tttt,
+ * --nano; -ttt/-ttttt once trimmed), after -# numbers and --lengths, or a -t packet line that
+ * starts with its protocol and addresses.
+ */
+const TCPDUMP_LINE = /^(?:\d+ {2,3})?(?:caplen \d+ len \d+ )?(?:(?:\d{4}-\d{2}-\d{2} )?\d{2}:\d{2}:\d{2}\.\d{6,9}|\d{9,10}\.\d{6,9}) |^(?:\d+ {2})?(?:IP6? \S+ > \S+: |ARP, (?:Request|Reply) )|^listening on \S+, link-type |^tcpdump: |^reading from file |^dropped privs to /;
+const MONITOR_LINE = /^(?:CPU \d+: MARK 0x[0-9a-f]+ FROM \d+ |CPU \d+: \[(?:pre|post)-xlate-(?:fwd|rev)\] |(?:->|<-) (?:Request|Response) \S+ (?:from|to) \d+ \(|-> forward \(|Received an interrupt, disconnecting from monitor|Listening for events on \d+ CPUs|[<-]> (?:endpoint|stack|overlay|network|host|lxc|cilium_host)|xx drop |Policy verdict log:|-> \d+: |\[\d+\] |Press Ctrl-C to quit)/;
+const PWRU_LINE = /^(?:0x[0-9a-f]{8,16} |\d{2}:\d{2}:\d{2}\.\d{3} 0x[0-9a-f]{8,16} |SKB\s+(?:CPU\s+)?PROCESS|\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} (?:Attaching kprobes|Listening for events|Attached)|{"skb":)/;
 const IPTABLES_LINE = /TRACE: |^PACKET: \d+ [0-9a-f]+ |^trace id [0-9a-f]+ /;
 const ENDPOINT_LIST = /^ENDPOINT\s+POLICY \(ingress\)/;
 const STATUS_TEXT = /^(?:KVStore|Kubernetes|Cilium|KubeProxyReplacement|Host Routing|Routing|Controller Status|Cluster health):\s/;

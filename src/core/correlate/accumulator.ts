@@ -1,6 +1,6 @@
 import type { CaptureEvent, IptablesEvent, MonitorEvent, ProbeEvent, PwruEvent, Tool } from '../model/event.js';
 import type { Packet, Timestamp } from '../model/packet.js';
-import { flowOf, type FlowRef, type PacketId } from './flow-key.js';
+import { flowOf, outerKey, outerOnlyKey, tunnelOf, type FlowRef, type PacketId, type TunnelInfo } from './flow-key.js';
 import { RULE_FUNCS, type KernelStep } from './kernel-path.js';
 
 /** StreamInfo: one input as the accumulator sees it. Points may be resolved later (see resolvePoint). */
@@ -60,7 +60,12 @@ export interface FlowEvidence {
    * with netns and device), however long the skb's list; read with readKernelPath when the report is built.
    */
   kernel: { stream: number; skb: string; steps: KernelStep[] }[];
-  iptables: Map<string, { stream: number; text: string }>;
+  /** Per `table:chain`, in the order the packet crossed them, with the interfaces the hook saw. */
+  iptables: Map<string, { stream: number; text: string; in?: string; out?: string }>;
+  /** The last terminal netfilter verdict (accept, drop, reject, queue) a trace printed for this flow. */
+  iptablesFinal?: { chain: string; verdict: string; stream: number };
+  /** The same trace id went on in another flow: a hook translated the packet's addresses (`src > dst` of that flow). */
+  iptablesContinuedAs?: string;
   /** afterDelivery: the skb had already reached ip_local_deliver, so the drop is the receiver's, not the path's. */
   drops: { stream: number; where: PointHint; reason: string; detail: string; afterDelivery?: boolean }[];
 }
@@ -77,6 +82,10 @@ export interface FlowRecord {
   extraPackets: number;
   extraUnkeyed: number;
   evidence: FlowEvidence;
+  /** The tunnel a packet of this flow was seen in (the first one named). */
+  tunnel?: TunnelInfo;
+  /** The flow is a tunnel's outer packets whose inner packet no tool decoded. */
+  outerOnly?: boolean;
 }
 
 interface MonitorGroup {
@@ -170,7 +179,11 @@ export class FlowAccumulator {
     if (!ref) return;
     const iface = event.packet.cooked?.ifname || event.iface;
     const where = stream.point ? this.fixedWhere(stream) : this.streamWhere(stream, iface);
+    if (ref.encap || event.packet.l4?.proto === 'udp') {
+      if (this.addTunnelPacket(stream, where, event, ref)) return;
+    }
     const flow = this.flowFor(ref);
+    if (ref.encap && !flow.tunnel) flow.tunnel = tunnelOf(event.packet);
     this.noteSeen(flow, where, stream.index, ref.encap);
     // Words and facts are only worth building for hops the report will show.
     const packetId = ref.packetId;
@@ -190,6 +203,44 @@ export class FlowAccumulator {
     } else {
       this.place(flow, undefined, stream.index, undefined);
     }
+  }
+
+  /** Outer flows (`src:sport>dst:dport`) of tunnel packets seen with their inner packet -> that inner flow. */
+  private readonly innerOfOuter = new Map<string, FlowRecord>();
+
+  /**
+   * The outer packets of a tunnel belong to the inner flow they carry, never to a flow of their
+   * own: an encapsulated packet files its outer flow under its inner one; a tunnel packet whose
+   * inner packet was not decoded joins the inner flow of the same outer flow, when one was seen
+   * (true: it was filed). Otherwise it stays a flow of outer packets, marked as such.
+   */
+  private addTunnelPacket(stream: StreamInfo, where: PointHint, event: CaptureEvent, ref: FlowRef): boolean {
+    if (ref.encap) {
+      const outer = outerKey(event.packet);
+      if (outer && this.innerOfOuter.size < 4096 && !this.innerOfOuter.has(outer)) this.innerOfOuter.set(outer, this.flowFor(ref));
+      return false;
+    }
+    const key = outerOnlyKey(event.packet);
+    if (!key) return false;
+    const inner = this.innerOfOuter.get(key);
+    const tunnel = tunnelOf(event.packet)!;
+    if (!inner) {
+      const flow = this.flowFor(ref);
+      flow.outerOnly = true;
+      flow.tunnel ??= tunnel;
+      return false;
+    }
+    const encap = `${tunnel.kind}${tunnel.vni !== undefined ? ` vni ${tunnel.vni}` : ''}${tunnel.outer ? ` ${tunnel.outer}` : ''}`;
+    this.noteSeen(inner, where, stream.index, encap);
+    const words = `${event.packet.cooked ? `${event.packet.cooked.direction} ` : ''}outer ${encap} packet, its inner packet not decoded`;
+    // A packet of its own under the inner flow (which inner packet it carried is unknown), told
+    // apart by its outer IPv4 id when the capture shows one.
+    const id = event.packet.ip?.id;
+    const packetKey = `${tunnel.kind} outer packet ${id !== undefined ? `ip-id ${id}` : `#${this.seq}`}`;
+    const identity = { packetId: packetKey, packetKey } as FlowRef;
+    const hop = this.keeps(inner, packetKey, stream.index) ? this.hop(stream, where, event.time, words, { encap }) : undefined;
+    this.place(inner, identity, stream.index, hop);
+    return true;
   }
 
   private readonly fixedWheres = new Map<number, PointHint>();
@@ -306,6 +357,7 @@ export class FlowAccumulator {
       const ref = event.packet ? flowOf(event.packet) : undefined;
       if (!ref) return;
       const flow = this.flowFor(ref);
+      if (ref.encap && !flow.tunnel) flow.tunnel = tunnelOf(event.packet!);
       const where = this.kernelWhere(stream);
       const kept = this.keeps(flow, undefined, stream.index);
       const evidence = flow.evidence.kernel.length < KERNEL_EVIDENCE_KEPT;
@@ -351,14 +403,31 @@ export class FlowAccumulator {
     const flow = this.flowFor(ref);
     const where: PointHint = { kind: 'iptables' };
     const chain = `${event.table ?? '?'}:${event.chain ?? '?'}`;
-    if (!flow.evidence.iptables.has(chain)) flow.evidence.iptables.set(chain, { stream: stream.index, text: event.summary });
+    if (!flow.evidence.iptables.has(chain)) flow.evidence.iptables.set(chain, { stream: stream.index, text: event.summary, in: event.inIface || undefined, out: event.outIface || undefined });
     this.noteSeen(flow, where, stream.index, ref.encap);
     const verdict = event.verdict?.toUpperCase();
     if (verdict === 'DROP' || verdict === 'REJECT') this.noteDrop(flow, stream.index, where, `iptables ${chain} ${verdict}`, event.summary);
+    if (verdict && TERMINAL_VERDICTS.has(verdict)) flow.evidence.iptablesFinal = { chain, verdict: verdict.toLowerCase(), stream: stream.index };
     const facts: Record<string, string | number> = { chain };
     if (event.inIface) facts.in = event.inIface;
     if (event.outIface) facts.out = event.outIface;
-    this.place(flow, packetOf(ref), stream.index, this.hop(stream, where, event.time, event.summary, facts));
+    // The lines of one trace id are one packet (xtables-monitor `TRACE: <family> <id>`, nft `trace id <id>`),
+    // also where the packet shows nothing else to tell it apart (TCP without a sequence number).
+    if (event.traceId !== undefined) this.followTrace(event.traceId, flow);
+    const identity = packetOf(ref) ?? (event.traceId !== undefined ? { packetId: `trace ${event.traceId}`, packetKey: `trace id ${event.traceId}` } : undefined);
+    this.place(flow, identity, stream.index, this.hop(stream, where, event.time, event.summary, facts));
+  }
+
+  /** The flow each trace id was first seen in (bounded: ids are per packet). */
+  private readonly traceFlows = new Map<string, FlowRecord>();
+
+  private followTrace(traceId: string, flow: FlowRecord): void {
+    const first = this.traceFlows.get(traceId);
+    if (!first) {
+      if (this.traceFlows.size < 4096) this.traceFlows.set(traceId, flow);
+    } else if (first !== flow) {
+      first.evidence.iptablesContinuedAs ??= `${flow.ref.src} > ${flow.ref.dst}`;
+    }
   }
 
   /**
@@ -420,7 +489,7 @@ export class FlowAccumulator {
    * place files a hop under its packet, or counts it when the flow already has enough detail;
    * true when the hop was kept.
    */
-  private place(flow: FlowRecord, identity: FlowRef | undefined, stream: number, hop: HopRecord | undefined): boolean {
+  private place(flow: FlowRecord, identity: Pick<FlowRef, 'packetId' | 'packetKey'> | undefined, stream: number, hop: HopRecord | undefined): boolean {
     if (identity === undefined) {
       let list = flow.unkeyed.get(stream);
       if (!list) flow.unkeyed.set(stream, (list = []));
@@ -497,6 +566,9 @@ export class FlowAccumulator {
 function packetOf(ref: FlowRef): FlowRef | undefined {
   return ref.packetId === undefined ? undefined : ref;
 }
+
+/** Netfilter verdicts that end a packet's way through a hook (not continue, return, jump or goto). */
+const TERMINAL_VERDICTS = new Set(['ACCEPT', 'DROP', 'REJECT', 'QUEUE', 'STOLEN']);
 
 /** Drop reasons pwru prints for skbs freed normally. */
 const BENIGN_DROP = new Set(['SKB_CONSUMED', 'SKB_DROP_REASON_NOT_SPECIFIED', 'NOT_SPECIFIED']);

@@ -1,4 +1,5 @@
-import type { HopReport, ReportEndpoint, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket } from '../model/report.js';
+import type { HopReport, PathStep, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTunnel } from '../model/report.js';
+import type { TunnelInfo } from './flow-key.js';
 import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import { hintKey, type FlowAccumulator, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
@@ -20,8 +21,9 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   const flows: ReportFlow[] = [];
   const pairs = orderFlows(records, acc);
   for (const { flow, direction } of pairs) {
+    // A flow between one address and port and itself (loopback) is its own reverse: it has none.
     const reverse = acc.flows.get(flow.ref.reverseKey);
-    flows.push(buildFlow(flow, reverse, direction, resolver, ctx));
+    flows.push(buildFlow(flow, reverse === flow ? undefined : reverse, direction, resolver, ctx));
   }
   return { schemaVersion: 1, inputs: ctx.inputs, endpoints: ctx.endpoints, flows, warnings: ctx.warnings };
 }
@@ -33,7 +35,8 @@ function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRe
   const sorted = [...records].sort((a, b) => Number(a.ref.proto === 'arp') - Number(b.ref.proto === 'arp') || a.firstSeq - b.firstSeq);
   for (const f of sorted) {
     if (done.has(f.key)) continue;
-    const rev = acc.flows.get(f.ref.reverseKey);
+    const found = acc.flows.get(f.ref.reverseKey);
+    const rev = found === f ? undefined : found;
     let request = f;
     let reply = rev;
     if (rev && (f.role === 'reply' || (f.role === undefined && rev.role === 'request'))) {
@@ -78,6 +81,7 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     describePod: (ep) => (ep?.pod ? ep.pod : undefined),
     streamName: (s) => ctx.streams[s]?.name ?? `input ${s}`,
     resolve: (w, s) => r.resolve(w, s),
+    tunnel: flow.tunnel ?? reverse?.tunnel,
   };
   const verdictAndPath = classifyFlow(facts);
   const rank = memoRank(srcEp, dstEp);
@@ -104,7 +108,17 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     conclusions: verdictAndPath.conclusions,
     evidence: verdictAndPath.evidence,
     ...flowEnds(flow, srcEp, dstEp),
+    ...tunnelOfFlow(verdictAndPath.path, verdictAndPath.evidence, flow.tunnel ?? reverse?.tunnel),
   };
+}
+
+/** The tunnel named in the report when the path crossed one and an observation named its protocol. */
+function tunnelOfFlow(path: PathStep[], evidence: ReportEvidence[], tunnel: TunnelInfo | undefined): { tunnel?: ReportTunnel } {
+  if (!tunnel || !path.includes('overlay')) return {};
+  const out: ReportTunnel = { protocol: tunnel.kind, evidence: evidence.find((e) => e.claim === 'overlay')?.because[0] ?? '' };
+  if (tunnel.vni !== undefined) out.vni = tunnel.vni;
+  if (tunnel.outer) out.outer = tunnel.outer;
+  return { tunnel: out };
 }
 
 /** Reserved identity 2 is `world` (pkg/identity/numericidentity.go ReservedIdentityWorld): outside the cluster. */

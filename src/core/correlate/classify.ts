@@ -2,6 +2,8 @@ import type { PathStep, ReportEndpoint, ReportEvidence, Verdict } from '../model
 import { ciliumPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import type { FlowRecord, PointHint } from './accumulator.js';
 import { readKernelPath } from './kernel-path.js';
+import type { TunnelInfo } from './flow-key.js';
+import { netfilterEvidence, netfilterSentence, readNetfilter } from './netfilter.js';
 
 /** SeenAt: a resolved point that saw the flow, with how often and whether it was encapsulated there. */
 export interface SeenAt {
@@ -29,6 +31,8 @@ export interface FlowFacts {
   describePod: (ep: ReportEndpoint | undefined) => string | undefined;
   streamName: (stream: number) => string;
   resolve?: (where: PointHint, stream: number) => string;
+  /** The tunnel a packet of this flow, or of its other direction, was seen in. */
+  tunnel?: TunnelInfo;
 }
 
 export interface Classification {
@@ -57,6 +61,8 @@ export function classifyFlow(f: FlowFacts): Classification {
   const srcNode = srcEp?.node || undefined;
   const dstNode = dstEp?.node || undefined;
   const crossNode = !!srcNode && !!dstNode && srcNode !== dstNode;
+  /** Both ends known to be on one node: nothing crosses a tunnel between them. */
+  const sameNode = !!srcNode && srcNode === dstNode;
   const seenPoints = new Set(f.seen.map((s) => s.point));
 
   const srcPod = podPointOf(srcEp, f);
@@ -92,9 +98,14 @@ export function classifyFlow(f: FlowFacts): Classification {
   }
   for (const s of f.seen) {
     const p = parsePoint(s.point);
+    // Any point that saw the packet encapsulated (an underlay capture, pwru's tunnel tuple) saw
+    // it cross the tunnel; a capture on the tunnel device sees it before encapsulation.
+    if (s.encap && s.point !== srcPod && s.point !== dstPod) {
+      overlay.push({ node: p?.node ?? '?', text: `${s.point} saw it inside ${s.encap}` });
+      continue;
+    }
     if (p?.kind !== 'host' || s.point === srcLxc || s.point === dstLxc) continue;
-    if (s.encap) overlay.push({ node: p.node ?? '?', text: `${s.point} saw it inside ${s.encap}` });
-    else if (crossNode && /vxlan|geneve/.test(p.iface ?? '')) overlay.push({ node: p.node ?? '?', text: `${s.point} (the tunnel device) saw it` });
+    if (!sameNode && /vxlan|geneve/.test(p.iface ?? '')) overlay.push({ node: p.node ?? '?', text: `${s.point} (the tunnel device) saw it` });
     else if (crossNode && !/^lxc|^cilium_/.test(p.iface ?? '')) native.push({ node: p.node ?? '?', text: `${s.point} saw it unencapsulated, with the pod addresses` });
   }
 
@@ -131,6 +142,11 @@ export function classifyFlow(f: FlowFacts): Classification {
     }
     if (path.redirect && path.neighAfterRedirect && !path.forward) neigh.push({ node, text: `${who}: skb_do_redirect then neighbour output, bpf_redirect_neigh()` });
     if (path.tunnel) overlay.push({ node, text: `${who}: tunnel device functions (${path.keyFuncs.filter((x) => /vxlan|geneve|udp_tunnel/.test(x)).join(', ')})` });
+    else if (!sameNode) {
+      // pwru's IFACE column: the skb was on a VXLAN/Geneve device (its transmit encapsulates it).
+      const device = k.steps.find((st) => st.iface !== undefined && /vxlan|geneve/.test(st.iface))?.iface;
+      if (device) overlay.push({ node, text: `${who}: on the tunnel device ${device}` });
+    }
   }
 
   // cilium monitor.
@@ -159,11 +175,26 @@ export function classifyFlow(f: FlowFacts): Classification {
     bpfDelivery.push({ node, text: `cilium monitor on ${node}: to-endpoint ${dstEp!.id} and no to-stack, delivered in BPF` });
   }
 
-  // iptables TRACE only fires where the host's netfilter hooks ran.
-  for (const [chain, it] of f.flow.evidence.iptables) {
-    const node = f.nodeOfStream(it.stream);
-    stack.push({ node, text: `iptables TRACE on ${node}: ${chain} traced it` });
+  if (f.flow.outerOnly && f.flow.tunnel) {
+    const points = uniq(f.seen.map((s) => s.point)).join(', ');
+    overlay.push({ node: '?', text: `${points} saw ${tunnelName(f.flow.tunnel)} packets${f.flow.tunnel.outer ? ` between the nodes ${f.flow.tunnel.outer}` : ''}` });
   }
+  // Cilium encapsulates both directions of a connection between two nodes in tunnel mode
+  // (bpf_lxc / bpf_overlay): the other direction seen inside the tunnel says this one crossed it
+  // too, unless this direction was itself seen on the underlay without it.
+  if (!sameNode && overlay.length === 0 && native.length === 0) {
+    for (const s of f.reverseSeen) {
+      if (!s.encap) continue;
+      overlay.push({ node: '?', text: `the ${dir === 'request' ? 'reply' : 'request'} was seen inside ${s.encap} at ${s.point}: both directions cross the same tunnel` });
+      break;
+    }
+  }
+
+  // iptables TRACE only fires where the host's netfilter hooks ran.
+  for (const node of uniq([...f.flow.evidence.iptables.values()].map((it) => f.nodeOfStream(it.stream)))) {
+    stack.push({ node, text: netfilterEvidence(readNetfilter(f.flow.evidence, (s) => f.nodeOfStream(s) === node)!, node) });
+  }
+  const netfilter = readNetfilter(f.flow.evidence);
 
   const evidence: ReportEvidence[] = [];
   const path: PathStep[] = [];
@@ -216,6 +247,10 @@ export function classifyFlow(f: FlowFacts): Classification {
       }
       const dstStep = deliveryOn(dstNode, true);
       if (dstStep) path.push(dstStep);
+    } else if (!sameNode && overlay.length) {
+      // Nodes unknown (no endpoint data), but the packet was seen in a tunnel: it crossed nodes.
+      path.push('overlay');
+      cite('overlay', overlay);
     } else {
       const step = deliveryOn(undefined, false);
       if (step) path.push(step);
@@ -235,6 +270,8 @@ export function classifyFlow(f: FlowFacts): Classification {
   const delivered: string[] = [];
   if (dstPodSeen) delivered.push(`seen at ${dstPod}`);
   if (dstEp?.id != null && mon.has(`to-endpoint:${dstEp.id}`)) delivered.push(`cilium monitor: to-endpoint ${dstEp.id}`);
+  // A trace that ends accepted in INPUT handed the packet to the host's own stack: its destination.
+  if (netfilter?.final?.verdict === 'accept' && netfilter.final.chain.endsWith(':INPUT')) delivered.push(`netfilter accepted it into the host (${netfilter.final.verdict} at ${netfilter.final.chain})`);
   if (dir === 'request' && f.reverseSeen.length) delivered.push(`the reply was seen (${uniq(f.reverseSeen.map((s) => s.point)).slice(0, 3).join(', ')})`);
   const pointOfDrop = (d: (typeof drops)[number]) =>
     f.resolve ? f.resolve(d.where, d.stream) : d.where.kind === 'kernel' ? kernelPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'iptables' ? iptablesPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'endpoint' ? ciliumPoint(f.nodeOfEndpointId(d.where.endpoint, d.stream), d.where.endpoint) : d.where.kind === 'fixed' ? d.where.point : '?';
@@ -288,7 +325,9 @@ export function classifyFlow(f: FlowFacts): Classification {
   if (f.flow.ref.proto === 'arp') {
     conclusions.push(arpSentence(f));
   } else {
-    conclusions.push(pathSentence(path, { dir, srcName, dstName, srcLxc, dstLxc, dstPod, srcNode, dstNode, crossNode, overlay, peer, bpfDelivery, viaLxc }));
+    // Traffic of the host itself, or routed through it, is told by the chains and interfaces it crossed, not as lxc to lxc.
+    const byNetfilter = netfilter && !crossNode && !(srcLxc && dstLxc) && path.length === 1 && path[0] === 'host-stack';
+    conclusions.push(byNetfilter ? netfilterSentence(netfilter, dir) : pathSentence(path, { dir, srcName, dstName, srcLxc, dstLxc, dstPod, srcNode, dstNode, crossNode, overlay, peer, bpfDelivery, viaLxc, tunnel: f.tunnel, outerOnly: f.flow.outerOnly }));
   }
   if (path.length > 0 && hasConflict(path, crossNode, stack, peer, redirect)) {
     conclusions.push(`Evidence disagrees: some points suggest the host stack and others a BPF redirect (${peer.length ? 'bpf_redirect_peer' : 'bpf_redirect to the lxc'}); the path above follows the host-stack evidence.`);
@@ -388,6 +427,8 @@ interface PathWords {
   overlay: NodeEvidence[];
   peer: NodeEvidence[];
   bpfDelivery: NodeEvidence[];
+  tunnel?: TunnelInfo;
+  outerOnly?: boolean;
   viaLxc: NodeEvidence[];
 }
 
@@ -403,6 +444,14 @@ function pathSentence(path: PathStep[], w: PathWords): string {
       return `Path unknown: the ${w.dir} reached ${w.dstName} through ${dstLxc}, which both the host stack and Cilium's bpf_redirect() to the lxc (no BPF host routing) do; pwru (ip_forward or skb_do_redirect), an iptables TRACE or cilium monitor (-> stack or not) on the node would decide.`;
     }
     return `Path unknown: no probe saw enough of the ${w.dir} to tell how it travelled; capture the lxc of both pods and run pwru or cilium monitor on the node.`;
+  }
+  if (!w.crossNode && path[0] === 'overlay') {
+    const tunnel = w.tunnel ? `the ${tunnelName(w.tunnel)}` : 'a';
+    if (w.outerOnly) {
+      return `Path overlay: these are the outer packets of ${tunnel} tunnel${w.tunnel?.outer ? ` between the nodes ${w.tunnel.outer}` : ''}; the packet inside was not decoded, so which pods it joins is unknown (capture on the tunnel device, cilium_vxlan or cilium_geneve, or with a larger snaplen to see it).`;
+    }
+    const why = w.overlay[0] ? ` (${w.overlay[0].text})` : '';
+    return `Path overlay: the ${w.dir} crossed between nodes inside ${tunnel} tunnel${why}; ${w.tunnel ? '' : 'the tunnel protocol is not shown by this evidence (cilium status names it); '}which nodes it joined is unknown without endpoint data.`;
   }
   if (!w.crossNode) {
     if (path[0] === 'redirect-peer') {
@@ -424,7 +473,7 @@ function pathSentence(path: PathStep[], w: PathWords): string {
         parts.push(`on ${w.srcNode} a tc BPF program sent it to the underlay with bpf_redirect_neigh(), skipping the host stack`);
         break;
       case 'overlay':
-        parts.push(`it crossed to ${w.dstNode} inside the tunnel${w.overlay[0] ? ` (${w.overlay[0].text})` : ''}`);
+        parts.push(`it crossed to ${w.dstNode} inside ${w.tunnel ? `the ${tunnelName(w.tunnel)}` : 'the'} tunnel${w.overlay[0] ? ` (${w.overlay[0].text})` : ''}`);
         dstSide = true;
         break;
       case 'native-routing':
@@ -446,4 +495,9 @@ function pathSentence(path: PathStep[], w: PathWords): string {
 
 function uniq<T>(xs: T[]): T[] {
   return [...new Set(xs)];
+}
+
+/** `vxlan (VNI 42)`: the tunnel protocol and its network identifier, as the evidence names them. */
+export function tunnelName(t: TunnelInfo): string {
+  return `${t.kind}${t.vni !== undefined ? ` (VNI ${t.vni})` : ''}`;
 }

@@ -193,3 +193,53 @@ function describeEncap(p: Packet): string {
   const vni = e.vni !== undefined ? ` vni ${e.vni}` : e.spi !== undefined ? ` spi 0x${e.spi.toString(16)}` : '';
   return `${e.kind}${vni}${outer}`;
 }
+
+/** A tunnel as one packet shows it: the encapsulation and the outer (node to node) addresses. */
+export interface TunnelInfo {
+  kind: string;
+  vni?: number;
+  /** `10.99.0.1 > 10.99.0.2`, outer addresses as printed. */
+  outer?: string;
+}
+
+/**
+ * UDP ports of the tunnels Cilium uses: 8472 (VXLAN, the Linux default Cilium keeps), 4789 (IANA
+ * VXLAN) and 6081 (Geneve) — pkg/defaults TunnelPortVXLAN/TunnelPortGeneve; tcpdump decodes 8472
+ * as OTV, whose header VXLAN's equals.
+ */
+const TUNNEL_PORTS: ReadonlyMap<number, string> = new Map([[8472, 'vxlan'], [4789, 'vxlan'], [6081, 'geneve']]);
+
+/** The outermost tunnel of a packet that carries one: decoded encapsulation, or UDP to a tunnel port. */
+export function tunnelOf(packet: Packet): TunnelInfo | undefined {
+  const e = packet.encap;
+  const outer = packet.ip ? `${packet.ip.src} > ${packet.ip.dst}` : undefined;
+  if (e) {
+    const t: TunnelInfo = { kind: e.kind };
+    if (e.vni !== undefined) t.vni = e.vni;
+    if (outer) t.outer = outer;
+    return t;
+  }
+  const l4 = packet.l4;
+  if (l4?.proto !== 'udp' || l4.dstPort === undefined) return undefined;
+  const kind = TUNNEL_PORTS.get(l4.dstPort);
+  if (!kind) return undefined;
+  return outer ? { kind, outer } : { kind };
+}
+
+/**
+ * A tunnel packet whose inner packet the tool did not decode (tcpdump cut it, snaplen, or only the
+ * UDP header shown): the key of its outer flow (addresses and the outer source port, which VXLAN
+ * and Geneve derive from the inner flow's hash), to find the inner flow it carried.
+ */
+export function outerOnlyKey(packet: Packet): string | undefined {
+  if (packet.inner && (packet.inner.ip || packet.inner.arp)) return undefined;
+  if (!packet.encap && !(packet.l4?.proto === 'udp' && packet.l4.dstPort !== undefined && TUNNEL_PORTS.has(packet.l4.dstPort))) return undefined;
+  return packet.ip ? outerKey(packet) : undefined;
+}
+
+/** The outer flow of an encapsulated packet: `src:sport>dst:dport`. */
+export function outerKey(packet: Packet): string | undefined {
+  const ip = packet.ip;
+  if (!ip) return undefined;
+  return `${ip.src}:${packet.l4?.srcPort ?? ''}>${ip.dst}:${packet.l4?.dstPort ?? ''}`;
+}

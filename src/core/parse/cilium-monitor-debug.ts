@@ -21,7 +21,8 @@ interface Entry {
   keys: readonly string[];
 }
 
-const PORTS = 'sport=(\\d+) dport=(\\d+) nexthdr=(\\d+) flags=([A-Z, ]*)';
+// Flags as names (IN, OUT, RELATED) or, in some agents, as the number.
+const PORTS = 'sport=(\\d+) dport=(\\d+) nexthdr=(\\d+) flags=([A-Z, ]*|\\d+)';
 const PORT_KEYS = ['sport', 'dport', 'nexthdr', 'flags'] as const;
 
 const ENTRIES: readonly Entry[] = [
@@ -65,7 +66,8 @@ const ENTRIES: readonly Entry[] = [
   e('Resolved L4 policy to: ', 'l4-policy', /^Resolved L4 policy to: (\d+) \/ (\S*)$/, ['port', 'direction']),
   e('Destination is inside cluster prefix, ', 'netdev-in-cluster', /^Destination is inside cluster prefix, source identity: (\d+)$/, ['identity']),
   e('Conntrack lookup 1/2: ', 'ct-lookup', /^Conntrack lookup 1\/2: src=(\S+) dst=(\S+)$/, ['src', 'dst']),
-  e('Conntrack lookup 2/2: ', 'ct-lookup-2', /^Conntrack lookup 2\/2: nexthdr=(\d+) flags=(\d+)$/, ['nexthdr', 'flags']),
+  // 1.16+ add the lookup's direction and scope: `nexthdr=6 flags=0 dir=0 scope=0`.
+  e('Conntrack lookup 2/2: ', 'ct-lookup-2', /^Conntrack lookup 2\/2: nexthdr=(\d+) flags=(\d+)(?: dir=(\d+) scope=(\d+))?$/, ['nexthdr', 'flags', 'dir', 'scope']),
   e('Conntrack create: ', 'ct-create', /^Conntrack create: proxy-port=(\d+) revnat=(\d+) src-identity=(\d+)(?: lb=(\S+))?$/, ['proxy-port', 'revnat', 'src-identity', 'lb']),
   e('Skipping proxy, ', 'skip-proxy', /^Skipping proxy, tc_index is set=([0-9a-f]+)$/, ['tc_index']),
   e('Matched L4 policy; ', 'l4-create', /^Matched L4 policy; creating conntrack src=(\d+) dst=(\d+) dport=(\d+) proto=(\d+)$/, ['src', 'dst', 'dport', 'proto']),

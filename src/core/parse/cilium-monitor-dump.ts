@@ -26,7 +26,7 @@ export type DumpStep =
   | { kind: 'start'; dump: PacketDump }
   | { kind: 'error'; reason: string };
 
-const LAYER = /^(Ethernet|Dot1Q|ARP|IPv4|IPv6|TCP|UDP|SCTP|ICMPv4|ICMPv6|DNS)[ \t]\{(.*)\}$/;
+const LAYER = /^(Ethernet|Dot1Q|ARP|IPv4|IPv6|TCP|UDP|SCTP|ICMPv4|ICMPv6|DNS)[ \t]+\{(.*)\}$/;
 const TRAILER = /^ *(?:Failed to decode layer: .+|Packet has been truncated|Unknown layer)$/;
 const HEX = /^([0-9a-f]{8})  [0-9a-f]{2} /;
 

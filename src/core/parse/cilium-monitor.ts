@@ -3,6 +3,8 @@ import type { L4Info, Packet } from '../model/packet.js';
 import { dropReasonCode, dropReasonName } from './cilium-drop-reasons.js';
 import { parseDebugMessage } from './cilium-monitor-debug.js';
 import { type PacketDump, isDumpLine, stepDump } from './cilium-monitor-dump.js';
+import { BPF_FILES, cpuOf, packetOfSummary, readMonitorJson } from './cilium-monitor-json.js';
+import { asNumber, asRecord, asString, asStringArray } from './json-value.js';
 import { joinedRecords } from './cilium-monitor-split.js';
 import { digitsValue, parseConnectionSummary } from './cilium-monitor-summary.js';
 import { LINKTYPE_ETHERNET, decodeFrame } from './frame.js';
@@ -57,7 +59,8 @@ const L7 =
   /^(<-|->|\?\?) (Request|Response) (\S+) (from|to) (\d+) \((.*?)\) (to|from) (\d+) \((.*?)\), identity (\S+?)->(\S+?), verdict (\S+)(?: (.*))?$/;
 const VERDICT_HEAD = /^Policy verdict log: flow (0x[0-9a-f]+)(?:, PolicyName ([^,]+),)? local EP ID (\d+), remote ID (\S+?), /;
 const TRACE_VERBOSE = /^([a-z-]+|\d+): (\d+) bytes(?: \((\d+) captured\))?, (.*)$/;
-const DROP_VERBOSE = /^(\d+) bytes, reason (.+?)(?:(?:, )?identity (\S+?)->(\S+?))?(?:, to endpoint (\d+))?$/;
+/** ~1.3 printed `, to ifindex N` after the reason (gh-cilium-issue6305). */
+const DROP_VERBOSE = /^(\d+) bytes, reason (.+?)(?:, to ifindex (\d+))?(?:(?:, )?identity (\S+?)->(\S+?))?(?:, to endpoint (\d+))?$/;
 const FORWARD_VERBOSE = /^(\d+) bytes, at ([^,]+), reason ([^,]+), to ifindex (\d+)(?:, identity (\S+?)->(\S+?))?(?:, to endpoint (\d+))?$/;
 const PACKET_DROPPED = /^Packet dropped (\d+) \((.+?)\) (\d+) bytes ifindex=(\d+)(?: (\S+?)->(\S+?))?$/;
 const PACKET_FORWARDED = /^Packet forwarded (\d+) \(([^)]+)\) (\d+) bytes ifindex=(\d+)(?: (\S+?)->(\S+?))?(?: to lxc (\d+))?$/;
@@ -69,6 +72,8 @@ const AGENT_NOTICE = /^>> ([^:]+): (.*)$/;
 const RECORDER = /^Recorder capture: dir:(\w+) rule:(\d+) ts:(\d+) caplen:(\d+) len:(\d+)$/;
 const AGENT_LOG = /^(?:time=(?:"[^"]*"|\S+) )?level=[a-z]+ msg=/;
 const SEPARATOR = /^-{4,}$/;
+/** What the monitor client prints when Ctrl-C stops it (cilium-dbg monitor, cmd/monitor.go). */
+const INTERRUPTED = 'Received an interrupt, disconnecting from monitor...';
 
 /** Reserved identities as monitor names them (pkg/identity/numericidentity.go; `cluster` was 3 before `unmanaged`). */
 const RESERVED_IDENTITIES: ReadonlyMap<string, number> = new Map([
@@ -130,8 +135,9 @@ function parseLine(line: string, ctx: MonitorContext): Result {
       if (AGENT_LOG.test(line)) return ignored('agent log line', ctx);
       break;
     case 0x7b /* { */:
-      return unparsed('monitor JSON output (-j) is not the text format');
+      return jsonLine(line, ctx);
   }
+  if (line === INTERRUPTED) return ignored('monitor stopped by Ctrl-C', EMPTY, true);
   if (isDumpLine(line)) return dumpLine(line, ctx);
   const noise = transcriptNoise(line);
   if (noise) return ignored(noise, ctx);
@@ -343,12 +349,12 @@ function captureInfo(line: string, m: RegExpExecArray): Result {
 
 function l7(line: string, m: RegExpExecArray): Result {
   const request = m[2] === 'Request';
-  if ((request && (m[4] !== 'from' || m[7] !== 'to')) || (!request && (m[4] !== 'to' || m[7] !== 'from'))) {
-    return unparsed('L7 record not understood');
-  }
-  // Responses print "to <requester> from <responder>": the first endpoint is the requester either way.
-  const srcEndpoint = Number(m[5]);
-  const dstEndpoint = Number(m[8]);
+  if (m[4] === m[7] || (request && m[4] !== 'from')) return unparsed('L7 record not understood');
+  // Responses print "to <requester> from <responder>" (logrecord.go); agents of 2018 printed
+  // "from <responder> to <requester>": the requester is the endpoint after `to` either way.
+  const swapped = !request && m[4] === 'from';
+  const srcEndpoint = Number(swapped ? m[8] : m[5]);
+  const dstEndpoint = Number(swapped ? m[5] : m[8]);
   const ingress = m[1] === '<-';
   const local = ingress ? dstEndpoint || srcEndpoint : srcEndpoint || dstEndpoint;
   const event: MonitorEvent = { tool: 'monitor', type: 'l7', summary: line };
@@ -356,7 +362,7 @@ function l7(line: string, m: RegExpExecArray): Result {
   if (m[1] !== '??') event.policyDirection = ingress ? 'ingress' : 'egress';
   setIdentities(event, m[10], m[11]);
   event.verdict = m[12].toLowerCase();
-  event.l7 = { kind: request ? 'request' : 'response', proto: m[3], srcEndpoint, dstEndpoint, srcLabels: labels(m[6]), dstLabels: labels(m[9]) };
+  event.l7 = { kind: request ? 'request' : 'response', proto: m[3], srcEndpoint, dstEndpoint, srcLabels: labels(swapped ? m[9] : m[6]), dstLabels: labels(swapped ? m[6] : m[9]) };
   if (m[13] !== undefined) event.l7.detail = m[13];
   return plain(event);
 }
@@ -576,7 +582,7 @@ function dropVerbose(body: string, head: Head, ctx: MonitorContext): Result {
   const m = DROP_VERBOSE.exec(body);
   if (!m) return unparsed('-v drop not understood');
   head.type = 'drop';
-  const event = Object.assign(head, dropReason(m[2]), verbosePacketFields(m[1], undefined, m[3], m[4], m[5]));
+  const event = Object.assign(head, dropReason(m[2]), verbosePacketFields(m[1], m[3], m[4], m[5], m[6]));
   return withPacketDump(event, ctx, m[1] !== '0');
 }
 
@@ -749,6 +755,132 @@ function debugCapture(m: RegExpExecArray, head: Head, ctx: MonitorContext): Resu
   }
   if (event.debugKind === 'other') addExtra(event, 'message', text);
   return withPacketDump(event, ctx, bytes > 0);
+}
+
+// ---- -j / --json records ----------------------------------------------------------------------
+
+/** One `cilium monitor -j` line (see cilium-monitor-json.ts for the fields of each record type). */
+function jsonLine(line: string, ctx: MonitorContext): Result {
+  const record = readMonitorJson(line);
+  if (typeof record === 'string') return unparsed(record);
+  const type = asString(record.type);
+  const head: MonitorEvent = { tool: 'monitor', type: 'trace', summary: line };
+  const cpu = cpuOf(record.cpu);
+  if (cpu !== undefined) head.cpu = cpu;
+  const mark = asString(record.mark);
+  if (mark !== undefined) head.mark = mark;
+  const source = asNumber(record.source);
+  if (source) head.endpoint = source;
+  switch (type) {
+    case 'trace':
+    case 'drop': {
+      const packet = packetOfSummary(record.summary, decodeHexFrame);
+      if (typeof packet === 'string') return unparsed(packet);
+      if (type === 'trace') {
+        const obs = asString(record.observationPoint);
+        if (obs === undefined) return unparsed('monitor JSON trace without observationPoint');
+        head.obsPoint = obs;
+        const state = asString(record.state);
+        if (state) head.ctState = state;
+        const ifname = asString(record.ifindex);
+        if (ifname) setIface(head, ifname);
+      } else {
+        const reason = asString(record.reason);
+        if (reason === undefined) return unparsed('monitor JSON drop without reason');
+        head.type = 'drop';
+        Object.assign(head, dropReason(reason));
+        const ext = asNumber(record.ExtError);
+        if (ext) head.dropExtError = ext;
+        const file = asNumber(record.File);
+        const lineNo = asNumber(record.Line);
+        if (file) {
+          head.dropFile = BPF_FILES.get(file) ?? `unknown(${file})`;
+          if (lineNo !== undefined) head.dropLine = lineNo;
+        }
+        const ifindex = asNumber(record.Ifindex);
+        if (ifindex) head.ifindex = ifindex;
+      }
+      const bytes = asNumber(record.bytes);
+      if (bytes !== undefined) head.bytes = bytes;
+      const src = asNumber(record.srcLabel);
+      const dst = asNumber(record.dstLabel);
+      if (src !== undefined) head.srcIdentity = src;
+      if (dst !== undefined) head.dstIdentity = dst;
+      const to = asNumber(record.dstID);
+      if (to) head.dstEndpoint = to;
+      if (packet) {
+        if (bytes !== undefined) packet.length = bytes;
+        head.packet = packet;
+      }
+      return plain(head);
+    }
+    case 'debug': {
+      const message = asString(record.message);
+      if (message === undefined) return unparsed('monitor JSON debug without message');
+      head.type = 'debug';
+      return debugRecord(message, head, ctx);
+    }
+    case 'capture': {
+      const message = asString(record.message);
+      const bytes = asNumber(record.bytes);
+      if (message === undefined || bytes === undefined) return unparsed('monitor JSON capture not understood');
+      const result = debugRecord(`${bytes} bytes, ${message}`, head, EMPTY);
+      const summary = asString(record.summary);
+      if (result.result.kind !== 'event' || summary === undefined) return plain(head);
+      const packet = parseConnectionSummary(summary);
+      if ('error' in packet) return unparsed(packet.error);
+      packet.length = bytes;
+      const event = Object.assign({}, result.result.event, { packet });
+      return plain(event);
+    }
+    case 'logRecord':
+      return jsonL7(record, head);
+    case 'agent':
+      head.type = 'agent';
+      head.agentKind = asString(record.subtype) ?? asString(record.agentKind) ?? 'agent';
+      return plain(head);
+    case 'debug_capture_error':
+      return { result: { kind: 'meta', meta: { note: line } }, ctx: EMPTY };
+  }
+  return unparsed(`monitor JSON record type not understood: ${type}`);
+}
+
+/** A logRecord (L7 access log) in JSON: the fields of the text L7 record. */
+function jsonL7(record: Record<string, unknown>, event: MonitorEvent): Result {
+  const flowType = asString(record.flowType);
+  const proto = asString(record.l7Proto);
+  const srcEndpoint = asNumber(record.srcEpID);
+  const dstEndpoint = asNumber(record.dstEpID);
+  if ((flowType !== 'Request' && flowType !== 'Response') || proto === undefined || srcEndpoint === undefined || dstEndpoint === undefined) {
+    return unparsed('monitor JSON logRecord not understood');
+  }
+  event.type = 'l7';
+  const obs = asString(record.observationPoint);
+  const ingress = obs === 'Ingress';
+  if (obs === 'Ingress' || obs === 'Egress') event.policyDirection = ingress ? 'ingress' : 'egress';
+  const local = ingress ? dstEndpoint || srcEndpoint : srcEndpoint || dstEndpoint;
+  if (local) event.endpoint = local;
+  const src = asNumber(record.srcIdentity);
+  const dst = asNumber(record.dstIdentity);
+  if (src !== undefined) event.srcIdentity = src;
+  if (dst !== undefined) event.dstIdentity = dst;
+  const verdict = asString(record.verdict);
+  if (verdict) event.verdict = verdict.toLowerCase();
+  event.l7 = {
+    kind: flowType === 'Request' ? 'request' : 'response', proto, srcEndpoint, dstEndpoint,
+    srcLabels: asStringArray(record.srcEpLabels) ?? [], dstLabels: asStringArray(record.dstEpLabels) ?? [],
+  };
+  const dns = asRecord(record.dns);
+  const query = asString(dns?.query);
+  if (query !== undefined) event.l7.detail = `DNS Query: ${query}`;
+  const http = asRecord(record.http);
+  if (http) {
+    const method = asString(http.Method) ?? asString(http.method);
+    const url = asString(http.URL) ?? asString(asRecord(http.URL)?.Path);
+    const code = asNumber(http.Code) ?? asNumber(http.code);
+    if (method) event.l7.detail = `${method} ${url ?? ''}${code !== undefined ? ` => ${code}` : ''}`;
+  }
+  return plain(event);
 }
 
 function recorder(line: string): Result {

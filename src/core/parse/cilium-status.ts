@@ -250,7 +250,7 @@ export function parseCiliumStatusJson(text: string): CiliumStatusResult {
   // cilium-cli's `cilium status -o json` describes the cluster (daemon_sets, image_count, ...).
   if ('daemon_sets' in sr || 'image_count' in sr || 'cilium_status' in sr) return { status: null, error: CLI_REFUSAL, unparsed: [] };
   const s: CiliumStatus = { fields: {} };
-  for (const [k, v] of Object.entries(sr)) s.fields[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(sr)) s.fields[k] = typeof v === 'string' ? v : jsonText(v);
   const problems: string[] = [];
 
   const cilium = jsonState(sr.cilium);
@@ -360,6 +360,15 @@ function nodeMonitorFromJson(m: Record<string, unknown>): NodeMonitorStatus {
   const unknown = num(m.unknown);
   if (unknown !== undefined) out.unknown = unknown;
   return out;
+}
+
+/** A field's JSON text; JSON.stringify recurses once per level and overflows on hostile nesting. */
+function jsonText(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return '(nested too deep to show)';
+  }
 }
 
 /** models.Status / HubbleStatus / K8sStatus: `{state, msg}`. */

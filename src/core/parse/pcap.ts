@@ -58,6 +58,8 @@ const PCAPNG_SHB = 0x0a0d0d0a;
 /** Larger than any record libpcap writes (its maximum snaplen is 262144); a bigger length means garbage. */
 const MAX_PCAP_RECORD = 262144;
 const MAX_PCAPNG_BLOCK = 16 * 1024 * 1024;
+/** The widest wall time a Date holds (8.64e15 ms either side of 1970), in µs; NaN fails the test too. */
+const MAX_WALL_US = 8.64e18;
 
 const START = 0;
 const PCAP = 1;
@@ -430,7 +432,9 @@ class PcapDecoder implements PcapStream {
       return;
     }
     const event: CaptureEvent = { tool: 'pcap', packet, summary, frame, linkType };
-    if (us !== undefined) event.time = { clock: 'wall', us };
+    // A time no clock can show (if_tsresol 2^0 with a high word of 0xffffffff, a huge if_tsoffset)
+    // is not a time: the packet is kept without one.
+    if (us !== undefined && Math.abs(us) <= MAX_WALL_US) event.time = { clock: 'wall', us };
     if (iface !== undefined) event.iface = iface;
     this.packets++;
     this.out.push({ kind: 'event', event, offset });

@@ -40,6 +40,7 @@ export type Failure = string;
 
 const IPV4_HEADER = /^\(tos 0x([0-9a-f]+)(?:,[^,]*)?, ttl (\d+), id (\d+), offset \d+, flags \[([^\]]*)\], proto (\S+) \((\d+)\), length (\d+)/;
 const TTL = /ttl (\d+)/;
+const REAL_LENGTH = /real length (\d+), presumed/;
 const ID = /\bid (\d+)/;
 const PROTO = /proto (\S+) \((\d+)\)/;
 const LENGTH = /length:? (\d+)/;
@@ -165,6 +166,9 @@ function ipv4Header(header: string): IpHeader {
     const h: IpHeader = { version: 4, ttl: Number(m[2]), id: Number(m[3]), tos: parseInt(m[1], 16), proto: protoName(m[5], m[6]), length: Number(m[7]) };
     const flags = ipFlags(m[4]);
     if (flags) h.flags = flags;
+    // BIG TCP / TSO: the header said 0, tcpdump printed the length it presumed in its place or after it.
+    const real = header.includes('presumed ') ? REAL_LENGTH.exec(header) : null;
+    if (real) h.length = Number(real[1]);
     return h;
   }
   // Unusual field order or extra fields (options, bad cksum): read what is there.
@@ -264,13 +268,7 @@ export function decodeAddressed(p: Packet, version: 4 | 6, text: string, at: num
   const colon = endpointEnd;
   if (text.charCodeAt(colon) !== 58) return 'addresses not followed by ":"';
   if (colon === gt + 3) return 'malformed "src > dst"';
-  let rest = colon + 2;
-  // Checksum notes come before the protocol name: `[no cksum] VXLAN`, `[udp sum ok] UDP`.
-  while (text.charCodeAt(rest) === 91) {
-    const close = text.indexOf('] ', rest);
-    if (close < 0) break;
-    rest = close + 2;
-  }
+  let rest = skipNotes(text, colon + 2);
   const word = classifyWord(text, rest);
   // Only text that starts like an address can be the inner addresses of IP-in-IP (with -e).
   const c0 = text.charCodeAt(rest);
@@ -321,6 +319,7 @@ export function decodeAddressed(p: Packet, version: 4 | 6, text: string, at: num
       return tunnel(p, encap, text, rest, rest + m[0].length, geneve, verbose);
     }
   }
+  if (word === Word.Ext6) return decodeExtensions(p, ip, text, rest);
   if (nested) {
     // IP-in-IP with -e: the inner addresses follow without an `IP` word.
     ip.proto ??= 'ipip';
@@ -329,6 +328,83 @@ export function decodeAddressed(p: Packet, version: 4 | 6, text: string, at: num
   const note = decodeTransport(p, ip, text, rest, word, srcPort, dstPort);
   if (note === null) return 'packet text cut short (no length)';
   return { notes: [note], verbose };
+}
+
+/**
+ * Skips what tcpdump prints between `src > dst: ` and the protocol: spaces (`:  tcp 12 [bad hdr
+ * length ...]`, `:  [|tcp]`) and checksum notes (`[no cksum] VXLAN`, `[udp sum ok] UDP`).
+ */
+function skipNotes(text: string, at: number): number {
+  let rest = at;
+  while (text.charCodeAt(rest) === 32) rest++;
+  while (text.charCodeAt(rest) === 91 && text.charCodeAt(rest + 1) !== 124) {
+    const close = text.indexOf('] ', rest);
+    if (close < 0) break;
+    rest = close + 2;
+  }
+  return rest;
+}
+
+/** IPv6 extension header words tcpdump prints before the upper protocol (print-ip6.c and its callees). */
+const EXT6_WORDS = ['HBH', 'DSTOPT', 'RT6', 'srcrt', 'frag', 'AH', 'mobility'];
+/** BIG TCP over IPv6: the payload length is 0 and the hop-by-hop jumbo option holds it (RFC 2675). */
+const JUMBO = /HBH (?:\([^)]*\) )*\(jumbo: (\d+)\)/y;
+
+/** Index after the extension headers at `at` (`HBH (padn) `, `frag (0|1024) `, `RT6 (...) `, `AH(...): `). */
+function skipExtensions(text: string, at: number): number {
+  let i = at;
+  for (;;) {
+    const word = EXT6_WORDS.find((w) => text.startsWith(w, i));
+    if (word === undefined) return i;
+    let j = i + word.length;
+    for (;;) {
+      let k = j;
+      while (text.charCodeAt(k) === 32) k++;
+      if (text.charCodeAt(k) !== 40) break;
+      const end = closeParen(text, k);
+      if (end < 0) return i;
+      j = end;
+    }
+    if (text.charCodeAt(j) === 58) j++;
+    if (j < text.length && text.charCodeAt(j) !== 32) return i;
+    while (text.charCodeAt(j) === 32) j++;
+    i = j;
+  }
+}
+
+/**
+ * IPv6 with extension headers: `HBH 40001 > 443: Flags [S], ...`, `frag (0|1024) 40004 > 9000:
+ * UDP, length 1536`, `HBH (rtalert: 0x0000) (padn) [icmp6 sum ok] ICMP6, ...`. The upper protocol
+ * follows the headers, with its ports alone (the addresses were printed before them); a fragment
+ * after the first holds no upper header at all.
+ */
+function decodeExtensions(p: Packet, ip: IpInfo, text: string, at: number): Fill | Failure {
+  const upper = skipNotes(text, skipExtensions(text, at));
+  const head = text.slice(at, upper);
+  if (upper >= text.length) {
+    // A fragment after the first: the upper protocol is not in it.
+    delete ip.proto;
+    return { notes: [text.slice(at)], verbose: true };
+  }
+  let srcPort: number | undefined;
+  let dstPort: number | undefined;
+  let rest = upper;
+  const gt = text.indexOf(' > ', upper);
+  const colon = gt < 0 ? -1 : text.indexOf(': ', gt + 3);
+  if (colon > 0) {
+    srcPort = portNumber(text, upper, gt);
+    dstPort = portNumber(text, gt + 3, colon);
+    if (srcPort !== undefined && dstPort !== undefined) rest = skipNotes(text, colon + 2);
+    else srcPort = dstPort = undefined;
+  }
+  const note = decodeTransport(p, ip, text, rest, classifyWord(text, rest), srcPort, dstPort);
+  if (note === null) return 'packet text cut short (no length)';
+  // The -v header names the first next header (0 hop-by-hop, 44 fragment, ...): the packet's
+  // protocol is the upper one, as the pcap decoder names it.
+  if (p.l4) ip.proto = p.l4.proto;
+  const jumbo = execAt(JUMBO, text, at);
+  if (jumbo) ip.length = Number(jumbo[1]);
+  return { notes: [rest === upper ? `${head}${note}` : `${text.slice(at, rest)}${note}`], verbose: true };
 }
 
 /**
@@ -348,11 +424,25 @@ function tunnel(p: Packet, encap: EncapInfo, text: string, at: number, after: nu
   return withInner(p, encap, text.slice(at, inner - (text.charCodeAt(inner - 2) === 58 ? 2 : 1)), text, inner, verbose);
 }
 
+/**
+ * Tunnels real traffic nests a few deep at most (VXLAN in IPsec in IP-in-IP); text nesting deeper
+ * is not a packet, and decoding it recursed once per level (a stack overflow on a long line).
+ */
+export const MAX_TUNNEL_NESTING = 8;
+let nesting = 0;
+
 /** Decodes text[at..] as the inner packet of `p` and nests the result one level down. */
 function withInner(p: Packet, encap: EncapInfo, note: string, text: string, at: number, verbose: boolean): Fill | Failure {
   p.encap = encap;
+  if (nesting >= MAX_TUNNEL_NESTING) return `tunnels nested deeper than ${MAX_TUNNEL_NESTING}`;
   const inner: Packet = {};
-  const fill = decodeLink(inner, text, at, true);
+  nesting++;
+  let fill: Fill | Failure;
+  try {
+    fill = decodeLink(inner, text, at, true);
+  } finally {
+    nesting--;
+  }
   if (typeof fill === 'string') return `inner packet: ${fill}`;
   // An inner -v IPv4 header alone leaves nothing to show until its addresses arrive.
   if (!isEmptyPacket(inner)) p.inner = inner;
@@ -361,9 +451,42 @@ function withInner(p: Packet, encap: EncapInfo, note: string, text: string, at: 
   return out;
 }
 
+/**
+ * tcpdump's own notes where it could not decode an IP header at all (print-ip.c, print-ip6.c,
+ * print-ether.c): the frame was seen, its addresses are not known.
+ */
+const UNDECODED_IP = /^(?:bad-len \d+|bad-hlen \d+|IP6?, wrong link-layer encapsulation|\[\|ip6?\]|unknown ip \d+|truncated-ip6? \d+)/;
+/** `truncated-ip - N bytes missing! ` (print-ip.c): the addresses still follow. */
+const TRUNCATED_IP = /truncated-ip6? - \d+ bytes missing! ?/y;
+/** Newer tcpdump marks an IPv4 total length of 0 it replaced with the frame's (TSO, BIG TCP on Linux >= 6.3). */
+const PRESUMED_LENGTH = /\[(?:was 0|real length (\d+)), presumed (?:BIG TCP|TSO)\] ?/y;
+
+/** The note of an IP packet tcpdump could not decode, as a packet seen without addresses; undefined when it is not one. */
+function undecodedIp(text: string, at: number, word: string): Fill | undefined {
+  const m = UNDECODED_IP.exec(at === 0 ? text : text.slice(at, at + 48));
+  return m ? { notes: [`${word}${text.slice(at)}`], verbose: false } : undefined;
+}
+
 /** The packet at `at` is an IP packet of `version`: a -v header in parentheses, then the addresses. */
 function decodeIp(p: Packet, version: 4 | 6, text: string, at: number): Fill | Failure {
-  if (text.charCodeAt(at) !== 40) return decodeAddressed(p, version, text, at, undefined);
+  const c = text.charCodeAt(at);
+  if (c === 98 || c === 91 || c === 73 || c === 117 || c === 116) {
+    const undecoded = undecodedIp(text, at, c === 73 ? '' : version === 4 ? 'IP ' : 'IP6 ');
+    if (undecoded) return undecoded;
+    const cut = c === 116 ? execAt(TRUNCATED_IP, text, at) : null;
+    if (cut) {
+      const fill = decodeIp(p, version, text, at + cut[0].length);
+      if (typeof fill !== 'string') fill.notes[0] = `${cut[0]}${fill.notes[0]}`;
+      return fill;
+    }
+    const presumed = c === 91 ? execAt(PRESUMED_LENGTH, text, at) : null;
+    if (presumed) {
+      const fill = decodeIp(p, version, text, at + presumed[0].length);
+      if (typeof fill !== 'string' && presumed[1] !== undefined && p.ip) p.ip.length = Number(presumed[1]);
+      return fill;
+    }
+  }
+  if (c !== 40) return decodeAddressed(p, version, text, at, undefined);
   const end = closeParen(text, at);
   if (end < 0) return 'unterminated IP header';
   const raw = text.slice(at, end);
@@ -411,8 +534,9 @@ function decodeEtherPayload(p: Packet, type: string, text: string, at: number, t
   if (t === 'ipv4') return decodeIp(p, 4, text, text.startsWith('IP ', rest) ? rest + 3 : rest);
   if (t === 'ipv6') return decodeIp(p, 6, text, text.startsWith('IP6 ', rest) ? rest + 4 : rest);
   if (t === 'arp') return decodeArp(p, text, rest, false);
-  // A frame of a protocol we do not model (LLDP, LACP, ...): still a packet observation.
-  return { notes: [rest >= text.length ? `ethertype ${t}` : text.slice(rest)], verbose: false };
+  // A frame of a protocol we do not model (LLDP, LACP, ...): still a packet observation, and
+  // -v detail lines or a hex dump of its payload may follow.
+  return { notes: [rest >= text.length ? `ethertype ${t}` : text.slice(rest)], verbose: true };
 }
 
 /** `aa:.. > bb:.., ethertype IPv4 (0x0800), length 98: <payload>` (tcpdump -e) at `at`. */
@@ -441,8 +565,11 @@ export function decodeLink(p: Packet, text: string, at: number, bare: boolean): 
   if (c === 73) {
     if (text.startsWith('IP ', at)) return decodeIp(p, 4, text, at + 3);
     if (text.startsWith('IP6 ', at)) return decodeIp(p, 6, text, at + 4);
+    const undecoded = undecodedIp(text, at, '');
+    if (undecoded) return undecoded;
   } else if (c === 65) {
     if (text.startsWith('ARP, ', at)) return decodeArp(p, text, at + 5, true);
+    if (text.startsWith('AF ', at)) return decodeNullLink(p, text, at);
   } else if (c === 105) {
     if (text.startsWith('ip: ', at)) return decodeIp(p, 4, text, at + 4);
     if (text.startsWith('ip6: ', at)) return decodeIp(p, 6, text, at + 5);
@@ -457,7 +584,29 @@ export function decodeLink(p: Packet, text: string, at: number, bare: boolean): 
       return decodeAddressed(p, colon >= 0 && colon < sp ? 6 : 4, text, at, undefined);
     }
   }
+  if (NON_IP_FRAME.test(at === 0 ? text : text.slice(at, at + 12))) {
+    // A link-layer protocol we do not model: still a frame seen here. -v detail lines may follow.
+    return { notes: [text.slice(at)], verbose: true };
+  }
   return 'unrecognised packet text';
+}
+
+/**
+ * Frames tcpdump prints without -e by their protocol's name (print-stp.c, print-lldp.c,
+ * print-cdp.c, print-llc.c, print-loopback.c, print-slow.c, print-ether.c for unnamed ethertypes).
+ */
+const NON_IP_FRAME = /^(?:R?STP 802\.1|MSTP 802\.1|SPB 802\.1|LLDP, |CDPv\d, |LLC, |Loopback, |LACPv\d, |MARKERv\d, |OAMv\d, |EAPOL |IPX |PPPoE |ethertype \S+ \(0x[0-9a-f]{4}\))/;
+/** DLT_NULL / DLT_LOOP with -e: `AF IPv4 (2), length 88: ` (print-null.c), then the addresses without `IP`. */
+const NULL_LINK = /AF (\S+) \((\d+)\), length (\d+): /y;
+
+function decodeNullLink(p: Packet, text: string, at: number): Fill | Failure {
+  const m = execAt(NULL_LINK, text, at);
+  if (!m) return 'unrecognised packet text';
+  p.length = Number(m[3]);
+  const rest = at + m[0].length;
+  if (m[1] === 'IPv4') return decodeIp(p, 4, text, rest);
+  if (m[1] === 'IPv6') return decodeIp(p, 6, text, rest);
+  return { notes: [text.slice(at)], verbose: false };
 }
 
 /** Length of an SLL packet type word (In, Out, B, M, P) at `at` followed by a space, or 0. */

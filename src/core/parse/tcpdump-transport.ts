@@ -1,4 +1,5 @@
 import type { IpInfo, L4Info, Packet } from '../model/packet.js';
+import { ipProtoName } from './protocol-names.js';
 import { afterUint, readUint } from './tcpdump-scan.js';
 
 /**
@@ -160,7 +161,7 @@ function decodeTcp(p: Packet, text: string, at: number): string | null {
  */
 export const Word = {
   Other: 0, Icmp: 1, Icmp6: 2, Ip: 3, Ip6: 4, Flags: 5, Udp: 6, Esp: 7, Gre: 8, Vxlan: 9, Otv: 10,
-  Geneve: 11, Header: 12, QuietTcp: 13, Sctp: 14, NoPorts: 15,
+  Geneve: 11, Header: 12, QuietTcp: 13, Sctp: 14, NoPorts: 15, Ext6: 16, Truncated: 17,
 } as const;
 export type WordKind = (typeof Word)[keyof typeof Word];
 
@@ -186,8 +187,15 @@ export function classifyWord(text: string, at: number): WordKind {
     case 86: return text.startsWith('VXLAN, ', at) ? Word.Vxlan : Word.Other;
     case 79: return text.startsWith('OTV, ', at) ? Word.Otv : Word.Other;
     case 40: return Word.Header; // `(tos ...`: an inner IPv4 header (IP-in-IP with -e -v)
+    case 72: return text.startsWith('HBH', at) ? Word.Ext6 : Word.Other; // IPv6 extension headers
+    case 68: return text.startsWith('DSTOPT', at) ? Word.Ext6 : Word.Other;
+    case 82: return text.startsWith('RT6 ', at) ? Word.Ext6 : Word.Other;
+    case 102: return text.startsWith('frag (', at) ? Word.Ext6 : Word.Other;
+    case 65: return text.startsWith('AH(', at) ? Word.Ext6 : Word.Other;
+    case 109: return text.startsWith('mobility', at) ? Word.Ext6 : Word.Other;
+    case 91: return c1 === 124 ? Word.Truncated : Word.Other; // `[|tcp]`: tcpdump's truncation mark
     case 116: return text.startsWith('tcp ', at) ? Word.QuietTcp : Word.Other;
-    case 115: return text.startsWith('sctp', at) ? Word.Sctp : Word.Other;
+    case 115: return text.startsWith('sctp', at) ? Word.Sctp : text.startsWith('srcrt (', at) ? Word.Ext6 : Word.Other;
     case 105: return text.startsWith('igmp', at) || text.startsWith('ip-proto-', at) ? Word.NoPorts : Word.Other;
     default: return Word.Other;
   }
@@ -199,7 +207,7 @@ export function classifyWord(text: string, at: number): WordKind {
  */
 export function carriesPorts(word: WordKind): boolean {
   return !(word === Word.Icmp || word === Word.Icmp6 || word === Word.Ip || word === Word.Ip6 || word === Word.Esp ||
-    word === Word.Gre || word === Word.Header || word === Word.NoPorts);
+    word === Word.Gre || word === Word.Header || word === Word.NoPorts || word === Word.Ext6);
 }
 
 /**
@@ -223,11 +231,21 @@ export function decodeTransport(p: Packet, ip: IpInfo, text: string, at: number,
     if (len < 0) return null;
     p.l4 = { proto: 'udp', payloadLength: len };
   } else if (word === Word.QuietTcp) {
-    // -q: `tcp 18`.
+    // -q: `tcp 18`; print-tcp.c also prints ` tcp N [bad hdr length 8 - too short, < 20]`.
     const len = readUint(text, at + 4);
     if (len >= 0 && afterUint() === text.length) p.l4 = { proto: 'tcp', payloadLength: len };
+    else if (len >= 0 && text.startsWith(' [bad hdr length', afterUint())) p.l4 = { proto: 'tcp' };
   } else if (word === Word.Sctp) {
     p.l4 = { proto: 'sctp' };
+  } else if (word === Word.Truncated) {
+    // `[|tcp]`: the capture ended inside the header of the protocol named (nd_print_trunc).
+    const close = text.indexOf(']', at);
+    const proto = close < 0 ? '' : text.slice(at + 2, close);
+    if (proto === 'tcp' || proto === 'udp' || proto === 'icmp' || proto === 'icmp6' || proto === 'sctp') p.l4 = { proto };
+  } else if (word === Word.NoPorts && text.startsWith('ip-proto-', at)) {
+    // A fragment after the first: no upper header, only its protocol number (print-ip.c).
+    const num = readUint(text, at + 9);
+    if (num >= 0) ip.proto = ipProtoName(num);
   }
   if (p.l4 === undefined && (srcPort !== undefined || dstPort !== undefined)) {
     // tcpdump prints an application decode with no `UDP` word for the ports it knows (DNS, NTP,

@@ -1,7 +1,7 @@
 import type { CaptureEvent } from '../model/event.js';
 import type { Packet, Timestamp } from '../model/packet.js';
 import type { LineParser, Parsed, StreamMeta } from './result.js';
-import { decodeAddressed, decodeFrame, decodeLink, isEmptyPacket, type Expectation } from './tcpdump-packet.js';
+import { decodeAddressed, decodeFrame, decodeLink, isEmptyPacket, MAX_TUNNEL_NESTING, type Expectation } from './tcpdump-packet.js';
 import { readStamp, stampEnd, type TcpdumpStamp } from './tcpdump-time.js';
 import { transcriptNoise } from './transcript-noise.js';
 
@@ -27,6 +27,13 @@ export interface TcpdumpContext {
   /** Running clock of -ttt stamps, in microseconds since the first packet. */
   relativeUs?: number;
   open?: OpenPacket;
+  /**
+   * -A: the lines after a packet are its payload as ASCII (print-ascii.c ascii_print), any text at
+   * all, until the next packet line. Set for the rest of the stream by the first such line.
+   */
+  payload?: boolean;
+  /** A packet line has been seen: -A payload can only follow one. */
+  packets?: boolean;
 }
 
 /** createTcpdumpContext makes the state for a new stream. */
@@ -40,7 +47,10 @@ const LISTENING = /^(?:tcpdump: )?listening on (\S+), link-type (\S+)/;
 const READING = /^reading from file (.+), link-type (\S+)/;
 const DATA_LINK = /^tcpdump: data link type (\S+)/;
 const STATS = /^\d+ packets? (?:captured|received by filter|dropped by kernel|dropped by interface)$/;
-const HEX_DUMP = /^\t0x[0-9a-f]{4}: /;
+/** -x/-X/-XX lines (`\t0x0010:  0a00 ...`), and the dump of an undecoded TLV inside a packet line (CDP). */
+const HEX_DUMP = /^\t *0x[0-9a-f]{4}: /;
+/** dropped privileges (tcpdump -Z, the default when run as root on most distributions). */
+const DROPPED_PRIVS = /^dropped privs to \S+$/;
 
 function ignored(reason: string, ctx: TcpdumpContext): Result {
   return { result: { kind: 'ignored', reason }, ctx };
@@ -96,8 +106,30 @@ function packetLine(line: string, from: number, time: Timestamp | undefined, ctx
   if (time) event.time = time;
   const iface = fill.ifname ?? ctx.iface;
   if (iface !== undefined) event.iface = iface;
-  const next = fill.expect || fill.verbose ? { ...ctx, open: { event, notes: fill.notes, expect: fill.expect } } : closed(ctx);
+  const base = ctx.packets === true ? ctx : { ...ctx, packets: true };
+  const next = fill.expect || fill.verbose ? { ...base, open: { event, notes: fill.notes, expect: fill.expect } } : closed(base);
   return { result: { kind: 'event', event }, ctx: next };
+}
+
+/**
+ * -A: a line that is not a packet may be the payload of the previous one. The first payload line
+ * of a packet shows its IP header as ASCII, non-printable bytes as `.`: it starts with 0x45 `E`
+ * (IPv4) or a backquote (IPv6, 0x60), or, for a frame without IP (ARP, STP, LLDP), is mostly dots.
+ * Once a stream has shown such a line it is a -A stream: every later line that is not a packet is
+ * payload, whatever its text.
+ */
+function payloadLine(line: string, ctx: TcpdumpContext): Result | undefined {
+  if (ctx.payload) return ignored('payload of the previous packet (-A)', ctx);
+  if (ctx.packets !== true) return undefined;
+  const c = line.charCodeAt(0);
+  if (c !== 69 && c !== 96 && !mostlyDots(line)) return undefined;
+  return ignored('payload of the previous packet (-A)', { ...closed(ctx), payload: true });
+}
+
+function mostlyDots(line: string): boolean {
+  let dots = 0;
+  for (let i = 0; i < line.length; i++) if (line.charCodeAt(i) === 46) dots++;
+  return dots * 2 >= line.length;
 }
 
 function packetAt(root: Packet, depth: number): Packet {
@@ -118,6 +150,8 @@ function replaceAt(root: Packet, depth: number, value: Packet): Packet {
  */
 function continuation(text: string, from: number, open: OpenPacket, expect: Expectation, ctx: TcpdumpContext): Result {
   const at = expect.depth;
+  // Each continuation line may open one more tunnel level: bounded as within one line.
+  if (at > MAX_TUNNEL_NESTING) return unparsed(`continuation line: tunnels nested deeper than ${MAX_TUNNEL_NESTING}`, closed(ctx));
   let p: Packet;
   let fill;
   if (expect.kind === 'addresses') {
@@ -143,6 +177,7 @@ function indentedLine(line: string, ctx: TcpdumpContext): Result {
   while (at < line.length && (line.charCodeAt(at) === 32 || line.charCodeAt(at) === 9)) at++;
   if (at === line.length) return ignored('blank line', ctx);
   if (HEX_DUMP.test(line)) return ignored('hex dump line (-x/-X)', ctx);
+  if (ctx.payload) return ignored('payload of the previous packet (-A)', ctx);
   const open = ctx.open;
   if (open === undefined) return unparsed('indented line with no packet to continue', ctx);
   if (open.expect) return continuation(line, at, open, open.expect, ctx);
@@ -152,7 +187,7 @@ function indentedLine(line: string, ctx: TcpdumpContext): Result {
 /** Lines without a timestamp at column 0: banners, statistics, prompts, -t packets, tunnel inners. */
 function unstampedLine(line: string, ctx: TcpdumpContext): Result {
   const c = line.charCodeAt(0);
-  if (c === 116 || c === 108 || c === 114) {
+  if (c === 116 || c === 108 || c === 114 || c === 100) {
     const listening = LISTENING.exec(line);
     if (listening) {
       const next = listening[1] === ctx.iface && listening[2] === ctx.linkType ? closed(ctx) : { ...closed(ctx), iface: listening[1], linkType: listening[2] };
@@ -160,6 +195,7 @@ function unstampedLine(line: string, ctx: TcpdumpContext): Result {
     }
     const reading = READING.exec(line);
     if (reading) return meta({ linkType: reading[2], note: `reading from file ${reading[1]}` }, { ...closed(ctx), linkType: reading[2] });
+    if (c === 100 && DROPPED_PRIVS.test(line)) return ignored('tcpdump dropped its privileges (-Z)', ctx);
     if (line.startsWith('tcpdump: ')) {
       if (line.startsWith('tcpdump: verbose output suppressed')) return ignored('tcpdump banner', ctx);
       const dl = DATA_LINK.exec(line);
@@ -167,7 +203,10 @@ function unstampedLine(line: string, ctx: TcpdumpContext): Result {
       return unparsed(`tcpdump message: ${line.slice(9, 89)}`, ctx);
     }
   } else if (c === 94 && line.startsWith('^C')) {
-    return line.length === 2 ? ignored('interrupt (^C) echoed by the terminal', ctx) : parseTcpdumpLine(line.slice(2), ctx);
+    // All the echoed ^C at once: one recursion per ^C overflowed the stack on a line of thousands.
+    let at = 2;
+    while (line.startsWith('^C', at)) at += 2;
+    return at === line.length ? ignored('interrupt (^C) echoed by the terminal', ctx) : parseTcpdumpLine(line.slice(at), ctx);
   } else if (c === 87 && line.startsWith('Warning: interface names might be incorrect')) {
     return ignored('tcpdump warning', ctx);
   } else if (c >= 48 && c <= 57 && STATS.test(line)) {
@@ -182,8 +221,36 @@ function unstampedLine(line: string, ctx: TcpdumpContext): Result {
     if (amended.result.kind === 'amend') return amended;
   }
   const packet = packetLine(line, 0, undefined, ctx);
-  return typeof packet === 'string' ? unparsed('not a tcpdump packet or status line', closed(ctx)) : packet;
+  if (typeof packet !== 'string') return packet;
+  return payloadLine(line, ctx) ?? unparsed('not a tcpdump packet or status line', closed(ctx));
 }
+
+/**
+ * Length of what tcpdump prints before the timestamp: `-#` packet numbers (`%5u  `, print.c
+ * pretty_print_packet) and `--lengths` (`caplen N len N `); 0 when the line has neither.
+ */
+function prefixLength(line: string): number {
+  let i = 0;
+  while (line.charCodeAt(i) === 32) i++;
+  let digits = i;
+  while (digits < line.length) {
+    const d = line.charCodeAt(digits);
+    if (d < 48 || d > 57) break;
+    digits++;
+  }
+  let at = 0;
+  // `%5u` right-aligns in five columns: shorter numbers end at column 5, longer ones start at 0.
+  if (digits > i && line.charCodeAt(digits) === 32 && line.charCodeAt(digits + 1) === 32 && (i > 0 ? digits === 5 : digits >= 5)) {
+    at = digits + 2;
+  } else if (i > 0) return 0;
+  if (line.startsWith('caplen ', at)) {
+    const m = LENGTHS.exec(line.slice(at, at + 40));
+    if (m) at += m[0].length;
+  }
+  return at;
+}
+
+const LENGTHS = /^caplen \d+ len \d+ /;
 
 /**
  * parseTcpdumpLine turns one line of tcpdump text output into a CaptureEvent, an amendment of the
@@ -192,10 +259,19 @@ function unstampedLine(line: string, ctx: TcpdumpContext): Result {
  */
 export function parseTcpdumpLine(line: string, ctx: TcpdumpContext): Result {
   if (line.length === 0) return ignored('blank line', ctx);
-  // Output saved on Windows or through a pty may keep the carriage return.
-  if (line.charCodeAt(line.length - 1) === 13) return parseTcpdumpLine(line.slice(0, -1), ctx);
+  // Output saved on Windows or through a pty may keep the carriage return (all of them at once:
+  // one recursion per CR overflowed the stack on a line of thousands).
+  if (line.charCodeAt(line.length - 1) === 13) {
+    let end = line.length - 1;
+    while (end > 0 && line.charCodeAt(end - 1) === 13) end--;
+    return parseTcpdumpLine(line.slice(0, end), ctx);
+  }
   const c = line.charCodeAt(0);
   const stamp = (c >= 48 && c <= 57) || c === 32 || c === 45 ? readStamp(line) : undefined;
+  if (stamp === undefined && (c === 32 || c === 99 || (c >= 48 && c <= 57))) {
+    const prefix = prefixLength(line);
+    if (prefix > 0 && prefix < line.length) return parseTcpdumpLine(line.slice(prefix), ctx);
+  }
   if (stamp) {
     const time = stampTime(stamp, ctx);
     const next = stamp.clock === 'delta' && ctx.deltaStamps === 'since-previous' ? { ...ctx, relativeUs: time.us } : ctx;

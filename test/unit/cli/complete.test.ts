@@ -57,7 +57,7 @@ describe('__complete (Cobra protocol)', () => {
   });
 
   it('completes flag values: output formats, colour modes, namespaces, contexts; files for file flags', async () => {
-    expect(await values(['analyze', '-o', ''])).toEqual({ values: ['table', 'wide', 'json', 'yaml', 'mermaid'], directive: DIRECTIVE.noFileComp });
+    expect(await values(['analyze', '-o', ''])).toEqual({ values: ['table', 'wide', 'json', 'yaml', 'mermaid', 'html'], directive: DIRECTIVE.noFileComp });
     expect(await values(['--output=y'])).toEqual({ values: ['--output=yaml'], directive: DIRECTIVE.noFileComp });
     expect((await values(['--color', 'a'])).values).toEqual(['auto', 'always']);
     expect(await values(['-n', 'ku'])).toEqual({ values: ['kube-system'], directive: DIRECTIVE.noFileComp });

@@ -472,9 +472,11 @@ describe('stream lines', () => {
     expect(second.ctx.iface).toBe('lxc1');
   });
 
-  it('a plain packet line returns the same context object', () => {
-    const ctx = tcpdumpParser.initial();
-    expect(parseTcpdumpLine('09:06:46.016123 IP 10.0.1.135 > 10.0.1.180: ICMP echo request, id 20480, seq 0, length 64', ctx).ctx).toBe(ctx);
+  it('a plain packet line returns the same context object once the stream has had a packet', () => {
+    const line = '09:06:46.016123 IP 10.0.1.135 > 10.0.1.180: ICMP echo request, id 20480, seq 0, length 64';
+    const first = parseTcpdumpLine(line, tcpdumpParser.initial()).ctx;
+    expect(first.packets).toBe(true);
+    expect(parseTcpdumpLine(line, first).ctx).toBe(first);
   });
 
   it.each([
@@ -584,6 +586,10 @@ const EXPECTED_UNPARSED: Record<string, number[]> = {
   'oddbit-2023-any-iface-in-out-forwarded.txt': [],
   // "the last packet's inner lines are absent in the source": the outer packet is still complete.
   'ovs-vxlan-vvv-hostname-no-cksum.txt': [],
+  // -v two-line records, all tcpdump output.
+  'gh-cilium-issue5239-2018-v-clusterip-syn-reply-from-wrong-service-ip.txt': [],
+  // "the first line is the prompt with the command (❯ tcpdump ...)": a prompt, recognised as one.
+  'kkamji-2025-eth1-socketlb-backend-ip-not-clusterip-http.txt': [],
 };
 
 describe('golden: real tcpdump fixtures', () => {
@@ -608,5 +614,153 @@ describe('golden: seed tcpdump captures', () => {
     const rows = parseFixture(join(FIXTURES, 'seed', name));
     expectGolden(`${JSON.stringify(rows, null, 2)}\n`, join(GOLDEN, `seed-${name.replace(/\.txt$/, '.events.json')}`));
     expect(rows.filter((r) => r.kind === 'unparsed')).toEqual([]);
+  });
+});
+
+/*
+ * The forms a user pastes, printed by the real tcpdump 4.99.3 from the packets of
+ * test/fixtures/tcpdump-forms/frames.py (make-forms.sh: one file per option set). Every line of
+ * every file is tcpdump output, so none may stay not understood.
+ */
+const FORMS_DIR = join(FIXTURES, 'tcpdump-forms');
+const FORMS = readdirSync(FORMS_DIR).filter((f) => f.endsWith('.txt')).sort();
+
+function formEvents(name: string): CaptureEvent[] {
+  const { body } = readFixture(join(FORMS_DIR, name));
+  const { results } = run(body);
+  const events: CaptureEvent[] = [];
+  for (const r of results) {
+    if (r.kind === 'event') events.push(r.event);
+    else if (r.kind === 'amend') events[events.length - 1] = r.event;
+  }
+  return events;
+}
+
+describe('tcpdump forms (test/fixtures/tcpdump-forms, real tcpdump 4.99.3)', () => {
+  it('holds every option set make-forms.sh prints', () => {
+    expect(FORMS).toEqual(['ascii.txt', 'e.txt', 'hex-ascii-link.txt', 'hex-ascii.txt', 'loopback-e.txt', 'loopback.txt', 'n.txt', 'nano.txt', 'number-t.txt', 'number-ttt.txt', 'number.txt', 't.txt', 'tt.txt', 'ttt.txt', 'tttt.txt', 'ttttt.txt', 'v.txt']);
+  });
+
+  it.each(FORMS)('%s: every line understood, pinned by its golden file', (name) => {
+    const rows = parseFixture(join(FORMS_DIR, name));
+    expectGolden(`${JSON.stringify(rows, null, 2)}\n`, join(GOLDEN, '..', 'tcpdump-forms', name.replace(/\.txt$/, '.events.json')));
+    expect(rows.filter((r) => r.kind === 'unparsed')).toEqual([]);
+  });
+
+  // Timestamps, packet numbers and payload lines change nothing about the packets.
+  it.each(['t.txt', 'tt.txt', 'ttt.txt', 'tttt.txt', 'ttttt.txt', 'nano.txt', 'number.txt', 'number-t.txt', 'number-ttt.txt'])('%s gives the packets of -n, one event per packet', (name) => {
+    expect(formEvents(name).map((e) => [e.packet, e.summary])).toEqual(formEvents('n.txt').map((e) => [e.packet, e.summary]));
+  });
+
+  it.each(['ascii.txt', 'hex-ascii.txt', 'hex-ascii-link.txt'])('%s (-A/-X/-XX, frames up to 2000 bytes) gives the packets of -n', (name) => {
+    const small = formEvents('n.txt').filter((e) => !/length 70000|bad-len 0/.test(e.summary));
+    expect(formEvents(name).map((e) => e.packet)).toEqual(small.map((e) => e.packet));
+  });
+
+  it('timestamps: -tt wall clock, -ttt summed deltas, -ttttt since the first, --nano truncated to µs, -# stripped', () => {
+    expect(formEvents('tt.txt')[1].time).toEqual({ clock: 'wall', us: 1765000001123457 });
+    expect(formEvents('ttt.txt')[3].time).toEqual({ clock: 'relative', us: 3000003 });
+    const sinceFirst = readFixture(join(FORMS_DIR, 'ttttt.txt')).body;
+    expect(lastEvent(sinceFirst.slice(0, 5), createTcpdumpContext('since-first')).time).toEqual({ clock: 'relative', us: 3000003 });
+    expect(formEvents('nano.txt')[1].time).toEqual({ clock: 'time-of-day', us: 20801123457 });
+    expect(formEvents('number-ttt.txt')[3].time).toEqual({ clock: 'relative', us: 3000003 });
+  });
+
+  it('IPv6 extension headers: the upper protocol and its ports are found behind HBH, RT6, DSTOPT and a first fragment', () => {
+    const v6 = formEvents('n.txt').filter((e) => e.packet.ip?.version === 6);
+    expect(v6.map((e) => [e.packet.ip?.proto, e.packet.l4?.proto, e.packet.l4?.srcPort, e.packet.l4?.dstPort, e.packet.l4?.tcpFlags])).toEqual([
+      ['tcp', 'tcp', 40001, 443, 'S'],
+      ['udp', 'udp', 40002, 53, undefined],
+      ['tcp', 'tcp', 40003, 8080, 'S'],
+      ['udp', 'udp', 40004, 9000, undefined],
+      // A fragment after the first has no upper header: nothing is guessed.
+      [undefined, undefined, undefined, undefined, undefined],
+      // BIG TCP over IPv6: hop-by-hop jumbo option, 70000 bytes of TCP payload.
+      ['tcp', 'tcp', 40007, 5201, '.'],
+    ]);
+  });
+
+  it('-v: the header names the first next header, the packet keeps the upper protocol; the jumbo length replaces payload length 0', () => {
+    const v = formEvents('v.txt');
+    const hbh = v.find((e) => e.summary.startsWith('HBH (padn)'))!;
+    expect(hbh.packet.ip).toEqual({ version: 6, src: 'fd00:10::a', dst: 'fd00:20::b', ttl: 64, proto: 'tcp', length: 28 });
+    const jumbo = v.find((e) => e.summary.startsWith('HBH (jumbo'))!;
+    expect(jumbo.packet.ip).toEqual({ version: 6, src: 'fd00:10::a', dst: 'fd00:20::b', ttl: 64, proto: 'tcp', length: 70028 });
+    expect(jumbo.packet.l4).toEqual({ proto: 'tcp', srcPort: 40007, dstPort: 5201, tcpFlags: '.', tcpSeq: 20000, tcpAck: 1, payloadLength: 70000 });
+    const lastFrag = v.find((e) => e.summary === 'frag (0xabcdef01:1024|520)')!;
+    expect(lastFrag.packet).toEqual({ ip: { version: 6, src: 'fd00:10::a', dst: 'fd00:20::b', ttl: 64, length: 528 } });
+  });
+
+  it('IPv4 fragments: the first carries the ports, a later one its protocol number only', () => {
+    const n = formEvents('n.txt');
+    const later = n.find((e) => e.summary === 'ip-proto-17')!;
+    expect(later.packet).toEqual({ ip: { version: 4, src: '10.0.1.10', dst: '10.0.2.20', proto: 'udp' } });
+  });
+
+  it("tcpdump's own notes on malformed or truncated headers: the frame is seen, nothing is invented", () => {
+    const n = formEvents('n.txt');
+    const bySummary = (s: string) => n.find((e) => e.summary === s)?.packet;
+    // 4.99.3 cannot read an IPv4 total length of 0 (BIG TCP before tcpdump supported it).
+    expect(bySummary('IP bad-len 0')).toEqual({});
+    expect(bySummary('IP bad-hlen 16')).toEqual({});
+    expect(bySummary('IP6, wrong link-layer encapsulation (invalid)')).toEqual({});
+    expect(bySummary('truncated-ip - 364 bytes missing! domain [length 8 < 12] (invalid)')).toEqual({
+      ip: { version: 4, src: '10.0.1.10', dst: '10.0.2.20', proto: 'udp' }, l4: { proto: 'udp', srcPort: 40009, dstPort: 53, app: 'domain [length 8 < 12] (invalid)' },
+    });
+    expect(bySummary('tcp 12 [bad hdr length 8 - too short, < 20]')).toEqual({ ip: { version: 4, src: '10.0.1.10', dst: '10.0.2.20', proto: 'tcp' }, l4: { proto: 'tcp', srcPort: 40010, dstPort: 80 } });
+    expect(bySummary('[|tcp]')).toEqual({ ip: { version: 4, src: '10.0.1.10', dst: '10.0.2.20', proto: 'tcp' }, l4: { proto: 'tcp', srcPort: 40011, dstPort: 80 } });
+    // With -e the same notes follow the Ethernet header.
+    const e = formEvents('e.txt').find((x) => x.summary === 'IP bad-len 0')!;
+    expect(e.packet).toEqual({ eth: { src: '02:00:00:00:00:0a', dst: '02:00:00:00:00:0b', type: 'ipv4' }, length: 70054 });
+  });
+
+  it('frames without IP and without -e (STP, LLDP, CDP, Ethernet loopback, LACP) are frames seen, with no addresses', () => {
+    const n = formEvents('n.txt');
+    expect(n.filter((e) => !e.packet.ip && !e.packet.arp && !e.packet.eth).map((e) => e.summary.slice(0, 12))).toEqual([
+      'STP 802.1d, ', 'LLDP, length', "CDPv2, ttl: ", 'Loopback, sk', 'LACPv1, leng', 'IP bad-len 0', 'IP bad-hlen ', 'truncated-ip', 'IP6, wrong l',
+    ].filter((s) => !s.startsWith('truncated')));
+  });
+
+  it('BSD loopback (link type NULL): plain, and with -e the AF header and its length', () => {
+    expect(formEvents('loopback.txt').map((e) => e.packet.l4?.icmpType)).toEqual(['echo-request', 'echo-reply', 'echo-request']);
+    expect(formEvents('loopback-e.txt').map((e) => [e.packet.length, e.packet.ip?.version, e.packet.ip?.src])).toEqual([[34, 4, '127.0.0.1'], [34, 4, '127.0.0.1'], [55, 6, '::1']]);
+  });
+});
+
+/*
+ * Lines no tcpdump on this machine prints, written from the sources: newer tcpdump's BIG TCP / TSO
+ * marks (tcpdump.1: "if the packet is a presumed BIG TCP, [was 0, presumed BIG TCP] is reported";
+ * the `[real length N, presumed BIG TCP]` spelling is the one issue 9 quotes), and the line tcpdump
+ * prints on stderr when it drops root (tcpdump.c: "dropped privs to %s").
+ */
+describe('lines derived from the tcpdump sources', () => {
+  it('-v IPv4 header of a BIG TCP packet: the presumed length is the length', () => {
+    const header = '10:00:00.000001 IP (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6), length 70040 [was 0, presumed BIG TCP])';
+    const ev = lastEvent([header, '    10.0.1.10.40006 > 10.0.2.20.5201: Flags [.], seq 10000:80000, ack 1, win 64240, length 70000']);
+    expect(ev.packet.ip).toEqual({ version: 4, src: '10.0.1.10', dst: '10.0.2.20', ttl: 64, id: 1, tos: 0, flags: 'DF', proto: 'tcp', length: 70040 });
+    expect(ev.packet.l4?.payloadLength).toBe(70000);
+  });
+
+  it('the `[real length N, presumed BIG TCP]` spelling, in the header and before the addresses', () => {
+    const inHeader = lastEvent(['10:00:00.000001 IP (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6), length 0 [real length 70040, presumed BIG TCP])', '    10.0.1.10.40006 > 10.0.2.20.5201: Flags [.], seq 1:70001, ack 1, win 64240, length 70000']);
+    expect(inHeader.packet.ip?.length).toBe(70040);
+    const inline = lastEvent(['10:00:00.000001 IP [real length 70040, presumed BIG TCP] 10.0.1.10.40006 > 10.0.2.20.5201: Flags [.], seq 1:70001, ack 1, win 64240, length 70000']);
+    expect(inline.packet).toEqual({ ip: { version: 4, src: '10.0.1.10', dst: '10.0.2.20', proto: 'tcp', length: 70040 }, l4: { proto: 'tcp', srcPort: 40006, dstPort: 5201, tcpFlags: '.', tcpSeq: 1, tcpAck: 1, payloadLength: 70000 } });
+  });
+
+  it('`dropped privs to tcpdump` is a status line', () => {
+    expect(lastResult(['dropped privs to tcpdump'])).toEqual({ kind: 'ignored', reason: 'tcpdump dropped its privileges (-Z)' });
+  });
+
+  it('--lengths (`caplen N len N ` before the stamp, print.c), alone and after -#', () => {
+    const line = 'caplen 98 len 98 10:00:00.000001 IP 10.0.1.10 > 10.0.2.20: ICMP echo request, id 1, seq 1, length 64';
+    expect(lastEvent([line]).packet.l4).toEqual({ proto: 'icmp', icmpType: 'echo-request', icmpId: 1, icmpSeq: 1, payloadLength: 64 });
+    expect(lastEvent([`    7  ${line}`]).packet).toEqual(lastEvent([line]).packet);
+    expect(lastEvent(['123456  10:00:00.000001 IP 10.0.1.10 > 10.0.2.20: ICMP echo request, id 1, seq 1, length 64']).time).toEqual({ clock: 'time-of-day', us: 36000000001 });
+  });
+
+  it('a line that merely starts with a number is not taken for a -# line', () => {
+    expect(lastResult(['12  packets here']).kind).toBe('unparsed');
+    expect(lastResult(['   12 10:00:00.000001 IP 10.0.1.10 > 10.0.2.20: ICMP echo request, id 1, seq 1, length 64']).kind).toBe('unparsed');
   });
 });

@@ -1,0 +1,236 @@
+import { readFileSync } from 'node:fs';
+import type { HopReport } from '../../../src/core/model/report.js';
+import { renderHtml } from '../../../src/render/html.js';
+import { escapeHtml } from '../../../src/render/html-escape.js';
+import { expectGolden } from '../../helpers/golden.js';
+import { decode, flowSection, groups, readMarkup, texts, titleOf } from './html-markup.js';
+import { goldenPath, loadSeedLikeReport } from './seed-like-report.js';
+
+/** The real seed report, as analyze writes it (test/golden/analyze-seed.test.ts keeps it current). */
+function seedReport(): HopReport {
+  return JSON.parse(readFileSync('test/golden/analyze/seed.json', 'utf8')) as HopReport;
+}
+
+const render = (report: HopReport) => renderHtml(report, { color: false });
+
+function lanes(html: string, flow: number): [string, string, string[]][] {
+  return groups(html, flow, 'lane').map((g) => [g.attrs['data-point'], g.attrs.class, texts(g.inner)]);
+}
+
+function marks(html: string, flow: number): [string, string, string[]][] {
+  return groups(html, flow, 'hop').map((g) => [g.attrs['data-hop'], g.attrs.class, texts(g.inner)]);
+}
+
+describe('renderHtml', () => {
+  it('matches the golden page of the seed-like report', () => {
+    expectGolden(render(loadSeedLikeReport()), goldenPath('html.txt'));
+  });
+
+  it('draws the seed request as lanes in path order, the silent lxc hatched and iptables unobserved', () => {
+    expect(lanes(render(seedReport()), 0)).toEqual([
+      ['pod:default/same/eth0', 'lane seen', ['pod default/same', 'eth0']],
+      ['host:bpf1/lxcda6f5295b4b7', 'lane seen', ['host bpf1', 'lxcda6f5295b4b7']],
+      ['cilium:bpf1/2836', 'lane seen', ['cilium bpf1', 'endpoint 2836']],
+      ['iptables:bpf1', 'lane not-observed', ['iptables', 'bpf1', '┈ not observed']],
+      ['kernel:bpf1', 'lane seen', ['kernel', 'bpf1']],
+      ['cilium:bpf1/3663', 'lane seen', ['cilium bpf1', 'endpoint 3663']],
+      ['host:bpf1/lxcf9d0a91de5fb', 'lane not-seen', ['host bpf1', 'lxcf9d0a91de5fb', '▨ not seen']],
+      ['pod:default/cni-6vf5d/eth0', 'lane seen', ['pod cni-6vf5d', 'eth0']],
+    ]);
+  });
+
+  it('puts each hop of the seed request on its packet row, with tool, time and how it was matched', () => {
+    const html = render(seedReport());
+    expect(marks(html, 0)).toEqual([
+      ['f0-p0-h0', 'hop tcpdump by-packet', ['tcpdump', '+0µs']],
+      ['f0-p0-h1', 'hop tcpdump by-packet', ['tcpdump', '+4µs']],
+      ['f0-p0-h2', 'hop pwru by-flow', ['pwru', 'own clock']],
+      ['f0-p0-h3', 'hop tcpdump by-packet', ['tcpdump', '+4µs']],
+      ['f0-p1-h0', 'hop monitor by-flow', ['monitor', 'untimed']],
+      ['f0-p1-h1', 'hop monitor by-packet', ['monitor', 'untimed']],
+    ]);
+    // Each mark stands in its point's lane (x) and its packet's row (y).
+    const section = flowSection(html, 0);
+    const laneX = new Map([...section.matchAll(/data-point="([^"]*)"><title>[^<]*<\/title><rect class="lane-bg" x="(\d+)" [^>]*width="(\d+)"/g)].map((m) => [m[1], Number(m[2]) + Number(m[3]) / 2]));
+    const at = groups(html, 0, 'hop').map((g) => {
+      const m = /<use href="#k-\w+" x="([\d.]+)" y="([\d.]+)" width="(\d+)"/.exec(g.inner)!;
+      return [Number(m[1]) + Number(m[3]) / 2, Number(m[2])];
+    });
+    const points = ['pod:default/same/eth0', 'host:bpf1/lxcda6f5295b4b7', 'kernel:bpf1', 'pod:default/cni-6vf5d/eth0', 'cilium:bpf1/2836', 'cilium:bpf1/3663'];
+    expect(at.map(([x]) => x)).toEqual(points.map((p) => laneX.get(p)));
+    expect(at.map(([, y]) => y)).toEqual([...Array(4).fill(at[0][1]), at[4][1], at[4][1]]);
+    expect(at[4][1]).toBeGreaterThan(at[0][1]);
+    // One arrow per hop after the first of each packet, dashed where the hop was matched by flow.
+    expect([...section.matchAll(/<path class="arrow (by-\w+)"/g)].map((m) => m[1])).toEqual(['by-packet', 'by-flow', 'by-packet', 'by-packet']);
+  });
+
+  it('crosses the drop point of a dropped flow, on its lane and on the hop that said so', () => {
+    const html = render(loadSeedLikeReport());
+    const dropLanes = lanes(html, 3).filter(([, cls]) => cls.includes('drop'));
+    expect(dropLanes).toEqual([['cilium:bpf2/1456', 'lane seen drop', ['cilium bpf2', 'endpoint 1456', '✗ dropped here']]]);
+    const hops = groups(html, 3, 'hop');
+    expect(hops.filter((g) => g.inner.includes('class="drop-x"')).map((g) => [g.attrs['data-hop'], g.attrs.class, texts(g.inner)])).toEqual([
+      ['f3-p0-h5', 'hop monitor by-flow dropped', ['monitor', 'dropped']],
+    ]);
+    expect(titleOf(hops[5].inner)).toBe(
+      'monitor at cilium:bpf2/1456 (matched by flow and order, not this very packet)\ntime: none\n' +
+        'xx drop (Policy denied) flow 0x0 to endpoint 1456, identity 31009->51234: 10.0.1.135:53211 -> 10.0.2.77:5432 udp\nthe flow was dropped here',
+    );
+    expect(flowSection(html, 3)).toContain('<b>verdict:</b> dropped at cilium:bpf2/1456 (Policy denied)');
+    // A delivered flow has no cross anywhere.
+    expect(flowSection(html, 2)).not.toContain('drop-x');
+  });
+
+  it('groups the lanes of a cross-node flow under their nodes and counts the packets beyond the detail limit', () => {
+    const html = render(loadSeedLikeReport());
+    expect(groups(html, 2, 'node-band').map((g) => texts(g.inner))).toEqual([['node bpf1'], ['node bpf2']]);
+    expect(texts(flowSection(html, 2))).toContain('… and 3 more packets of this flow, counted only (--max-packets)');
+  });
+
+  it('gives the conclusions, the evidence and every hop as text beside the diagram', () => {
+    const report = loadSeedLikeReport();
+    const section = decode(flowSection(render(report), 3));
+    for (const c of report.flows[3].conclusions) expect(section).toContain(`<li>${c}</li>`);
+    for (const ev of report.flows[3].evidence) for (const b of ev.because) expect(section).toContain(`<li>${b}</li>`);
+    const rows = [...flowSection(render(report), 3).matchAll(/<tr id="(f3-p\d+-h\d+)">/g)].map((m) => m[1]);
+    expect(rows).toEqual(report.flows[3].packets.flatMap((p, i) => p.hops.map((_, h) => `f3-p${i}-h${h}`)));
+    expect(section).toContain('<b>Watched, saw nothing:</b> <code>pod:default/locked-db/eth0</code>');
+  });
+
+  it('draws a flow no packet of which was seen as its lanes and one line saying so', () => {
+    const report = loadSeedLikeReport();
+    report.flows = [{ ...report.flows[3], packets: [], seenAt: [], verdict: 'lost', morePackets: 0 }];
+    const html = render(report);
+    expect(marks(html, 0)).toEqual([]);
+    expect(lanes(html, 0).map(([p, cls]) => [p, cls])).toEqual([
+      ['cilium:bpf2/1456', 'lane not-observed'],
+      ['kernel:bpf2', 'lane not-observed'],
+      ['pod:default/locked-db/eth0', 'lane not-seen'],
+    ]);
+    expect(texts(flowSection(html, 0))).toContain('no packet of this flow was seen');
+  });
+
+  it('says so when the report has no flow', () => {
+    const report = loadSeedLikeReport();
+    report.flows = [];
+    expect(render(report)).toContain('<p class="v-unknown">No flows in this report.</p>');
+  });
+
+  it('shows report fields added later (cluster header, outcome, translations, source, per-packet verdicts) without depending on them', () => {
+    const report = loadSeedLikeReport() as HopReport & Record<string, unknown>;
+    report.cluster = { name: 'lab', ciliumVersion: '1.16.3', routing: 'BPF, tunnel vxlan' };
+    const flow = report.flows[2] as unknown as Record<string, unknown>;
+    flow.outcome = 'refused';
+    flow.source = { ip: '10.0.1.135', pod: 'default/same' };
+    flow.translations = [{ point: 'cilium:bpf1/2836', kind: 'DNAT', from: '10.96.0.10:8080', to: '10.0.2.44:8080' }];
+    (report.flows[2].packets[0] as unknown as Record<string, unknown>).verdict = 'delivered';
+    const html = render(report);
+    expect(decode(html)).toContain('<dt>cluster</dt><dd>name=lab, ciliumVersion=1.16.3, routing=BPF, tunnel vxlan</dd>');
+    const section = decode(flowSection(html, 2));
+    expect(section).toContain('<b>outcome:</b> <span class="badge v-refused">⊘ refused</span>');
+    expect(section).toContain('<b>source:</b> ip=10.0.1.135, pod=default/same');
+    expect(section).toContain('<li><code>cilium:bpf1/2836</code>: kind=DNAT, from=10.96.0.10:8080, to=10.0.2.44:8080</li>');
+    const natLane = groups(html, 2, 'lane').find((g) => g.attrs['data-point'] === 'cilium:bpf1/2836')!;
+    expect(texts(natLane.inner)).toEqual(['cilium bpf1', 'endpoint 2836', '⇄ DNAT']);
+    expect(titleOf(natLane.inner)).toBe('cilium:bpf1/2836\nsaw this flow\ntranslated: kind=DNAT, from=10.96.0.10:8080, to=10.0.2.44:8080');
+    expect(texts(groups(html, 2, 'row-label')[0].inner)).toEqual(['tcp S seq 3007214423', 'verdict=delivered']);
+    // Without them, none of it appears.
+    expect(render(loadSeedLikeReport())).not.toMatch(/<b>outcome:|<h3>Translations|class="lane-nat"|<dt>cluster/);
+  });
+
+  it('is one self-contained page: inline style and script allowed by hash, nothing to fetch', () => {
+    const html = render(seedReport());
+    const { tags } = readMarkup(html);
+    const csp = tags.find((t) => t.name === 'meta' && t.attrs['http-equiv'] === 'Content-Security-Policy')!.attrs.content;
+    expect(csp).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; script-src 'sha256-[A-Za-z0-9+/=]+'; base-uri 'none'; form-action 'none'$/);
+    // No attribute can fetch: the only references are fragment links inside the page.
+    for (const t of tags) {
+      for (const name of ['src', 'srcset', 'action', 'formaction', 'poster', 'background']) expect(t.attrs[name]).toBeUndefined();
+      for (const name of ['href', 'xlink:href']) if (t.attrs[name] !== undefined) expect(t.attrs[name]).toMatch(/^#[\w-]+$/);
+    }
+    expect(tags.filter((t) => ['link', 'img', 'iframe', 'object', 'embed', 'image', 'foreignObject'].includes(t.name))).toEqual([]);
+    expect(html).not.toMatch(/url\((?!#)|@import|https?:\/\//);
+  });
+
+  it('keeps the seed page small', () => {
+    // The seed (2 ICMP + 4 ARP flows, 10 inputs) is a typical same-node trace.
+    expect(Buffer.byteLength(render(seedReport()))).toBeLessThan(80_000);
+  });
+});
+
+/** Strings a remote tool or a user file could put anywhere in a report. */
+const HOSTILE = [
+  '<script>alert(1)</script>',
+  '"><img src=x onerror=alert(2)>',
+  "' onmouseover='alert(3)",
+  ']]><script>alert(4)</script><![CDATA[',
+  '<!-- --><svg onload=alert(5)>',
+  '&lt;b&gt;&amp;',
+  'ctl\x1b[31m\x07\r\n\x00\x7f\x9b end',
+  'bidi \u202egnp.exe\u202c \u2066x\u2069 \u200f',
+  '</style></title></text></svg><a href="https://evil.example/">x</a>',
+];
+
+function hostileReport(): HopReport {
+  const report = loadSeedLikeReport() as HopReport & Record<string, unknown>;
+  let n = 0;
+  const next = () => HOSTILE[n++ % HOSTILE.length];
+  const spoil = (value: unknown): unknown => {
+    if (typeof value === 'string') return `${value} ${next()}`;
+    if (Array.isArray(value)) return value.map(spoil);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k === 'facts' ? k : k, spoil(v)]));
+    }
+    return value;
+  };
+  const spoiled = spoil(report) as HopReport & Record<string, unknown>;
+  // Keys too: facts keys and fields this renderer does not know.
+  spoiled.flows[0].packets[0].hops[0].facts = { [HOSTILE[0]]: HOSTILE[1], ok: HOSTILE[3] };
+  spoiled[HOSTILE[4]] = { [HOSTILE[1]]: HOSTILE[0] };
+  const flow = spoiled.flows[0] as unknown as Record<string, unknown>;
+  flow.translations = [{ point: spoiled.flows[0].seenAt[1], [HOSTILE[2]]: HOSTILE[3] }];
+  flow.outcome = HOSTILE[1];
+  flow[HOSTILE[3]] = HOSTILE[8];
+  return spoiled;
+}
+
+describe('renderHtml with hostile strings in every field', () => {
+  const html = render(hostileReport());
+
+  it('writes no markup of theirs: every < opens one of our tags, with our attributes', () => {
+    const { tags } = readMarkup(html);
+    const names = new Set(tags.map((t) => t.name));
+    expect([...names].sort()).toEqual(
+      ['a', 'b', 'body', 'code', 'dd', 'details', 'div', 'dl', 'dt', 'g', 'h1', 'h2', 'h3', 'head', 'header', 'html', 'li', 'line', 'marker', 'meta', 'nav', 'p',
+        'path', 'pattern', 'rect', 'script', 'section', 'span', 'style', 'summary', 'svg', 'symbol', 'table', 'tbody', 'td', 'text', 'th', 'thead', 'title', 'tr',
+        'ul', 'use', 'circle', 'defs'].sort(),
+    );
+    const attrs = new Set(tags.flatMap((t) => Object.keys(t.attrs)));
+    for (const a of attrs) expect(a).not.toMatch(/^on|^src$|^style$/);
+    expect(tags.filter((t) => t.name === 'script')).toHaveLength(1);
+    expect(tags.filter((t) => t.name === 'a').map((t) => t.attrs.href).every((h) => /^#f\d+$/.test(h))).toBe(true);
+  });
+
+  it('leaves no control or bidi character, and no ]]> or comment opener, in the page', () => {
+    expect(html).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+    expect(html).not.toContain(']]>');
+    expect(html).not.toContain('<!--');
+    expect(html).not.toContain('<![CDATA[');
+  });
+
+  it('shows their strings as text a reader can see', () => {
+    const { text } = readMarkup(html);
+    const shown = decode(text);
+    expect(shown).toContain('<script>alert(1)</script>');
+    expect(shown).toContain('"><img src=x onerror=alert(2)>');
+    expect(shown).toContain(']]><script>alert(4)</script><![CDATA[');
+    expect(shown).toContain('ctl\\x1b[31m\\x07\\r\\n\\x00\\x7f\\x9b end');
+    expect(shown).toContain('bidi \\u202egnp.exe\\u202c \\u2066x\\u2069 \\u200f');
+  });
+
+  it('escapes for text and quoted attributes alike', () => {
+    expect(escapeHtml(`<a href="x" title='y'>&amp;</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;');
+    expect(escapeHtml('a\u202eb\x1bc')).toBe('a\\u202eb\\x1bc');
+    expect(escapeHtml(42)).toBe('42');
+  });
+});
