@@ -29,7 +29,11 @@ const PCAP_MAGICS = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1];
  */
 const TCPDUMP_LINE = /^(?:\d+ {2,3})?(?:caplen \d+ len \d+ )?(?:(?:\d{4}-\d{2}-\d{2} )?\d{2}:\d{2}:\d{2}\.\d{6,9}|\d{9,10}\.\d{6,9}) |^(?:\d+ {2})?(?:IP6? \S+ > \S+: |ARP, (?:Request|Reply) )|^listening on \S+, link-type |^tcpdump: |^reading from file |^dropped privs to /;
 const MONITOR_LINE = /^(?:CPU \d+: MARK 0x[0-9a-f]+ FROM \d+ |CPU \d+: \[(?:pre|post)-xlate-(?:fwd|rev)\] |(?:->|<-) (?:Request|Response) \S+ (?:from|to) \d+ \(|-> forward \(|Received an interrupt, disconnecting from monitor|Listening for events on \d+ CPUs|[<-]> (?:endpoint|stack|overlay|network|host|lxc|cilium_host)|xx drop |Policy verdict log:|-> \d+: |\[\d+\] |Press Ctrl-C to quit)/;
-const PWRU_LINE = /^(?:0x[0-9a-f]{8,16} |\d{2}:\d{2}:\d{2}\.\d{3} 0x[0-9a-f]{8,16} |SKB\s+(?:CPU\s+)?PROCESS|\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} (?:Attaching kprobes|Listening for events|Attached)|{"skb":)/;
+const PWRU_LINE = /^(?:0x[0-9a-f]{8,16} |\d{2}:\d{2}:\d{2}\.\d{3} 0x[0-9a-f]{8,16} |SKB\s+(?:CPU\s+)?PROCESS|\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} (?:Attaching kprobes|Listening for events|Attached))/;
+/** pwru --output-json: an object with an skb address, whatever the key order. */
+const PWRU_JSON = /^\{.*"skb"\s*:\s*"0x[0-9a-f]+"/;
+/** cilium monitor -j: an object of one of its record types (pkg/monitor *Verbose structs). */
+const MONITOR_JSON = /^\{.*"type"\s*:\s*"(?:trace|drop|debug|capture|logRecord|agent)"/;
 const IPTABLES_LINE = /TRACE: |^PACKET: \d+ [0-9a-f]+ |^trace id [0-9a-f]+ /;
 const ENDPOINT_LIST = /^ENDPOINT\s+POLICY \(ingress\)/;
 const STATUS_TEXT = /^(?:KVStore|Kubernetes|Cilium|KubeProxyReplacement|Host Routing|Routing|Controller Status|Cluster health):\s/;
@@ -51,7 +55,8 @@ export function detectFormat(head: Uint8Array, lines: readonly string[]): InputF
     if (/"kubectlDatapathRun"\s*:/.test(text)) return 'trace-meta';
     if (/"interface-name"|"external-identifiers"|"identity"\s*:\s*{\s*"id"/.test(text) && /"status"\s*:/.test(text)) return 'endpoint-json';
     if (/"kube-proxy-replacement"|"routing"\s*:|"host-routing"|"cilium"\s*:\s*{\s*"state"/.test(text)) return 'status-json';
-    if (/^\{"skb":/.test(first)) return 'pwru';
+    if (PWRU_JSON.test(first) && /"func"\s*:/.test(first)) return 'pwru';
+    if (MONITOR_JSON.test(first)) return 'monitor';
   }
   const votes = new Map<InputFormat, number>();
   const vote = (f: InputFormat, n = 1) => votes.set(f, (votes.get(f) ?? 0) + n);
@@ -62,7 +67,8 @@ export function detectFormat(head: Uint8Array, lines: readonly string[]): InputF
     else if (ETHTOOL.test(line)) vote('ethtool', 5);
     else if (KUBECTL_TABLE.test(line)) vote('kubectl-table', 5);
     else if (STATUS_TEXT.test(line)) vote('status-text', 2);
-    else if (PWRU_LINE.test(line)) vote('pwru', 2);
+    else if (PWRU_LINE.test(line) || (line.startsWith('{') && PWRU_JSON.test(line))) vote('pwru', 2);
+    else if (line.startsWith('{') && MONITOR_JSON.test(line)) vote('monitor', 2);
     else if (MONITOR_LINE.test(line)) vote('monitor', 2);
     else if (IPTABLES_LINE.test(line)) vote('iptables', 2);
     else if (TCPDUMP_LINE.test(line)) vote('tcpdump', 2);

@@ -166,7 +166,7 @@ export function readEventLine(line: string, layout: PwruLayout, prev: PwruRepeat
         break;
       case 'caller': {
         const caller = line.slice(i, j);
-        if (caller.includes('=') || isTuple(caller)) return `CALLER column is not a function: "${caller}"`;
+        if (caller.includes('=') || isTuple(caller) || !/^[A-Za-z_.$]/.test(caller)) return `CALLER column is not a function: "${caller}"`;
         e.caller = caller;
         break;
       }

@@ -45,7 +45,7 @@ export function parsePwruJson(
 
   if (typeof o.time === 'number') {
     // JSON numbers lose nanoseconds past 2^53; read the digits from the text instead.
-    const digits = /"time":(\d+)/.exec(line)?.[1] ?? String(o.time);
+    const digits = /"time"\s*:\s*(\d+)/.exec(line)?.[1] ?? String(o.time);
     if (clock === undefined) clock = digits.length < 10 ? 'relative' : 'monotonic';
     event.time = { clock, us: nsToUs(digits) };
   } else if (typeof o.time === 'string') {

@@ -40,6 +40,11 @@ export interface PwruContext {
   readonly inferred?: PwruLayout;
   /** The last event line's repeating columns, to reuse their decoded values. */
   readonly repeats?: PwruRepeats;
+  /**
+   * The start of a record a mail client or a narrow terminal wrapped: an event line that ended
+   * before its FUNC column, waiting for the line that carries the rest.
+   */
+  readonly wrapped?: string;
 }
 
 /**
@@ -72,6 +77,7 @@ const HEADER_WORDS: Record<string, PwruColumn> = {
 /** parsePwruLine: one line of pwru output (text or --output-json) in, one result and the next context out. */
 export function parsePwruLine(rawLine: string, ctx: PwruContext): Out {
   const line = rawLine.charCodeAt(rawLine.length - 1) === 13 ? rawLine.slice(0, -1) : rawLine;
+  if (ctx.wrapped !== undefined) return unwrapped(line, ctx, ctx.wrapped);
   const c = line.charCodeAt(0);
 
   if (ctx.dump !== undefined && ctx.last !== undefined) {
@@ -221,6 +227,29 @@ function nextCtx(ctx: PwruContext, event: PwruEvent, clock: PwruTimestampClock |
   };
 }
 
+/** The reason readEventLine gives for a line that stops before its function name. */
+const CUT_BEFORE_FUNC = 'line ends before the FUNC column';
+
+/**
+ * A line after a wrapped record start: joined to it when together they make an event line (or
+ * still end before FUNC: a record wrapped more than once); otherwise the start is dropped and the
+ * line read on its own.
+ */
+function unwrapped(line: string, ctx: PwruContext, start: string): Out {
+  const { wrapped: _wrapped, ...rest } = ctx;
+  const c = line.charCodeAt(0);
+  if (line.trim() !== '' && !(c === 48 && line.charCodeAt(1) === 120) && !(c >= 48 && c <= 57 && isClockTime(line.slice(0, line.indexOf(' '))))) {
+    // An event, or the joined text held again when it still ends before FUNC.
+    const joined = eventLine(`${start} ${line.trim()}`, rest);
+    if (joined.result.kind !== 'unparsed') return joined;
+  }
+  return parsePwruLine(line, rest);
+}
+
+function wrappedStart(line: string, ctx: PwruContext): Out {
+  return { result: { kind: 'ignored', reason: 'start of a record wrapped over the next line' }, ctx: { ...ctx, wrapped: line } };
+}
+
 function eventLine(line: string, ctx: PwruContext): Out {
   let layout = ctx.layout ?? ctx.inferred;
   let read = layout === undefined ? undefined : readEventLine(line, layout, ctx.repeats);
@@ -231,6 +260,7 @@ function eventLine(line: string, ctx: PwruContext): Out {
     layout = makeLayout(columns);
     read = readEventLine(line, layout, undefined);
   }
+  if (read === CUT_BEFORE_FUNC && ctx.wrapped === undefined) return wrappedStart(line, ctx);
   if (read === undefined || typeof read === 'string') return unparsed(ctx, read ?? 'no layout');
   const event = read.event;
   let clock = ctx.timestampClock;

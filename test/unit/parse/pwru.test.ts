@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createPwruContext, parsePwruLine, pwruParser, type PwruContext } from '../../../src/core/parse/pwru.js';
 import type { PwruEvent } from '../../../src/core/model/event.js';
 import type { ParseResult } from '../../../src/core/parse/result.js';
+import { detectFormat } from '../../../src/core/analyze/detect.js';
 import { readFixture } from '../../helpers/fixtures.js';
 import { expectGolden } from '../../helpers/golden.js';
 import { resultRows, rowsJson, runParser, type ResultRow } from '../../helpers/run-parser.js';
@@ -217,10 +218,19 @@ describe('pwru text layouts', () => {
     expect(lastResult(['root@bpf1:~# ./pwru --output-tuple'])).toEqual({ kind: 'ignored', reason: 'shell prompt' });
   });
 
+  it('a line cut before FUNC waits for its rest on the next line (a wrapped record); with none, the next line is read alone', () => {
+    const header = 'SKB                CPU PROCESS          NETNS      MARK/x        IFACE       PROTO  MTU   LEN   TUPLE FUNC';
+    const cut = '0xffff991f3ec49600 6   <empty>:0        4026531840 0            ens33:2      0x0800 65536 64    1.1.1.1:0->192.168.241.133:0(icmp)';
+    const joined = run([header, cut, 'icmp_rcv']).results;
+    expect(joined.map((r) => r.kind)).toEqual(['meta', 'ignored', 'event']);
+    expect(joined[2].kind === 'event' && joined[2].event).toMatchObject({ func: 'icmp_rcv', ifindex: 2, packet: { ip: { src: '1.1.1.1', dst: '192.168.241.133' } } });
+    const alone = run([header, cut, 'the packet was dropped here']).results;
+    expect(alone.map((r) => r.kind)).toEqual(['meta', 'ignored', 'unparsed']);
+  });
+
   describe('invalid lines come out unparsed with a reason', () => {
     const header = 'SKB                CPU PROCESS          NETNS      MARK/x        IFACE       PROTO  MTU   LEN   TUPLE FUNC';
     it.each([
-      ['a line cut before FUNC', [header, '0xffff991f3ec49600 6   <empty>:0        4026531840 0            ens33:2      0x0800 65536 64    1.1.1.1:0->192.168.241.133:0(icmp)'], /before the FUNC column/],
       ['PROTO that is not an ethertype', [header, '0xffff991f3ec49600 6   <empty>:0        4026531840 0            ens33:2      ipv4   65536 64    1.1.1.1:0->192.168.241.133:0(icmp) icmp_rcv'], /PROTO column/],
       ['a broken tuple', [header, '0xffff991f3ec49600 6   <empty>:0        4026531840 0            ens33:2      0x0800 65536 64    1.1.1.1->192.168.241.133(icmp) icmp_rcv'], /TUPLE column/],
       ['text after the last column', [header, '0xffff991f3ec49600 6   <empty>:0        4026531840 0            ens33:2      0x0800 65536 64    1.1.1.1:0->192.168.241.133:0(icmp) icmp_rcv <-- here'], /after the last column/],
@@ -423,6 +433,13 @@ describe('pwru --output-json lines', () => {
     expect(r.kind === 'event' && r.event.time).toEqual({ clock: 'relative', us: 2.302 });
   });
 
+  it('any key order (Go marshals struct order, other encoders and jq do not) and spaces after the colons give the same event', () => {
+    const goOrder = '{"skb":"0xffff9afcb4519b00","process":"ping:1234","func":"ip_rcv","time":82857431461122,"netns":4026531840,"iface":"lxcda6f5295b4b7:28","proto":2048,"mtu":1500,"len":84,"tuple":{"saddr":"10.0.1.135","daddr":"10.0.1.180","proto":1}}';
+    const shuffled = '{"tuple": {"proto": 1, "daddr": "10.0.1.180", "saddr": "10.0.1.135"}, "len": 84, "time": 82857431461122, "func": "ip_rcv", "iface": "lxcda6f5295b4b7:28", "mtu": 1500, "proto": 2048, "netns": 4026531840, "process": "ping:1234", "skb": "0xffff9afcb4519b00"}';
+    expect(lastEvent([shuffled])).toEqual(lastEvent([goOrder]));
+    expect(detectFormat(Buffer.from(shuffled), [shuffled])).toBe('pwru');
+  });
+
   it('keeps every nanosecond of a stamp past 2^53', () => {
     const e = lastEvent(['{"skb":"0xffff1","func":"ip_rcv","time":9007199254740993123}']);
     expect(e.time).toEqual({ clock: 'monotonic', us: 9007199254740993 + 0.123 });
@@ -481,6 +498,10 @@ const REAL = readdirSync(join(FIXTURES, 'pwru')).filter((f) => f.endsWith('.txt'
 const UNPARSED_BY_NOTE: Record<string, number[]> = {
   // '[...]' elisions (lines 6 and 14) and the '<--- last occurrence before out of sight' remark (line 10).
   'gh-pwru-issue84-2022-nat-lost-skb-ksoftirqd.txt': [6, 10, 14],
+  // Every record wrapped over two lines (the last one over three) by a mail client: joined. Not tool
+  // output: the marker '--- snipped other skbs ---' (62), the record carrying the remark '  <<<<'
+  // (80) and the remark's wrapped line 'DNATed twice' (81).
+  'lkml-netfilter-2024-ojea-output-tuple-dnat-twice-otherhost.txt': [62, 80, 81],
 };
 const SEED: Record<string, { unparsed: number[] | 'all-but-prompt' }> = {
   // Line 1 is the shell prompt with the command, copied with the output into the notes: ignored.
@@ -497,7 +518,7 @@ function parseFixture(path: string): ResultRow<PwruEvent>[] {
 
 describe('golden: real pwru fixtures', () => {
   it('finds all of them', () => {
-    expect(REAL.length).toBe(16);
+    expect(REAL.length).toBe(17);
   });
 
   it.each(REAL)('%s', (name) => {
@@ -543,5 +564,17 @@ describe('golden: seed pwru v0.0.2 captures', () => {
     }
     // Monotonic nanoseconds: strictly increasing along one skb's path.
     for (let i = 1; i < events.length; i++) expect(events[i].time!.us).toBeGreaterThan(events[i - 1].time!.us);
+  });
+});
+
+describe('records wrapped over several lines (lkml-netfilter-2024-ojea fixture)', () => {
+  it('one skb DNATed twice, then dropped as OTHERHOST: the tuples change along the skb, the last record joined from three lines', () => {
+    const rows = parseFixture(join(FIXTURES, 'pwru', 'lkml-netfilter-2024-ojea-output-tuple-dnat-twice-otherhost.txt'));
+    const events = rows.flatMap((r) => (r.event ? [r.event] : []));
+    expect(new Set(events.map((e) => e.skb))).toEqual(new Set(['0xffff97ff83662280']));
+    const dsts: string[] = [];
+    for (const e of events) if (e.packet?.ip && dsts.at(-1) !== e.packet.ip.dst) dsts.push(e.packet.ip.dst);
+    expect(dsts).toEqual(['10.96.0.10', '10.244.0.2', '10.244.0.4']);
+    expect(events.at(-1)).toMatchObject({ func: 'kfree_skb_reason', dropReason: 'SKB_DROP_REASON_OTHERHOST', printedAt: { clock: 'time-of-day' } });
   });
 });
