@@ -86,6 +86,10 @@ export interface FlowRecord {
   tunnel?: TunnelInfo;
   /** The flow is a tunnel's outer packets whose inner packet no tool decoded. */
   outerOnly?: boolean;
+  /** Only conntrack lookups named this flow so far: no packet of it was seen (see foldConntrackOnly). */
+  ctOnly?: boolean;
+  /** The direction conntrack gave its packets (CT verdict, trace `state`): weaker than the packet's own. */
+  ctRole?: 'request' | 'reply';
 }
 
 interface MonitorGroup {
@@ -295,8 +299,9 @@ export class FlowAccumulator {
     if (group?.traced && event.type === 'trace') group = undefined;
 
     if (event.type === 'debug' && event.debugKind === 'ct-lookup' && ref) {
-      // A conntrack lookup starts a new record group for this endpoint and CPU.
-      const flow = this.flowFor(ref);
+      // A conntrack lookup starts a new record group for this endpoint and CPU. Its tuple is not a
+      // packet: it joins the flow it or its reverse names, and makes one only when neither exists.
+      const flow = this.conntrackFlow(ref);
       const hop = this.hop(stream, where, undefined, '', {});
       group = { flow, hop, packet: packetOf(ref), kept: false };
       this.monitorGroups.set(groupKey, group);
@@ -309,6 +314,7 @@ export class FlowAccumulator {
 
     if (!ref && group) {
       // DEBUG lines without a tuple continue the group of their endpoint and CPU.
+      if (event.ctState !== undefined) noteCtRole(group.flow, event.ctState);
       if (group.kept) {
         appendDetail(group.hop, monitorWords(event));
         mergeMonitorFacts(group.hop, monitorFacts(event, group.flow.ref));
@@ -320,6 +326,7 @@ export class FlowAccumulator {
     if (!ref) return;
 
     const flow = this.flowFor(ref);
+    if (event.ctState !== undefined) noteCtRole(flow, event.ctState);
     if (group && group.flow === flow && (group.packet === undefined || ref.packetId === undefined || group.packet.packetId === ref.packetId)) {
       if (group.kept) {
         appendDetail(group.hop, monitorWords(event));
@@ -468,10 +475,57 @@ export class FlowAccumulator {
         from.list = [];
       }
       this.flows.set(flow.key, flow);
-    } else if (!flow.role && ref.role) {
-      flow.role = ref.role;
+    } else {
+      if (!flow.role && ref.role) flow.role = ref.role;
+      if (flow.ctOnly) flow.ctOnly = false;
     }
     return flow;
+  }
+
+  /** An existing flow with this ref's addresses, protocol and ports, without making one. */
+  private findFlow(ref: FlowRef): FlowRecord | undefined {
+    const from = this.flowIndex.get(ref.src);
+    if (!from) return undefined;
+    if (from.byDstSub) return from.byDstSub.get(`${ref.dst} ${ref.sub}`);
+    return from.list.find((f) => f.ref.dst === ref.dst && f.ref.sub === ref.sub);
+  }
+
+  /**
+   * The flow a conntrack tuple names, marked conntrack-only when no packet made it: Cilium prints
+   * a lookup's tuple in either orientation (bpf/lib/conntrack.h `__ct_lookup4` looks the reverse
+   * tuple up first and then ipv4_ct_tuple_reverse()s it; its struct names the fields for the
+   * reply direction), so which flow it belongs to is decided once all input is read, with the
+   * CT verdict that follows the lookup (foldConntrackOnly).
+   */
+  private conntrackFlow(ref: FlowRef): FlowRecord {
+    const found = this.findFlow(ref);
+    if (found) return found;
+    const flow = this.flowFor(ref);
+    flow.ctOnly = true;
+    return flow;
+  }
+
+  /**
+   * After all input: a conntrack-only flow whose reverse was seen as packets is that flow's
+   * tuple printed the other way round, unless conntrack itself placed its packet in the other
+   * direction of the connection than the seen flow's; its hops and evidence move there, so no
+   * phantom reverse flow is reported.
+   */
+  foldConntrackOnly(): void {
+    for (const flow of [...this.flows.values()]) {
+      if (!flow.ctOnly) continue;
+      const reverse = this.flows.get(flow.ref.reverseKey);
+      if (!reverse || reverse.ctOnly) continue;
+      const reverseRole = reverse.role ?? reverse.ctRole;
+      if (flow.ctRole && reverseRole && flow.ctRole !== reverseRole) continue;
+      mergeFlowInto(flow, reverse);
+      this.flows.delete(flow.key);
+      const from = this.flowIndex.get(flow.ref.src);
+      if (from) {
+        if (from.byDstSub) from.byDstSub.delete(`${flow.ref.dst} ${flow.ref.sub}`);
+        else from.list = from.list.filter((f) => f !== flow);
+      }
+    }
   }
 
   private hop(stream: StreamInfo, where: PointHint, time: Timestamp | undefined, detail: string, facts: Record<string, string | number>): HopRecord {
@@ -560,6 +614,38 @@ export class FlowAccumulator {
   private noteDrop(flow: FlowRecord, stream: number, where: PointHint, reason: string, detail: string, afterDelivery = false): void {
     if (flow.evidence.drops.length < 8) flow.evidence.drops.push({ stream, where, reason, detail, afterDelivery });
   }
+}
+
+/** Conntrack's verdict on a packet, as a direction (bpf/lib/conntrack.h: CT_NEW and CT_ESTABLISHED match the forward tuple, CT_REPLY the reverse). */
+const CT_ROLES: ReadonlyMap<string, 'request' | 'reply'> = new Map([['new', 'request'], ['established', 'request'], ['reply', 'reply']]);
+
+function noteCtRole(flow: FlowRecord, ctState: string): void {
+  if (!flow.ctRole) flow.ctRole = CT_ROLES.get(ctState);
+}
+
+/** Moves a phantom flow's hops and evidence into the flow it really is. */
+function mergeFlowInto(from: FlowRecord, into: FlowRecord): void {
+  for (const [id, p] of from.packets) {
+    const there = into.packets.get(id);
+    if (there) there.hops.push(...p.hops);
+    else into.packets.set(id, p);
+  }
+  for (const [stream, hops] of from.unkeyed) {
+    const list = into.unkeyed.get(stream);
+    if (list) list.push(...hops);
+    else into.unkeyed.set(stream, hops);
+  }
+  into.extraPackets += from.extraPackets;
+  into.extraUnkeyed += from.extraUnkeyed;
+  const ev = from.evidence;
+  for (const [k, v] of ev.seen) {
+    const seen = into.evidence.seen.get(k);
+    if (seen) seen.count += v.count;
+    else into.evidence.seen.set(k, v);
+  }
+  for (const [k, v] of ev.monitor) if (!into.evidence.monitor.has(k)) into.evidence.monitor.set(k, v);
+  into.evidence.drops.push(...ev.drops);
+  into.firstSeq = Math.min(into.firstSeq, from.firstSeq);
 }
 
 /** The ref as a packet identity, when it carries one (place and groups take refs without one as unkeyed). */

@@ -17,6 +17,7 @@ export interface ReportContext {
 /** buildReport turns accumulated flows into the HopReport, with path rules applied per direction. */
 export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport {
   const resolver = new PointResolver(ctx);
+  acc.foldConntrackOnly();
   const records = [...acc.flows.values()];
   const flows: ReportFlow[] = [];
   const pairs = orderFlows(records, acc);
@@ -39,11 +40,14 @@ function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRe
     const rev = found === f ? undefined : found;
     let request = f;
     let reply = rev;
-    if (rev && (f.role === 'reply' || (f.role === undefined && rev.role === 'request'))) {
+    // The packet's own protocol decides (SYN, echo, DNS port); conntrack's verdict when it is silent.
+    const role = f.role ?? (rev?.role ? undefined : f.ctRole);
+    const revRole = rev ? rev.role ?? (f.role ? undefined : rev.ctRole) : undefined;
+    if (rev && (role === 'reply' || (role === undefined && revRole === 'request'))) {
       request = rev;
       reply = f;
     }
-    if (!rev && f.role === 'reply') {
+    if (!rev && role === 'reply') {
       out.push({ flow: f, direction: 'reply' });
       done.add(f.key);
       continue;

@@ -138,11 +138,13 @@ export function flowOf(packet: Packet, askerOfMac?: (mac: string) => string | un
     const flags = l4?.tcpFlags;
     if (flags === 'S') ref.role = 'request';
     else if (flags === 'S.') ref.role = 'reply';
+    else ref.role = serviceRole(srcPort, dstPort);
     if (flags !== undefined && l4?.tcpSeq !== undefined) {
       ref.setText(`tcp [${flags}] seq ${l4.tcpSeq}${l4.tcpAck !== undefined ? ` ack ${l4.tcpAck}` : ''}`);
     }
-  } else if (ip.id !== undefined && ip.version === 4) {
-    ref.setIpId(ip.id);
+  } else {
+    if (ported) ref.role = serviceRole(srcPort, dstPort);
+    if (ip.id !== undefined && ip.version === 4) ref.setIpId(ip.id);
   }
   return ref;
 }
@@ -172,11 +174,25 @@ function packetIdentity(key: string): { packetKey: string; packetId: PacketId } 
   return { packetKey: key, packetId: key };
 }
 
+/**
+ * A DNS exchange says its direction by the port: queries go to 53, answers come from it (UDP or
+ * TCP). Other ports say nothing for certain (a client may bind any port).
+ */
+function serviceRole(srcPort: number | undefined, dstPort: number | undefined): 'request' | 'reply' | undefined {
+  if (dstPort === 53 && srcPort !== 53) return 'request';
+  if (srcPort === 53 && dstPort !== 53) return 'reply';
+  return undefined;
+}
+
+/** ICMP errors answer the packet that caused them (RFC 792, RFC 4443): never a request. */
+const ICMP_ERRORS = new Set(['unreachable', 'time-exceeded', 'parameter-problem', 'packet-too-big', 'source-quench', 'redirect']);
+
 /** Whether an ICMP type asks or answers: echo first, as nearly every ICMP packet traced is one. */
 function icmpRole(type: string | undefined): 'request' | 'reply' | undefined {
   if (type === 'echo-request') return 'request';
   if (type === 'echo-reply') return 'reply';
   if (type === undefined) return undefined;
+  if (ICMP_ERRORS.has(type)) return 'reply';
   if (type.includes('request') || type.includes('solicitation')) return 'request';
   if (type.includes('reply') || type.includes('advertisement')) return 'reply';
   return undefined;
