@@ -3,6 +3,7 @@ import { Knowledge } from '../core/analyze/knowledge.js';
 import { readPrompt, type CommandPlace } from '../core/analyze/prompt.js';
 import { FlowAccumulator, type StreamInfo } from '../core/correlate/accumulator.js';
 import { buildReport } from '../core/correlate/build-report.js';
+import type { StatusInput } from '../core/correlate/cluster.js';
 import type { ProbeEvent, Tool } from '../core/model/event.js';
 import type { ParseResult } from '../core/parse/result.js';
 import type { HopReport, ReportInput } from '../core/model/report.js';
@@ -44,6 +45,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
   const streams: StreamInfo[] = [];
   const knowledge = new Knowledge();
   const acc = new FlowAccumulator(req.maxPackets);
+  const statuses: StatusInput[] = [];
   const pointOverride = new Map(req.points.map((p) => [p.file, p.point]));
 
   for (const p of problems) {
@@ -123,7 +125,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
       if (stream.tool === 'pwru' && !stream.point && stream.node) input.point = `kernel:${stream.node}`;
       if (stream.tool === 'iptables' && !stream.point && stream.node) input.point = `iptables:${stream.node}`;
     } else {
-      await readData(h.source, h.format, stream, input, place, knowledge, warnings, defaultNode);
+      await readData(h.source, h.format, stream, input, place, knowledge, warnings, defaultNode, statuses);
     }
   }
 
@@ -159,7 +161,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
     }
   }
 
-  const report = buildReport(acc, { streams, inputs, endpoints: knowledge.endpoints(), warnings });
+  const report = buildReport(acc, { streams, inputs, endpoints: knowledge.endpoints(), warnings, statuses });
   for (const input of inputs) {
     if (input.status.startsWith('failed') || input.status.startsWith('unknown-format') || input.status.startsWith('empty') || input.status.startsWith('partial')) {
       warnings.push(`${input.name}: ${input.status}`);
@@ -368,6 +370,7 @@ async function readData(
   knowledge: Knowledge,
   warnings: string[],
   defaultNode: string | undefined,
+  statuses: StatusInput[],
 ): Promise<void> {
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -387,6 +390,7 @@ async function readData(
   if (result.unparsed.length) input.notUnderstoodSamples = result.unparsed.slice(0, SAMPLES_KEPT);
   if (result.error) input.status = `failed: ${result.error}`;
   const node = place?.node ?? stream.node ?? defaultNode;
+  if (result.status) statuses.push({ name: source.name, node, status: result.status });
   if (result.endpoints?.length) knowledge.addEndpoints(result.endpoints, format === 'cep-json' ? undefined : node);
   if (result.ethtool && place?.pod) {
     const link = result.ethtool.links.find((l) => l.ifindex === result.ethtool!.peerIfindex);

@@ -1,4 +1,4 @@
-import type { HopReport, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTranslation, ReportTunnel } from '../core/model/report.js';
+import type { HopReport, ReportCluster, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTranslation, ReportTunnel } from '../core/model/report.js';
 
 /**
  * A key list that must name every key of T: adding a field to the model without placing it here
@@ -16,7 +16,8 @@ type Sample = NonNullable<ReportInput['notUnderstoodSamples']>[number];
 
 // The schemaVersion 1 contract's key order, written out so that reordering the model's interfaces
 // or the code that builds a report cannot reorder what json and yaml consumers see.
-const REPORT = keysOf<HopReport>()(['schemaVersion', 'inputs', 'endpoints', 'flows', 'warnings']);
+const REPORT = keysOf<HopReport>()(['schemaVersion', 'cluster', 'inputs', 'endpoints', 'flows', 'warnings']);
+const CLUSTER = keysOf<ReportCluster>()(['ciliumVersion', 'routingMode', 'tunnelProtocol', 'kubeProxyReplacement', 'hostRouting', 'masquerading', 'sources']);
 const INPUT = keysOf<ReportInput>()(['name', 'tool', 'point', 'node', 'lines', 'understood', 'notUnderstood', 'status', 'notUnderstoodSamples']);
 const SAMPLE = keysOf<Sample>()(['line', 'text', 'reason']);
 const ENDPOINT = keysOf<ReportEndpoint>()(['pod', 'node', 'id', 'identity', 'ips', 'interface', 'ifindex', 'mac', 'hostMac']);
@@ -75,6 +76,7 @@ const orderFlow = ordered(FLOW, {
 });
 const orderInput = ordered(INPUT, { notUnderstoodSamples: each(ordered(SAMPLE)) });
 const orderReportValue = ordered(REPORT, {
+  cluster: ordered(CLUSTER),
   inputs: each(orderInput),
   endpoints: each(ordered(ENDPOINT)),
   flows: each(orderFlow),

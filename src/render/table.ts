@@ -1,4 +1,5 @@
 import type { HopReport, ReportEndpoint, ReportFlow, ReportHop, ReportInput, ReportPacket, Verdict } from '../core/model/report.js';
+import { clusterWords } from '../core/correlate/cluster.js';
 import { paint, type AnsiStyle } from './ansi.js';
 import { layoutColumns, type ColumnRow } from './columns.js';
 import { flowTitle, verdictText } from './flow-title.js';
@@ -37,6 +38,7 @@ export function renderText(report: HopReport, opts: RenderOptions, detail: TextD
   const width = Math.max(MIN_WIDTH, opts.width ?? DEFAULT_WIDTH);
   const ctx: TextContext = { color: opts.color, width, wide: detail === 'wide', hopColumns: hopColumns(safe.flows, width) };
   const sections: string[][] = [];
+  if (safe.cluster) sections.push([heading('Cluster', ctx), ...bullet(`${clusterWords(safe.cluster)} (cilium status: ${safe.cluster.sources.join(', ')})`, 2, ctx)]);
   if (safe.inputs.length > 0) sections.push(inputsSection(safe.inputs, ctx));
   if (safe.endpoints.length > 0) sections.push(endpointsSection(safe.endpoints, ctx));
   if (safe.flows.length === 0) sections.push([paint('No flows in this report.', 'yellow', ctx.color)]);

@@ -1,10 +1,11 @@
-import type { HopReport, PathStep, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTunnel } from '../model/report.js';
+import type { HopReport, ReportCluster, PathStep, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTunnel } from '../model/report.js';
 import type { TunnelInfo } from './flow-key.js';
 import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import { hintKey, type FlowAccumulator, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
 import { classifyFlow, type FlowFacts, type SeenAt } from './classify.js';
 import { readKernelPath } from './kernel-path.js';
+import { clusterOf, type StatusInput } from './cluster.js';
 
 /** What the report builder needs besides the flows: inputs as they ended, and what we know of endpoints. */
 export interface ReportContext {
@@ -12,21 +13,25 @@ export interface ReportContext {
   inputs: ReportInput[];
   endpoints: ReportEndpoint[];
   warnings: string[];
+  /** The agents' `cilium status` outputs among the inputs. */
+  statuses?: StatusInput[];
 }
 
 /** buildReport turns accumulated flows into the HopReport, with path rules applied per direction. */
 export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport {
   const resolver = new PointResolver(ctx);
   acc.foldConntrackOnly();
+  const { cluster, warnings } = clusterOf(ctx.statuses ?? []);
+  ctx.warnings.push(...warnings);
   const records = [...acc.flows.values()];
   const flows: ReportFlow[] = [];
   const pairs = orderFlows(records, acc);
   for (const { flow, direction } of pairs) {
     // A flow between one address and port and itself (loopback) is its own reverse: it has none.
     const reverse = acc.flows.get(flow.ref.reverseKey);
-    flows.push(buildFlow(flow, reverse === flow ? undefined : reverse, direction, resolver, ctx));
+    flows.push(buildFlow(flow, reverse === flow ? undefined : reverse, direction, resolver, ctx, cluster));
   }
-  return { schemaVersion: 1, inputs: ctx.inputs, endpoints: ctx.endpoints, flows, warnings: ctx.warnings };
+  return { schemaVersion: 1, inputs: ctx.inputs, endpoints: ctx.endpoints, flows, warnings: ctx.warnings, ...(cluster ? { cluster } : {}) };
 }
 
 /** Request before its reply; IP flows in order of first appearance, ARP last. */
@@ -62,7 +67,7 @@ function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRe
   return out;
 }
 
-function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction: 'request' | 'reply', r: PointResolver, ctx: ReportContext): ReportFlow {
+function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction: 'request' | 'reply', r: PointResolver, ctx: ReportContext, cluster?: ReportCluster): ReportFlow {
   const srcEp = r.endpointByIp(flow.ref.src);
   const dstEp = r.endpointByIp(flow.ref.dst);
   const { packets, flowHops, counted } = buildPackets(flow, r, srcEp, dstEp);
@@ -86,6 +91,7 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     streamName: (s) => ctx.streams[s]?.name ?? `input ${s}`,
     resolve: (w, s) => r.resolve(w, s),
     tunnel: flow.tunnel ?? reverse?.tunnel,
+    cluster,
   };
   const verdictAndPath = classifyFlow(facts);
   const rank = memoRank(srcEp, dstEp);

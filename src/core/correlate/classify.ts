@@ -1,8 +1,9 @@
-import type { PathStep, ReportEndpoint, ReportEvidence, Verdict } from '../model/report.js';
+import type { PathStep, ReportCluster, ReportEndpoint, ReportEvidence, Verdict } from '../model/report.js';
 import { ciliumPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import type { FlowRecord, PointHint } from './accumulator.js';
 import { readKernelPath } from './kernel-path.js';
 import type { TunnelInfo } from './flow-key.js';
+import { statusNotes } from './cluster.js';
 import { netfilterEvidence, netfilterSentence, readNetfilter } from './netfilter.js';
 
 /** SeenAt: a resolved point that saw the flow, with how often and whether it was encapsulated there. */
@@ -31,6 +32,8 @@ export interface FlowFacts {
   describePod: (ep: ReportEndpoint | undefined) => string | undefined;
   streamName: (stream: number) => string;
   resolve?: (where: PointHint, stream: number) => string;
+  /** What the agents' status says about the datapath, when a status input was given. */
+  cluster?: ReportCluster;
   /** The tunnel a packet of this flow, or of its other direction, was seen in. */
   tunnel?: TunnelInfo;
 }
@@ -69,8 +72,8 @@ export function classifyFlow(f: FlowFacts): Classification {
   const dstPod = podPointOf(dstEp, f);
   const srcLxc = lxcPointOf(srcEp, f);
   const dstLxc = lxcPointOf(dstEp, f);
-  const dstName = dstEp?.pod ?? f.flow.ref.dst;
-  const srcName = srcEp?.pod ?? f.flow.ref.src;
+  const dstName = dstEp?.pod || f.flow.ref.dst;
+  const srcName = srcEp?.pod || f.flow.ref.src;
 
   const peer: NodeEvidence[] = [];
   const stack: NodeEvidence[] = [];
@@ -332,6 +335,7 @@ export function classifyFlow(f: FlowFacts): Classification {
   if (path.length > 0 && hasConflict(path, crossNode, stack, peer, redirect)) {
     conclusions.push(`Evidence disagrees: some points suggest the host stack and others a BPF redirect (${peer.length ? 'bpf_redirect_peer' : 'bpf_redirect to the lxc'}); the path above follows the host-stack evidence.`);
   }
+  if (f.cluster && f.flow.ref.proto !== 'arp') conclusions.push(...statusNotes(f.cluster, path, evidence, crossNode, sameNode));
   return { path, verdict, dropReason, dropPoint, notSeenAt: uniq(notSeenAt), notObserved: uniq(notObserved), conclusions, evidence };
 }
 

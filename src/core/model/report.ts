@@ -8,6 +8,24 @@ export interface HopReport {
   endpoints: ReportEndpoint[];
   flows: ReportFlow[];
   warnings: string[];
+  /** What the agents' status inputs say about the datapath; absent when no status input said anything. */
+  cluster?: ReportCluster;
+}
+
+/** The datapath settings a `cilium status` states; a field is absent when no status input states it. */
+export interface ReportCluster {
+  ciliumVersion?: string;
+  /** Inter-node routing (`Routing: Network: Tunnel|Native`, agents 1.16+). */
+  routingMode?: 'tunnel' | 'native';
+  /** vxlan or geneve, when routing is tunnel. */
+  tunnelProtocol?: string;
+  /** Strict|Probe|Partial|Disabled (before 1.14), True|False (1.14+). */
+  kubeProxyReplacement?: string;
+  /** BPF (bpf_redirect_peer/neigh) or Legacy (local delivery by bpf_redirect, the rest through the stack). */
+  hostRouting?: 'BPF' | 'Legacy';
+  masquerading?: string;
+  /** The status inputs these come from (`file on node`). */
+  sources: string[];
 }
 
 /** One observed stream: a file given to `analyze`, or one probe of a live trace. */

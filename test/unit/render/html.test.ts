@@ -118,7 +118,7 @@ describe('renderHtml', () => {
 
   it('shows report fields added later (cluster header, outcome, translations, source, per-packet verdicts) without depending on them', () => {
     const report = loadSeedLikeReport() as HopReport & Record<string, unknown>;
-    report.cluster = { name: 'lab', ciliumVersion: '1.16.3', routing: 'BPF, tunnel vxlan' };
+    (report as Record<string, unknown>).cluster = { name: 'lab', ciliumVersion: '1.16.3', routing: 'BPF, tunnel vxlan' };
     const flow = report.flows[2] as unknown as Record<string, unknown>;
     flow.outcome = 'refused';
     flow.source = { ip: '10.0.1.135', pod: 'default/same' };
