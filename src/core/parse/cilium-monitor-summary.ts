@@ -196,11 +196,18 @@ export function icmpTypeName(typeCode: string): string {
 }
 
 const ICMP_NAMES = new Map<string, string>();
+const MLD_NAMES: Record<string, string> = {
+  MLDv1MulticastListenerQuery: 'multicast-listener-query', MLDv1MulticastListenerReport: 'multicast-listener-report',
+  MLDv1MulticastListenerDone: 'multicast-listener-done', MLDv2MulticastListenerReport: 'multicast-listener-report-v2',
+};
 
 function icmpTypeWords(typeCode: string): string {
   const paren = typeCode.indexOf('(');
   const type = paren >= 0 ? typeCode.slice(0, paren) : typeCode;
   if (type === 'DestinationUnreachable') return 'unreachable';
+  // gopacket's MLD names (layers/icmp6.go), in the words tcpdump and the pcap decoder use.
+  const mld = MLD_NAMES[type];
+  if (mld !== undefined) return mld;
   return type.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 }
 

@@ -297,6 +297,13 @@ function ipv4(p: Packet, b: Uint8Array, off: number, end: number): string {
   };
   if (frag & 0x6000) ip.flags = frag & 0x4000 ? (frag & 0x2000 ? 'DF,MF' : 'DF') : 'MF';
   p.ip = ip;
+  if (total === 0 && ihl >= 20 && end - off > ihl) {
+    // BIG TCP (Linux >= 6.3) and TSO sends put 0 in the total length: the frame's length is the
+    // packet's (tcpdump: `[was 0, presumed BIG TCP]` / `presumed TSO`, print-ip.c GUESS_TSO).
+    const presumed = end - off;
+    ip.length = presumed;
+    return transport(p, ip, protocol, b, off + ihl, end, presumed - ihl);
+  }
   if (ihl < 20 || total < ihl) return `${ip.src} > ${ip.dst}: bad IP header`;
   // A later fragment carries no transport header.
   if ((frag & 0x1fff) !== 0) return `${ip.src} > ${ip.dst}: ip-proto-${protocol}`;
@@ -323,7 +330,13 @@ function ipv6(p: Packet, b: Uint8Array, off: number, end: number): string {
   let next = b[off + 6];
   let at = off + 40;
   let left = payloadLength;
-  const capEnd = Math.min(end, at + payloadLength);
+  if (payloadLength === 0 && next !== 59) {
+    // BIG TCP over IPv6: payload length 0 and the length in a hop-by-hop jumbo option (RFC 2675,
+    // type 0xC2), or, once the kernel stripped that header, nothing but the frame's own length.
+    left = (next === 0 ? jumboLength(b, at, end) : undefined) ?? end - at;
+    ip.length = left;
+  }
+  const capEnd = Math.min(end, at + left);
   let prefix = '';
   // Walk the extension headers to the upper-layer protocol (no transport after a later fragment).
   for (;;) {
@@ -345,6 +358,24 @@ function ipv6(p: Packet, b: Uint8Array, off: number, end: number): string {
   }
   ip.proto = ipProtoName(next);
   return prefix === '' ? transport(p, ip, next, b, at, capEnd, left) : insertAfterAddresses(transport(p, ip, next, b, at, capEnd, left), prefix);
+}
+
+/** The jumbo payload length in the hop-by-hop header at `at`, if it carries that option. */
+function jumboLength(b: Uint8Array, at: number, end: number): number | undefined {
+  if (end - at < 8) return undefined;
+  const hdrEnd = Math.min(end, at + (b[at + 1] + 1) * 8);
+  for (let o = at + 2; o < hdrEnd; ) {
+    const type = b[o];
+    if (type === 0) {
+      o++;
+      continue;
+    }
+    if (o + 1 >= hdrEnd) return undefined;
+    const len = b[o + 1];
+    if (type === 0xc2 && len === 4 && o + 6 <= hdrEnd) return u32(b, o + 2);
+    o += 2 + len;
+  }
+  return undefined;
 }
 
 /** Puts an IPv6 extension-header note after the `src > dst: ` of a transport summary. */

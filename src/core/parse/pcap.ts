@@ -431,6 +431,11 @@ class PcapDecoder implements PcapStream {
       this.out.push({ kind: 'unparsed', reason: `frame at byte ${offset} could not be decoded: ${(err as Error).message}`, offset });
       return;
     }
+    if (packet.eth === undefined && packet.cooked === undefined && packet.ip === undefined && packet.arp === undefined) {
+      // An unsupported link type, or a frame too short for its own link header: nothing was read.
+      this.out.push({ kind: 'unparsed', reason: `frame at byte ${offset} not decoded: ${summary}`, offset });
+      return;
+    }
     const event: CaptureEvent = { tool: 'pcap', packet, summary, frame, linkType };
     // A time no clock can show (if_tsresol 2^0 with a high word of 0xffffffff, a huge if_tsoffset)
     // is not a time: the packet is kept without one.

@@ -9,8 +9,9 @@ const ICMP4_TYPES: Record<number, string> = {
 };
 const ICMP6_TYPES: Record<number, string> = {
   1: 'unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 4: 'parameter-problem', 128: 'echo-request',
-  129: 'echo-reply', 133: 'router-solicitation', 134: 'router-advertisement', 135: 'neighbor-solicitation',
-  136: 'neighbor-advertisement', 137: 'redirect',
+  129: 'echo-reply', 130: 'multicast-listener-query', 131: 'multicast-listener-report', 132: 'multicast-listener-done',
+  133: 'router-solicitation', 134: 'router-advertisement', 135: 'neighbor-solicitation',
+  136: 'neighbor-advertisement', 137: 'redirect', 143: 'multicast-listener-report-v2',
 };
 
 /** icmpTypeName: an ICMP / ICMPv6 type number in the model's words, or the number as a string. */

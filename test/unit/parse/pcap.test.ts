@@ -533,3 +533,46 @@ describe('variants built from the real packets', () => {
     expect(decodeFrame(LINKTYPE_ETHERNET, frame)).toEqual({ length: 16, eth: { src: '0a:0b:0c:0d:0e:0f', dst: '01:02:03:04:05:06', type: '0x88cc' } });
   });
 });
+
+describe('what tcpdump 4.99.3 cannot print and the decoder must still read (test/fixtures/tcpdump-forms/forms.pcap)', () => {
+  const forms = decodePcap(new Uint8Array(readFileSync(join(FIXTURES, '..', 'tcpdump-forms', 'forms.pcap')))).records.flatMap((r) => (r.kind === 'event' ? [r.event] : []));
+  const byPort = (port: number) => forms.find((e) => e.packet.l4?.srcPort === port)!.packet;
+
+  it('BIG TCP over IPv4: total length 0, the frame gives the length (Linux >= 6.3, tcpdump "presumed BIG TCP")', () => {
+    const p = byPort(40006);
+    expect(p.ip).toMatchObject({ version: 4, src: '10.0.1.10', dst: '10.0.2.20', proto: 'tcp', length: 70040 });
+    expect(p.l4).toMatchObject({ proto: 'tcp', srcPort: 40006, dstPort: 5201, tcpSeq: 10000 });
+  });
+
+  it('BIG TCP over IPv6: payload length 0, the hop-by-hop jumbo option gives it, the TCP behind it is read', () => {
+    const p = byPort(40007);
+    expect(p.ip).toMatchObject({ version: 6, proto: 'tcp', length: 70028 });
+    expect(p.l4).toMatchObject({ proto: 'tcp', srcPort: 40007, dstPort: 5201, tcpSeq: 20000 });
+  });
+
+  it('IPv6 extension headers: the upper protocol and ports behind hop-by-hop, routing, destination options, a first fragment', () => {
+    expect([40001, 40002, 40003, 40004].map((port) => [byPort(port).ip?.proto, byPort(port).l4?.dstPort])).toEqual([['tcp', 443], ['udp', 53], ['tcp', 8080], ['udp', 9000]]);
+  });
+});
+
+describe('records the decoder cannot read count as not understood', () => {
+  const ping = events('ping-arp.pcap')[2];
+  const packet = (frame: Uint8Array): BuiltPacket => ({ frame, wireLength: frame.length, ns: 1_700_000_000_000_000_000n });
+
+  it('an unsupported link type (USER0, 147)', () => {
+    const file = buildPcap([packet(ping.frame!)], { little: true, nano: false, linkType: 147 });
+    const records = decodePcap(file).records.filter((r) => r.kind !== 'meta');
+    expect(records.map((r) => r.kind)).toEqual(['unparsed']);
+    expect(records[0].kind === 'unparsed' && records[0].reason).toMatch(/not decoded: unsupported link type 147/);
+  });
+
+  it('an Ethernet record shorter than its own header', () => {
+    const records = decodePcap(buildPcap([packet(ping.frame!.slice(0, 10))], { little: true, nano: false, linkType: LINKTYPE_ETHERNET })).records.filter((r) => r.kind !== 'meta');
+    expect(records.map((r) => r.kind)).toEqual(['unparsed']);
+  });
+
+  it('the same frame on its own link type is an event', () => {
+    const records = decodePcap(buildPcap([packet(ping.frame!)], { little: true, nano: false, linkType: LINKTYPE_ETHERNET })).records.filter((r) => r.kind !== 'meta');
+    expect(records.map((r) => r.kind)).toEqual(['event']);
+  });
+});
