@@ -4,7 +4,7 @@ import { readPrompt, type CommandPlace } from '../core/analyze/prompt.js';
 import { FlowAccumulator, type StreamInfo } from '../core/correlate/accumulator.js';
 import { buildReport } from '../core/correlate/build-report.js';
 import type { StatusInput } from '../core/correlate/cluster.js';
-import type { ProbeEvent, Tool } from '../core/model/event.js';
+import type { HubbleEvent, ProbeEvent, Tool } from '../core/model/event.js';
 import type { ParseResult } from '../core/parse/result.js';
 import type { HopReport, ReportInput } from '../core/model/report.js';
 import { parsePoint } from '../core/points.js';
@@ -101,14 +101,14 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
       input.tool = 'unknown';
       input.status = h.format === 'binary'
         ? `unknown-format: ${name} is binary but not a pcap or pcapng file`
-        : `unknown-format: ${name} is not output of a tool analyze reads (tcpdump, pcap, cilium monitor, pwru, iptables trace, endpoint or status data)`;
+        : `unknown-format: ${name} is not output of a tool analyze reads (tcpdump, pcap, cilium monitor, Hubble, pwru, iptables trace, endpoint or status data)`;
       input.lines = countLines(h.lines);
       continue;
     }
     const place = h.place;
     if (probe && !override) {
       applyProbeMeta(probe, stream, input);
-      await readEvents(h.source, h.format, stream, input, acc, knowledge);
+      await readEvents(h.source, h.format, stream, input, acc, knowledge, warnings);
       if (probe.status !== 'ok') input.status = probe.status;
       continue;
     }
@@ -120,8 +120,8 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
     if (place?.pod && !stream.node) stream.node = undefined;
 
     if (isEventFormat(h.format)) {
-      await readEvents(h.source, h.format, stream, input, acc, knowledge);
-      if (stream.tool === 'monitor' && !stream.point) input.point = stream.node ? `cilium:${stream.node}` : '';
+      await readEvents(h.source, h.format, stream, input, acc, knowledge, warnings);
+      if ((stream.tool === 'monitor' || stream.tool === 'hubble') && !stream.point) input.point = stream.node ? `cilium:${stream.node}` : '';
       if (stream.tool === 'pwru' && !stream.point && stream.node) input.point = `kernel:${stream.node}`;
       if (stream.tool === 'iptables' && !stream.point && stream.node) input.point = `iptables:${stream.node}`;
     } else {
@@ -215,7 +215,7 @@ function toolOfProbe(probe: TraceMetaInput): Tool {
 }
 
 function isEventFormat(f: InputFormat): boolean {
-  return f === 'tcpdump' || f === 'pcap' || f === 'pcapng' || f === 'monitor' || f === 'pwru' || f === 'iptables';
+  return f === 'tcpdump' || f === 'pcap' || f === 'pcapng' || f === 'monitor' || f === 'pwru' || f === 'iptables' || f === 'hubble';
 }
 
 function toolOf(f: InputFormat): string {
@@ -235,7 +235,7 @@ function toolOf(f: InputFormat): string {
   }
 }
 
-async function readEvents(source: InputSource, format: InputFormat, stream: StreamInfo, input: ReportInput, acc: FlowAccumulator, knowledge: Knowledge): Promise<void> {
+async function readEvents(source: InputSource, format: InputFormat, stream: StreamInfo, input: ReportInput, acc: FlowAccumulator, knowledge: Knowledge, warnings: string[]): Promise<void> {
   const samples: { line: number; text: string; reason: string }[] = [];
   const podIpCandidates = stream.point?.startsWith('pod:') ? new Map<string, number>() : undefined;
   let ipPackets = 0;
@@ -249,6 +249,7 @@ async function readEvents(source: InputSource, format: InputFormat, stream: Stre
       for (const ip of new Set([e.packet.ip.src, e.packet.ip.dst])) podIpCandidates.set(ip, (podIpCandidates.get(ip) ?? 0) + 1);
     }
     if (e.tool === 'monitor' && e.obsPoint === 'to-endpoint' && e.endpoint !== undefined && e.iface?.startsWith('lxc')) knowledge.noteEndpointIface(e.endpoint, e.iface);
+    if (e.tool === 'hubble') noteHubblePods(e, knowledge);
   };
 
   try {
@@ -271,7 +272,7 @@ async function readEvents(source: InputSource, format: InputFormat, stream: Stre
       if (end.error) input.status = input.understood > 0 ? `partial: ${end.error}` : `failed: ${end.error}`;
     } else {
       const parser = streamParserFor(format);
-      await feedLines(source, parser, input, samples, emit);
+      await feedLines(source, parser, input, samples, emit, format === 'hubble' ? (note) => noteHubbleGap(note, input.name, warnings) : undefined);
     }
   } catch (err) {
     input.status = `failed: ${source.name} could not be read to the end: ${(err as Error).message}`;
@@ -285,6 +286,20 @@ async function readEvents(source: InputSource, format: InputFormat, stream: Stre
   }
 }
 
+/** Hubble said it missed flows (a relay without some nodes, lost events): what it did not show was not watched. */
+function noteHubbleGap(note: string, name: string, warnings: string[]): void {
+  if (!/nodes are unavailable|lost \d+ events|lost events|Error ".*" on \d+ nodes/.test(note)) return;
+  const line = `${name}: Hubble did not see everything: ${note}; a flow missing from its output may have gone unobserved there`;
+  if (warnings.length < 64 && !warnings.includes(line)) warnings.push(line);
+}
+
+/** A Hubble flow names its pods with their addresses; an endpoint with an id is local to the node that saw the flow. */
+function noteHubblePods(e: HubbleEvent, knowledge: Knowledge): void {
+  for (const end of [e.src, e.dst]) {
+    if (end.namespace && end.pod && end.ip) knowledge.notePod(end.namespace, end.pod, { ip: end.ip, node: end.endpointId !== undefined ? e.node : undefined });
+  }
+}
+
 /** feedLines splits chunks into lines and runs them through a parser, holding the last event for amends. */
 async function feedLines(
   source: InputSource,
@@ -292,6 +307,7 @@ async function feedLines(
   input: ReportInput,
   samples: { line: number; text: string; reason: string }[],
   emit: (e: ProbeEvent) => void,
+  onMeta?: (note: string) => void,
 ): Promise<void> {
   let ctx = parser.initial();
   let pending: ProbeEvent | undefined;
@@ -308,6 +324,9 @@ async function feedLines(
         return true;
       case 'unparsed':
         return false;
+      case 'meta':
+        if (onMeta && result.meta.note) onMeta(result.meta.note);
+        return true;
       default:
         return true;
     }

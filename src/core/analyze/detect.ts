@@ -9,6 +9,7 @@ export type InputFormat =
   | 'monitor'
   | 'pwru'
   | 'iptables'
+  | 'hubble'
   | 'endpoint-list'
   | 'endpoint-json'
   | 'cep-json'
@@ -35,6 +36,10 @@ const PWRU_JSON = /^\{.*"skb"\s*:\s*"0x[0-9a-f]+"/;
 /** cilium monitor -j: an object of one of its record types (pkg/monitor *Verbose structs). */
 const MONITOR_JSON = /^\{.*"type"\s*:\s*"(?:trace|drop|debug|capture|logRecord|agent)"/;
 const IPTABLES_LINE = /TRACE: |^PACKET: \d+ [0-9a-f]+ |^trace id [0-9a-f]+ /;
+/** `hubble observe` compact (`Mon _2 15:04:05.000[ [node]]: SRC [(ID)] ARROW`), its table header, a relay notice. */
+const HUBBLE_LINE = /^(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}\.\d{3,9}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\S*)(?: \[[^\]]*\])?: (?:\S* (?:\([^()\s]+\) )?(?:->|<-|<>) |\d+ nodes are unavailable: )|^TIMESTAMP\s{3,}(?:NODE\s{3,})?SOURCE\s{3,}DESTINATION\s{3,}TYPE\s{3,}VERDICT/;
+/** Hubble flows as JSON: the GetFlowsResponse of `-o jsonpb` and the exporter, or a bare flow with its verdict. */
+const HUBBLE_JSON = /^\{"(?:flow":\{|node_status":|lost_events":)|^\{"time":"[^"]+","(?:uuid|verdict)":/;
 const ENDPOINT_LIST = /^ENDPOINT\s+POLICY \(ingress\)/;
 const STATUS_TEXT = /^(?:KVStore|Kubernetes|Cilium|KubeProxyReplacement|Host Routing|Routing|Controller Status|Cluster health):\s/;
 const ETHTOOL = /^(?:NIC statistics:|\s*peer_ifindex: \d+)/;
@@ -57,6 +62,7 @@ export function detectFormat(head: Uint8Array, lines: readonly string[]): InputF
     if (/"kube-proxy-replacement"|"routing"\s*:|"host-routing"|"cilium"\s*:\s*{\s*"state"/.test(text)) return 'status-json';
     if (PWRU_JSON.test(first) && /"func"\s*:/.test(first)) return 'pwru';
     if (MONITOR_JSON.test(first)) return 'monitor';
+    if (HUBBLE_JSON.test(first)) return 'hubble';
   }
   const votes = new Map<InputFormat, number>();
   const vote = (f: InputFormat, n = 1) => votes.set(f, (votes.get(f) ?? 0) + n);
@@ -71,6 +77,7 @@ export function detectFormat(head: Uint8Array, lines: readonly string[]): InputF
     else if (line.startsWith('{') && MONITOR_JSON.test(line)) vote('monitor', 2);
     else if (MONITOR_LINE.test(line)) vote('monitor', 2);
     else if (IPTABLES_LINE.test(line)) vote('iptables', 2);
+    else if (HUBBLE_LINE.test(line) || HUBBLE_JSON.test(line)) vote('hubble', 2);
     else if (TCPDUMP_LINE.test(line)) vote('tcpdump', 2);
   }
   let best: InputFormat = 'unknown';

@@ -6,6 +6,7 @@ import { monitorParser } from '../parse/cilium-monitor.js';
 import { splitMonitorRecords } from '../parse/cilium-monitor-split.js';
 import { parseCiliumStatusJson, parseCiliumStatusText } from '../parse/cilium-status.js';
 import { parseEthtoolOutput, type EthtoolResult } from '../parse/ethtool.js';
+import { hubbleParser } from '../parse/hubble.js';
 import { iptablesTraceParser } from '../parse/iptables-trace.js';
 import { pwruParser } from '../parse/pwru.js';
 import type { Parsed } from '../parse/result.js';
@@ -31,6 +32,8 @@ export function streamParserFor(format: InputFormat): StreamParser {
       return pwruParser as unknown as StreamParser;
     case 'iptables':
       return iptablesTraceParser as unknown as StreamParser;
+    case 'hubble':
+      return hubbleParser as unknown as StreamParser;
     default:
       return tcpdumpParser as unknown as StreamParser;
   }

@@ -1,6 +1,8 @@
-import type { CaptureEvent, IptablesEvent, MonitorEvent, ProbeEvent, PwruEvent, Tool } from '../model/event.js';
+import type { CaptureEvent, HubbleEvent, IptablesEvent, MonitorEvent, ProbeEvent, PwruEvent, Tool } from '../model/event.js';
 import type { Packet, Timestamp } from '../model/packet.js';
 import { flowOf, outerKey, outerOnlyKey, tunnelOf, type FlowRef, type PacketId, type TunnelInfo } from './flow-key.js';
+import { hubbleFacts, hubblePacket, hubbleTag, hubbleWords, sameHubblePacket } from './hubble-hops.js';
+import { ciliumPoint } from '../points.js';
 import { RULE_FUNCS, type KernelStep } from './kernel-path.js';
 
 /** StreamInfo: one input as the accumulator sees it. Points may be resolved later (see resolvePoint). */
@@ -41,6 +43,8 @@ export interface HopRecord {
   match: 'packet' | 'flow';
   /** Part of the packet key (ICMP id without seq): attach to the packet that has it, when there is one. */
   keyHint?: string;
+  /** The node whose clock stamped `time`, when the event itself names it (Hubble's node_name). */
+  node?: string;
 }
 
 export interface PacketRecord {
@@ -54,7 +58,7 @@ export interface FlowEvidence {
   /** Point hints (serialised) that saw the flow, with counts. */
   seen: Map<string, { where: PointHint; stream: number; count: number; encap?: string }>;
   /** monitor facts: `local-delivery:<ep>`, `to-endpoint:<ep>`, `to-stack`, `to-overlay`, `to-network`, ... with the endpoint that said it. */
-  monitor: Map<string, { endpoint?: number; stream: number; text: string }>;
+  monitor: Map<string, { endpoint?: number; stream: number; text: string; tool?: 'hubble'; node?: string }>;
   /**
    * pwru, one entry per skb, first few skbs kept: every function a path rule reads (RULE_FUNCS,
    * with netns and device), however long the skb's list; read with readKernelPath when the report is built.
@@ -166,6 +170,9 @@ export class FlowAccumulator {
       case 'iptables':
         this.addIptables(stream, event);
         return;
+      case 'hubble':
+        this.addHubble(stream, event);
+        return;
     }
   }
 
@@ -174,6 +181,14 @@ export class FlowAccumulator {
     for (const [k, g] of this.monitorGroups) if (g.hop.stream === stream.index) this.monitorGroups.delete(k);
     for (const [k, g] of this.latestGroupOfEndpoint) if (g.hop.stream === stream.index) this.latestGroupOfEndpoint.delete(k);
     this.pwruGroups.delete(stream.index);
+    this.lastHubble.delete(stream.index);
+    // A translation whose connection sent nothing Hubble showed is still a fact: shown under the socket's own flow.
+    for (const [k, x] of this.hubbleXlates) {
+      if (x.hop.stream !== stream.index) continue;
+      this.hubbleXlates.delete(k);
+      const ref = flowOf(x.packet);
+      if (ref) this.place(this.flowFor(ref), undefined, stream.index, x.hop);
+    }
   }
 
   private addCapture(stream: StreamInfo, event: CaptureEvent): void {
@@ -437,6 +452,102 @@ export class FlowAccumulator {
     }
   }
 
+  /** The latest Hubble hop per stream: the events of one packet at one point (policy verdict, then drop or delivery) share it. */
+  private readonly lastHubble = new Map<number, { flow: FlowRecord; hop: HopRecord; event: HubbleEvent }>();
+  private readonly hubbleWheres = new Map<string, PointHint>();
+
+  /** Socket-LB translations Hubble saw (pre-xlate-fwd then post-xlate-fwd), waiting for the connection's first packet. */
+  private readonly hubbleXlates = new Map<string, { packet: Packet; hop: HopRecord }>();
+  private readonly lastPreXlate = new Map<number, HubbleEvent>();
+
+  private addHubble(stream: StreamInfo, event: HubbleEvent): void {
+    const packet = hubblePacket(event);
+    if (!packet) return;
+    if (event.kind === 'trace-sock') {
+      this.noteHubbleXlate(stream, event, packet);
+      return;
+    }
+    const ref = flowOf(packet);
+    if (!ref) return;
+    // is_reply is Hubble's conntrack telling the direction: the flow's role when its flags do not.
+    if (!ref.role && event.isReply !== undefined) ref.role = event.isReply ? 'reply' : 'request';
+    const flow = this.flowFor(ref);
+    if (event.ctState !== undefined) noteCtRole(flow, event.ctState);
+    const where = this.hubbleWhere(stream, event);
+    this.noteSeen(flow, where, stream.index, undefined);
+    const xlate = this.hubbleXlates.size ? this.hubbleXlates.get(xlateKey(packet)) : undefined;
+    if (xlate) {
+      // The socket was connected to the service and the kernel sent to the backend: the packets carry the backend.
+      this.hubbleXlates.delete(xlateKey(packet));
+      this.place(flow, undefined, xlate.hop.stream, xlate.hop);
+    }
+    const tag = hubbleTag(event);
+    const endpoint = event.obsPoint === 'to-endpoint' || event.direction === 'ingress' ? event.dst.endpointId : event.src.endpointId ?? event.dst.endpointId;
+    const said = { endpoint, stream: stream.index, text: event.summary, tool: 'hubble' as const, node: event.node };
+    if (tag && !flow.evidence.monitor.has(tag)) flow.evidence.monitor.set(tag, said);
+    // Delivered to the flow's own destination, whether or not the endpoint list names its id.
+    if (tag?.startsWith('to-endpoint:') && !flow.evidence.monitor.has('to-endpoint:dst')) flow.evidence.monitor.set('to-endpoint:dst', said);
+    if (event.kind === 'drop' || (event.kind === 'policy-verdict' && event.verdict === 'DENIED')) {
+      this.noteDrop(flow, stream.index, where, event.dropReason ?? 'Policy denied', `Hubble: ${hubbleWords(event)} (${event.summary})`);
+    }
+    const words = hubbleWords(event);
+    const last = this.lastHubble.get(stream.index);
+    if (last && last.flow === flow && last.hop.where === where && sameHubblePacket(last.event, event)) {
+      appendDetail(last.hop, words);
+      Object.assign(last.hop.facts, hubbleFacts(event));
+      last.event = event;
+      return;
+    }
+    const hop = this.keeps(flow, undefined, stream.index) ? this.hop(stream, where, event.time, words, hubbleFacts(event)) : undefined;
+    if (hop) {
+      hop.node = event.node ?? stream.node;
+      const l4 = packet!.l4;
+      // Hubble shows no TCP sequence or ICMP id: its hop goes to the packet whose flags or ICMP type it shares.
+      if (l4?.tcpFlags) hop.keyHint = `tcp [${l4.tcpFlags}] seq `;
+      this.lastHubble.set(stream.index, { flow, hop, event });
+    } else this.seq++;
+    this.place(flow, undefined, stream.index, hop);
+  }
+
+  /**
+   * Socket LB (bpf_sock.c) translates at connect(): Hubble's pre-xlate-fwd names the service the
+   * socket asked for, post-xlate-fwd the backend it got. No packet carries the service address, so
+   * the pair becomes one hop of the backend connection's flow, when its first packet comes.
+   */
+  private noteHubbleXlate(stream: StreamInfo, event: HubbleEvent, packet: Packet): void {
+    if (event.xlatePoint === 'pre-xlate-fwd') {
+      this.lastPreXlate.set(stream.index, event);
+      return;
+    }
+    if (event.xlatePoint !== 'post-xlate-fwd') return;
+    const pre = this.lastPreXlate.get(stream.index);
+    this.lastPreXlate.delete(stream.index);
+    const end = (e: HubbleEvent['dst']) => `${e.ip ?? e.name ?? '?'}${e.port !== undefined ? `:${e.port}` : ''}`;
+    const service = pre && (pre.src.ip ?? pre.src.name) === (event.src.ip ?? event.src.name) ? end(pre.dst) : undefined;
+    const words = `socket LB: ${service ?? 'a service'} -> ${end(event.dst)} (${service ? 'pre-xlate-fwd TRACED, ' : ''}post-xlate-fwd ${event.verdict})`;
+    const facts = hubbleFacts(event);
+    if (service) facts.service = service;
+    const hop = this.hop(stream, this.hubbleWhere(stream, event), pre?.time ?? event.time, words, facts);
+    hop.node = event.node ?? stream.node;
+    if (this.hubbleXlates.size < 4096) this.hubbleXlates.set(xlateKey(packet), { packet, hop });
+  }
+
+  /** A Hubble event's point: the endpoint on the node that saw it, when the flow names both. */
+  private hubbleWhere(stream: StreamInfo, event: HubbleEvent): PointHint {
+    const endpoint = event.obsPoint === 'to-endpoint' || event.direction === 'ingress' ? event.dst.endpointId : event.src.endpointId;
+    const node = event.node ?? stream.node;
+    if (node === undefined && endpoint !== undefined) return this.endpointWhere(stream, endpoint);
+    if (node === undefined && stream.point) return this.fixedWhere(stream);
+    if (node === undefined) {
+      const agent = this.hubbleWheres.get(`agent|${stream.index}`);
+      return agent ?? this.remember(this.hubbleWheres, `agent|${stream.index}`, stream.index, { kind: 'agent' });
+    }
+    const point = endpoint !== undefined ? ciliumPoint(node, endpoint) : `cilium:${node}`;
+    const known = this.hubbleWheres.get(point);
+    if (known) return known;
+    return this.remember(this.hubbleWheres.size < 4096 ? this.hubbleWheres : undefined, point, stream.index, { kind: 'fixed', point });
+  }
+
   /**
    * Flows by src, then a short list of the flows from it, compared by dst and sub: found per
    * event without building a key string, and with one string hashed, not three. A source with
@@ -646,6 +757,13 @@ function mergeFlowInto(from: FlowRecord, into: FlowRecord): void {
   for (const [k, v] of ev.monitor) if (!into.evidence.monitor.has(k)) into.evidence.monitor.set(k, v);
   into.evidence.drops.push(...ev.drops);
   into.firstSeq = Math.min(into.firstSeq, from.firstSeq);
+}
+
+/** Client address and backend address and port: what a socket translation and its connection's packets share. */
+function xlateKey(p: Packet): string {
+  const ip = p.ip!;
+  // A packet of the connection carries the client's port, which the socket's event did not print.
+  return `${ip.src}>${ip.dst}:${p.l4?.dstPort ?? ''}`;
 }
 
 /** The ref as a packet identity, when it carries one (place and groups take refs without one as unkeyed). */

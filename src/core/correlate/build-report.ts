@@ -82,7 +82,7 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     reverseSeen,
     observed: r.observedPoints(),
     capturing: r.capturingPoints(),
-    monitorNodes: r.nodesWithTool('monitor'),
+    monitorNodes: new Set([...r.nodesWithTool('monitor'), ...r.nodesWithTool('hubble')]),
     pwruNodes: r.nodesWithTool('pwru'),
     iptablesNodes: r.nodesWithTool('iptables'),
     nodeOfStream: (s) => r.nodeOfStream(s),
@@ -403,7 +403,7 @@ class PointResolver {
   /** Hops whose times can be subtracted share a domain: same node (one kernel clock), same clock kind. */
   clockDomain(h: HopRecord): string | undefined {
     if (!h.time) return undefined;
-    return `${this.nodeOfStream(h.stream)}|${h.time.clock}`;
+    return `${h.node ?? this.nodeOfStream(h.stream)}|${h.time.clock}`;
   }
 
   /** Points with a working probe, whatever it saw. */
@@ -415,7 +415,7 @@ class PointResolver {
       const node = this.nodeOfStream(i);
       if (s.tool === 'pwru') out.add(kernelPoint(node));
       if (s.tool === 'iptables') out.add(iptablesPoint(node));
-      if (s.tool === 'monitor') out.add(`cilium:${node}`);
+      if (s.tool === 'monitor' || s.tool === 'hubble') out.add(`cilium:${node}`);
     });
     return out;
   }

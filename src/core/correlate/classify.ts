@@ -155,17 +155,18 @@ export function classifyFlow(f: FlowFacts): Classification {
   // cilium monitor.
   const mon = f.flow.evidence.monitor;
   for (const [tag, m] of mon) {
-    const node = m.endpoint !== undefined ? f.nodeOfEndpointId(m.endpoint, m.stream) : f.nodeOfStream(m.stream);
+    const node = m.node ?? (m.endpoint !== undefined ? f.nodeOfEndpointId(m.endpoint, m.stream) : f.nodeOfStream(m.stream));
     const from = m.endpoint !== undefined ? `endpoint ${m.endpoint}` : 'the agent';
+    const tool = m.tool === 'hubble' ? 'Hubble' : 'cilium monitor';
     if (tag.startsWith('local-delivery:')) {
       const to = tag.slice('local-delivery:'.length);
-      bpfDelivery.push({ node, text: `cilium monitor on ${node}: ${from} attempted local delivery to endpoint ${to} in BPF` });
+      bpfDelivery.push({ node, text: `${tool} on ${node}: ${from} attempted local delivery to endpoint ${to} in BPF` });
     } else if (tag === 'to-stack' || tag === 'from-stack') {
-      stack.push({ node, text: `cilium monitor on ${node}: ${tag} at ${from}, handed to the host stack` });
+      stack.push({ node, text: `${tool} on ${node}: ${tag} at ${from}, handed to the host stack` });
     } else if (tag === 'to-overlay' || tag === 'from-overlay') {
-      overlay.push({ node, text: `cilium monitor on ${node}: ${tag} at ${from}` });
+      overlay.push({ node, text: `${tool} on ${node}: ${tag} at ${from}` });
     } else if (tag === 'to-network' || tag === 'from-network') {
-      native.push({ node, text: `cilium monitor on ${node}: ${tag} at ${from}` });
+      native.push({ node, text: `${tool} on ${node}: ${tag} at ${from}` });
     }
   }
 
@@ -275,6 +276,8 @@ export function classifyFlow(f: FlowFacts): Classification {
   if (dstEp?.id != null && mon.has(`to-endpoint:${dstEp.id}`)) delivered.push(`cilium monitor: to-endpoint ${dstEp.id}`);
   // A trace that ends accepted in INPUT handed the packet to the host's own stack: its destination.
   if (netfilter?.final?.verdict === 'accept' && netfilter.final.chain.endsWith(':INPUT')) delivered.push(`netfilter accepted it into the host (${netfilter.final.verdict} at ${netfilter.final.chain})`);
+  // Hubble's to-endpoint hands the packet to the flow's own destination endpoint, named or not.
+  if (mon.has('to-endpoint:dst')) delivered.push(`Hubble: to-endpoint FORWARDED to ${dstName}`);
   if (dir === 'request' && f.reverseSeen.length) delivered.push(`the reply was seen (${uniq(f.reverseSeen.map((s) => s.point)).slice(0, 3).join(', ')})`);
   const pointOfDrop = (d: (typeof drops)[number]) =>
     f.resolve ? f.resolve(d.where, d.stream) : d.where.kind === 'kernel' ? kernelPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'iptables' ? iptablesPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'endpoint' ? ciliumPoint(f.nodeOfEndpointId(d.where.endpoint, d.stream), d.where.endpoint) : d.where.kind === 'fixed' ? d.where.point : '?';

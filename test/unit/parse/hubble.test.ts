@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { hubbleParser, type HubbleContext } from '../../../src/core/parse/hubble.js';
 import type { HubbleEvent } from '../../../src/core/model/event.js';
 import type { ParseResult } from '../../../src/core/parse/result.js';
+import { detectFormat } from '../../../src/core/analyze/detect.js';
 import { readFixture } from '../../helpers/fixtures.js';
 import { expectGolden } from '../../helpers/golden.js';
 import { resultRows, rowsJson, runParser } from '../../helpers/run-parser.js';
@@ -186,4 +187,27 @@ describe('hubble fixtures (../shared/fixtures/real/hubble)', () => {
       expectGolden(rowsJson(resultRows(results, bodyStartLine)), `${GOLDEN}${file.replace(/\.txt$/, '')}.events.json`);
     });
   }
+});
+
+describe('analyze tells Hubble output from the other tools', () => {
+  it.each([
+    ['compact', 'Jan 13 13:47:20.932: default/mediabot (ID:5618) <> default/nginx-service:80 (world) pre-xlate-fwd TRACED (TCP)'],
+    ['compact before #745, with the node', 'Jun 10 12:50:15.555 [k8s-w1]: 10.8.14.163:43006 <> default/deployment:8087 Policy denied DROPPED (TCP Flags: SYN)'],
+    ['relay notice', 'Aug  9 22:59:28.481 [hubble-relay-5b48c999f9-mcd7l]: 1 nodes are unavailable: k8s-w0'],
+    ['table', 'TIMESTAMP             SOURCE                   DESTINATION          TYPE          VERDICT     SUMMARY'],
+    ['jsonpb', '{"flow":{"time":"2023-08-21T12:12:13.517394084Z","verdict":"DROPPED"},"node_name":"kind-worker"}'],
+    ['bare flow', '{"time":"2023-08-21T12:12:13.517394084Z","verdict":"FORWARDED","IP":{"source":"1.1.1.1"}}'],
+  ])('%s', (_name, line) => {
+    expect(detectFormat(new TextEncoder().encode(line), [line])).toBe('hubble');
+  });
+
+  it('monitor, tcpdump, pwru JSON and an iptables kernel log line stay theirs', () => {
+    const cases: [string, string][] = [
+      ['-> endpoint 3663 flow 0x0 , identity 31009->37483 state new ifindex lxcda6f5295b4b7 orig-ip 10.0.1.135: 10.0.1.135 -> 10.0.1.180 EchoRequest', 'monitor'],
+      ['12:00:00.000001 IP 10.0.1.5.40000 > 10.0.2.7.80: Flags [S], seq 1, win 1, length 0', 'tcpdump'],
+      ['{"skb":"0xffff9afcb4519b00","func":"ip_rcv"}', 'pwru'],
+      ['Dec  7 10:00:00 node1 kernel: [ 1.0] TRACE: raw:PREROUTING:policy:2 IN=eth0 OUT= SRC=1.1.1.1 DST=2.2.2.2', 'iptables'],
+    ];
+    expect(cases.map(([line]) => detectFormat(new TextEncoder().encode(line), [line]))).toEqual(cases.map(([, f]) => f));
+  });
 });
