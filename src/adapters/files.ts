@@ -23,7 +23,10 @@ export function fileSource(path: string): InputSource {
   };
 }
 
-/** fileCatalog expands paths on the local file system; hidden files in directories are skipped. */
+/** The page `trace --save DIR` writes beside the raw outputs: a report, not an input, so `analyze DIR` passes over it. */
+export const SAVED_HTML_REPORT = 'report.html';
+
+/** fileCatalog expands paths on the local file system; hidden files and the saved report.html in directories are skipped. */
 export const fileCatalog: InputCatalog = {
   async open(paths: string[]) {
     const sources: InputSource[] = [];
@@ -39,7 +42,7 @@ export const fileCatalog: InputCatalog = {
       if (st.isDirectory()) {
         let names: string[];
         try {
-          names = (await readdir(p)).filter((n) => !n.startsWith('.')).sort();
+          names = (await readdir(p)).filter((n) => !n.startsWith('.') && n !== SAVED_HTML_REPORT).sort();
         } catch (err) {
           problems.push({ name: p, message: describeFsError(err, p) });
           continue;

@@ -35,6 +35,7 @@ section.flow h2{color:var(--fg)}
 .words{flex:1 1 380px;min-width:300px;max-width:760px}
 .words ul{margin:4px 0;padding-left:20px}.words li{margin:3px 0}
 .hop-detail{margin-top:6px;padding:8px 10px;border:1px dashed var(--line);border-radius:6px;background:var(--panel);font-size:13px;min-height:2.2em;max-width:900px}
+.hop-detail:empty::before{content:"Point at a mark to see what its tool said; click it to keep it here.";color:var(--muted)}
 .hop-detail div{overflow-wrap:anywhere}.hop-detail b{color:var(--muted);font-weight:600;margin-right:6px}
 details.hops{margin-top:10px}details.hops summary{cursor:pointer;color:var(--muted)}
 table.hops td.detail{max-width:560px;overflow-wrap:anywhere}table.hops td.facts{max-width:420px;overflow-wrap:anywhere;color:var(--muted)}
@@ -42,14 +43,14 @@ tr.picked{outline:2px solid var(--tcpdump)}
 .legend{display:flex;flex-wrap:wrap;gap:6px 18px;align-items:center;font-size:13px;margin:8px 0 4px}.legend svg{display:inline-block;vertical-align:middle}
 .warn li{color:var(--warn)}
 svg.swimlane{display:block;font:12px system-ui,sans-serif;fill:var(--fg)}
-.node-band text,.lane text,.hop text{text-anchor:middle}
+.node-band text,.lane text,.hop text,.more-marks{text-anchor:middle}
 .node-band rect{fill:none;stroke:var(--line);stroke-width:1.5}.node-band text{fill:var(--muted);font-weight:600}
 .node-band.node-unknown rect{stroke-dasharray:2 3}
 .lane-bg{fill:var(--lane);stroke:var(--line)}
 .lane.not-seen .lane-bg{fill:url(#hatch);stroke:var(--muted);stroke-dasharray:5 3}
 .lane.not-observed .lane-bg{fill:none;stroke:var(--muted);stroke-dasharray:1 3}
 .lane.drop .lane-bg{stroke:var(--drop);stroke-width:2.5;stroke-dasharray:none}
-.lane-what{fill:var(--muted);font-size:11.5px}.lane-which{font-family:ui-monospace,monospace;font-size:12px;font-weight:600}
+.lane-what{fill:var(--muted);font-size:11.5px}.lane-which{font-family:ui-monospace,monospace;font-size:11.5px;font-weight:600}
 .lane-state{font-size:11.5px;fill:var(--muted);font-style:italic}.lane.drop .lane-state{fill:var(--drop);font-weight:700;font-style:normal}
 .lane-nat{font-size:11.5px;fill:var(--nat);font-weight:600}
 .lane.not-observed .lane-which,.lane.not-seen .lane-which{fill:var(--muted)}
@@ -62,6 +63,7 @@ svg.swimlane{display:block;font:12px system-ui,sans-serif;fill:var(--fg)}
 .hop .tool{font-size:11px;font-weight:600}.hop .dt{font-size:11px;fill:var(--muted)}
 .hop.by-flow use{fill:var(--bg)!important;stroke-dasharray:3 2}
 .hop:hover use,.hop:focus use,.hop.picked use{stroke:var(--fg)!important;stroke-width:3}
+.more-marks{font-size:11px;font-weight:700;fill:var(--muted)}
 .hop.dropped .dt{fill:var(--drop);font-weight:700}
 .drop-x{stroke:var(--drop);stroke-width:3.5;stroke-linecap:round}
 .tcpdump{fill:var(--tcpdump);stroke:var(--tcpdump)}.tcpdump .tool{fill:var(--tcpdump);stroke:none}
@@ -75,8 +77,9 @@ svg.swimlane{display:block;font:12px system-ui,sans-serif;fill:var(--fg)}
 `;
 
 /**
- * The page's only script: a click (or Enter) on a mark shows that hop's row of the hop table, as
- * text, in the panel under its diagram. It reads and writes text only (textContent), never markup.
+ * The page's only script: pointing at a mark shows that hop's row of the hop table, as text, in
+ * the panel under its diagram; a click (or Enter) keeps it there. It reads and writes text only
+ * (textContent), never markup.
  */
 export const HTML_SCRIPT = `
 (function(){
@@ -97,8 +100,12 @@ function show(mark){
   flow.querySelectorAll('.picked').forEach(function(e){e.classList.remove('picked');});
   mark.classList.add('picked');row.classList.add('picked');
 }
-document.addEventListener('click',function(e){var m=e.target.closest&&e.target.closest('[data-hop]');if(m)show(m);});
-document.addEventListener('keydown',function(e){var t=e.target;if((e.key==='Enter'||e.key===' ')&&t.getAttribute&&t.getAttribute('data-hop')){e.preventDefault();show(t);}});
+var kept=null;
+function markOf(e){return e.target.closest&&e.target.closest('[data-hop]');}
+document.addEventListener('click',function(e){var m=markOf(e);if(m){kept=m;show(m);}});
+document.addEventListener('mouseover',function(e){var m=markOf(e);if(m)show(m);});
+document.addEventListener('mouseout',function(e){var m=markOf(e);if(m&&kept&&kept!==m&&kept.closest('section.flow')===m.closest('section.flow'))show(kept);});
+document.addEventListener('keydown',function(e){var t=e.target;if((e.key==='Enter'||e.key===' ')&&t.getAttribute&&t.getAttribute('data-hop')){e.preventDefault();kept=t;show(t);}});
 })();
 `;
 

@@ -20,7 +20,7 @@ export interface Lane {
 }
 
 const GUTTER = 160;
-const LANE_W = 124;
+const LANE_W = 120;
 const NODE_BAND = 24;
 const HEAD_H = 66;
 const ROW_H = 66;
@@ -50,18 +50,14 @@ export function laneLayout(flow: ReportFlow, endpoints: ReportEndpoint[]): Lane[
   }));
 }
 
-/** flowTranslations reads the optional translations[] of a flow as one sentence each, with the point it happened at. */
+/** flowTranslations says each of the flow's address translations in words, with the point it happened at. */
 export function flowTranslations(flow: ReportFlow): { point: string | null; tag: string; text: string }[] {
-  const list = (flow as unknown as { translations?: unknown }).translations;
-  if (!Array.isArray(list)) return [];
-  return list.map((t) => {
+  return (flow.translations ?? []).map((t) => {
     if (t === null || typeof t !== 'object') return { point: null, tag: 'translated', text: describeValue(t) };
-    const record = t as Record<string, unknown>;
-    const point = typeof record.point === 'string' ? record.point : typeof record.at === 'string' ? record.at : null;
-    const { point: _p, at: _a, ...rest } = record;
-    // The lane shows the kind of translation (DNAT, SNAT, rev-NAT) when the entry names one.
-    const kind = [record.kind, record.type].find((v) => typeof v === 'string' && v !== '');
-    return { point, tag: typeof kind === 'string' ? kind : 'translated', text: describeValue(rest) };
+    const kind = typeof t.kind === 'string' && t.kind.length > 0 ? t.kind.toUpperCase() : 'translated';
+    const change = t.from !== undefined || t.to !== undefined ? `${t.from ?? '?'} → ${t.to ?? '?'}` : '';
+    const text = [`${kind}${change ? ` ${change}` : ''}`, t.evidence ? `(${t.evidence})` : ''].filter((x) => x !== '').join(' ');
+    return { point: typeof t.point === 'string' && t.point !== '' ? t.point : null, tag: kind, text };
   });
 }
 
@@ -109,6 +105,11 @@ export function hopId(flowIndex: number, packetIndex: number, hopIndex: number):
   return `f${flowIndex}-p${packetIndex}-h${hopIndex}`;
 }
 
+/** flowHopId names the row of one of the flow's hops that no packet took (flowHops). */
+export function flowHopId(flowIndex: number, hopIndex: number): string {
+  return `f${flowIndex}-x-h${hopIndex}`;
+}
+
 /** What the mark says under itself: the delta on the packet's clock, or why there is none. */
 export function hopTimeLabel(hop: ReportHop): string {
   const delta = formatDelta(hop.deltaUs);
@@ -116,12 +117,9 @@ export function hopTimeLabel(hop: ReportHop): string {
   return hop.time === null ? 'untimed' : 'own clock';
 }
 
+/** A mark's tooltip: which tool, where and when; what the tool said is in the hop table, shown under the diagram on hover or click. */
 function hopTooltip(hop: ReportHop, dropHere: boolean): string {
-  const lines = [
-    `${hop.tool} at ${hop.point}${hop.match === 'flow' ? ' (matched by flow and order, not this very packet)' : ''}`,
-    `time: ${hop.time ?? 'none'}${hop.deltaUs !== null ? ` (${formatDelta(hop.deltaUs)} on this packet's clock)` : ''}`,
-    hop.detail,
-  ];
+  const lines = [`${hop.tool} at ${hop.point}${hop.match === 'flow' ? ', matched by flow and order only' : ''}`, `time: ${hop.time ?? 'none'}`];
   if (dropHere) lines.push('the flow was dropped here');
   return escapeLines(lines);
 }
@@ -136,7 +134,9 @@ function hopTooltip(hop: ReportHop, dropHere: boolean): string {
 export function swimlaneSvg(flow: ReportFlow, flowIndex: number, lanes: Lane[]): string {
   const nodeBand = lanes.some((l) => l.node !== null) ? NODE_BAND : 0;
   const top = nodeBand + HEAD_H;
-  const rows = Math.max(1, flow.packets.length) + (flow.morePackets > 0 ? 1 : 0);
+  const flowHops = flow.flowHops ?? [];
+  const packetRows = flow.packets.length === 0 && flowHops.length === 0 ? 1 : flow.packets.length;
+  const rows = packetRows + (flowHops.length > 0 ? 1 : 0) + (flow.morePackets > 0 ? 1 : 0);
   const width = GUTTER + Math.max(1, lanes.length) * LANE_W + 8;
   const height = top + rows * ROW_H + 6;
   const laneX = new Map(lanes.map((l, i) => [l.point, GUTTER + i * LANE_W + LANE_W / 2]));
@@ -147,7 +147,7 @@ export function swimlaneSvg(flow: ReportFlow, flowIndex: number, lanes: Lane[]):
   lanes.forEach((lane, i) => out.push(...laneColumn(lane, GUTTER + i * LANE_W, nodeBand, height)));
   const rules = Array.from({ length: rows + 1 }, (_, r) => `M4 ${top + r * ROW_H}H${width - 4}`);
   out.push(`<path class="row-rule" d="${rules.join('')}"/>`);
-  if (flow.packets.length === 0) {
+  if (flow.packets.length === 0 && flowHops.length === 0) {
     out.push(`<text class="row-key" x="8" y="${top + ROW_H / 2 + 4}">no packet of this flow was seen</text>`);
   }
   flow.packets.forEach((packet, p) => {
@@ -156,10 +156,20 @@ export function swimlaneSvg(flow: ReportFlow, flowIndex: number, lanes: Lane[]):
     out.push(`<g class="row-label"><title>${escapeLines([`packet ${packet.key}`, ...(extra ? [extra] : [])])}</title>`);
     out.push(`<text class="row-key" x="8" y="${y - 6}">${esc(shorten(packet.key, 22))}</text>`);
     out.push(`<text class="row-sub" x="8" y="${y + 10}">${esc(shorten(extra || `${packet.hops.length} ${packet.hops.length === 1 ? 'hop' : 'hops'}`, 26))}</text></g>`);
-    out.push(...packetMarks(flow, flowIndex, p, y, laneX));
+    const drop = flow.verdict === 'dropped' ? packet.hops.map((h) => h.point).lastIndexOf(flow.dropPoint ?? '') : -1;
+    out.push(...rowMarks(packet.hops, (h) => hopId(flowIndex, p, h), y, laneX, { arrows: true, drop }));
   });
-  if (flow.morePackets > 0) {
+  if (flowHops.length > 0) {
+    // Hops no packet took (monitor records without a dump, pwru skbs): the flow's, not one packet's journey, so no arrows.
     const y = top + flow.packets.length * ROW_H + ROW_H / 2 + 4;
+    const more = flow.moreFlowHops ?? 0;
+    out.push(`<g class="row-label"><title>hops of tools that cannot tell this flow's packets apart: they belong to the flow, not to one packet${more > 0 ? `\n${more} more counted only` : ''}</title>`);
+    out.push(`<text class="row-key" x="8" y="${y - 6}">by flow, no packet</text>`);
+    out.push(`<text class="row-sub" x="8" y="${y + 10}">${flowHops.length} ${flowHops.length === 1 ? 'hop' : 'hops'}${more > 0 ? ` (+${more} counted)` : ''}</text></g>`);
+    out.push(...rowMarks(flowHops, (h) => flowHopId(flowIndex, h), y, laneX, { arrows: false, drop: -1 }));
+  }
+  if (flow.morePackets > 0) {
+    const y = top + (flow.packets.length + (flowHops.length > 0 ? 1 : 0)) * ROW_H + ROW_H / 2 + 4;
     out.push(`<text class="row-sub" x="8" y="${y}">… and ${flow.morePackets} more ${flow.morePackets === 1 ? 'packet' : 'packets'} of this flow, counted only (--max-packets)</text>`);
   }
   out.push('</svg>');
@@ -181,7 +191,10 @@ function nodeBands(lanes: Lane[], band: number): string[] {
     const x = GUTTER + start * LANE_W + 3;
     const w = (i - start) * LANE_W - 6;
     out.push(`<g class="node-band${node === null ? ' node-unknown' : ''}"><rect x="${x}" y="2" width="${w}" height="${band - 6}" rx="4"/>`);
-    out.push(`<text x="${x + w / 2}" y="${band - 9}">${node === null ? 'node unknown' : `node ${esc(shorten(node, Math.floor(w / 7) - 5))}`}</text></g>`);
+    // Times restart at a node's first hop: each node's capture clock is its own.
+    const clock = start > 0 && node !== null && lanes[0].node !== null ? ' · own clock' : '';
+    const name = node === null ? 'node unknown' : `node ${esc(shorten(node, Math.floor(w / 7) - 5 - clock.length))}${clock}`;
+    out.push(`<text x="${x + w / 2}" y="${band - 9}">${name}</text></g>`);
     start = i;
   }
   return out;
@@ -208,31 +221,50 @@ function laneColumn(lane: Lane, x: number, y0: number, height: number): string[]
   return out;
 }
 
-function packetMarks(flow: ReportFlow, flowIndex: number, p: number, y: number, laneX: Map<string, number>): string[] {
-  const hops = flow.packets[p].hops;
-  // Hops at the same point sit side by side around the lane's centre.
+/** At most this many marks side by side in one lane of a row; the others are counted (`+N`). */
+const MAX_MARKS_PER_LANE = 3;
+
+/**
+ * rowMarks draws one row's hops at their lanes (hops at the same point side by side around the
+ * lane's centre, at most MAX_MARKS_PER_LANE, then a count), with arrows from hop to hop when the
+ * row is one packet's journey, and the cross on hop `drop`.
+ */
+function rowMarks(hops: ReportHop[], idOf: (hop: number) => string, y: number, laneX: Map<string, number>, opts: { arrows: boolean; drop: number }): string[] {
   const perLane = new Map<string, number>();
   for (const h of hops) perLane.set(h.point, (perLane.get(h.point) ?? 0) + 1);
+  // More hops than slots: the last slot says how many more there are.
+  const shownIn = (point: string) => {
+    const n = perLane.get(point) ?? 1;
+    return n > MAX_MARKS_PER_LANE ? MAX_MARKS_PER_LANE - 1 : n;
+  };
+  const slotX = (point: string, k: number) => (laneX.get(point) ?? GUTTER / 2) + (k - (Math.min(MAX_MARKS_PER_LANE, perLane.get(point) ?? 1) - 1) / 2) * SAME_LANE_STEP;
   const taken = new Map<string, number>();
   const xs = hops.map((h) => {
     const k = taken.get(h.point) ?? 0;
     taken.set(h.point, k + 1);
-    return (laneX.get(h.point) ?? GUTTER / 2) + (k - ((perLane.get(h.point) ?? 1) - 1) / 2) * SAME_LANE_STEP;
+    if (k >= shownIn(h.point)) return null;
+    return slotX(h.point, k);
   });
-  const lastAtDrop = flow.verdict === 'dropped' ? hops.map((h) => h.point).lastIndexOf(flow.dropPoint ?? '') : -1;
   const arrows: string[] = [];
   const marks: string[] = [];
+  let last: number | null = null;
   hops.forEach((hop, i) => {
     const x = xs[i];
-    if (i > 0) arrows.push(arrow(xs[i - 1], x, y, hop.match));
-    const dropHere = i === lastAtDrop;
+    if (x === null) return;
+    if (opts.arrows && last !== null) arrows.push(arrow(last, x, y, hop.match));
+    last = x;
+    const dropHere = i === opts.drop;
     const cls = `hop ${toolClass(hop.tool)} by-${hop.match === 'flow' ? 'flow' : 'packet'}${dropHere ? ' dropped' : ''}`;
-    marks.push(`<g class="${cls}" data-hop="${hopId(flowIndex, p, i)}" tabindex="0" role="button"><title>${hopTooltip(hop, dropHere)}</title>`);
+    marks.push(`<g class="${cls}" data-hop="${idOf(i)}" tabindex="0" role="button"><title>${hopTooltip(hop, dropHere)}</title>`);
     marks.push(`<use href="#k-${toolClass(hop.tool)}" x="${x - MARK}" y="${y - MARK}" width="${2 * MARK}" height="${2 * MARK}"/>`);
     if (dropHere) marks.push(`<path class="drop-x" d="M${x - 12} ${y - 12}L${x + 12} ${y + 12}M${x + 12} ${y - 12}L${x - 12} ${y + 12}"/>`);
     marks.push(`<text class="tool" x="${x}" y="${y - 16}">${esc(shorten(hop.tool, 12))}</text>`);
     marks.push(`<text class="dt" x="${x}" y="${y + 24}">${dropHere ? 'dropped' : esc(hopTimeLabel(hop))}</text></g>`);
   });
+  for (const [point, n] of perLane) {
+    if (n <= MAX_MARKS_PER_LANE) continue;
+    marks.push(`<text class="more-marks" x="${slotX(point, MAX_MARKS_PER_LANE - 1)}" y="${y + 4}">+${n - shownIn(point)}</text>`);
+  }
   return [...arrows, ...marks];
 }
 

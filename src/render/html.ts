@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { HopReport, ReportEndpoint, ReportFlow, ReportInput } from '../core/model/report.js';
+import type { HopReport, ReportEndpoint, ReportFlow, ReportFlowEnd, ReportHop, ReportInput } from '../core/model/report.js';
 import { flowNodes, verdictText } from './flow-title.js';
 import { formatDelta } from './format-delta.js';
 import { HTML_SCRIPT, HTML_STYLE, SVG_DEFS } from './html-assets.js';
 import { escapeHtml as esc } from './html-escape.js';
-import { flowTranslations, hopId, laneLayout, swimlaneSvg } from './html-swimlane.js';
+import { flowHopId, flowTranslations, hopId, laneLayout, swimlaneSvg } from './html-swimlane.js';
 import { describeValue, DRAWN_TOOLS, extraFields, toolClass } from './html-values.js';
 import type { RenderOptions } from './renderer.js';
 import { sanitizeReport } from './sanitize.js';
@@ -13,6 +13,7 @@ const REPORT_FIELDS = ['schemaVersion', 'inputs', 'endpoints', 'flows', 'warning
 const FLOW_FIELDS = [
   'src', 'dst', 'srcIp', 'dstIp', 'protocol', 'direction', 'srcNode', 'dstNode', 'path', 'verdict', 'dropReason', 'dropPoint',
   'seenAt', 'notSeenAt', 'notObserved', 'packets', 'morePackets', 'conclusions', 'evidence', 'translations', 'outcome', 'source', 'destination',
+  'flowHops', 'moreFlowHops', 'tunnel',
 ] as const;
 const HOP_FIELDS = ['point', 'tool', 'time', 'deltaUs', 'detail', 'match', 'facts'] as const;
 
@@ -140,7 +141,11 @@ function flowSection(flow: ReportFlow, index: number, endpoints: ReportEndpoint[
   const facts: string[] = [`<b>verdict:</b> ${esc(verdictText(flow))}`];
   if (loose.outcome !== undefined && loose.outcome !== null) facts.push(`<b>outcome:</b> ${outcomeText(loose.outcome)}`);
   facts.push(`<b>path:</b> ${pathChips(flow)}${flow.path.length > 0 ? ` <span class="muted">${esc(flow.path.map((s) => PATH_WORDS[s] ?? s).join('; then '))}</span>` : ''}`);
-  const ends = (['source', 'destination'] as const).filter((k) => loose[k] !== undefined && loose[k] !== null).map((k) => `<b>${k}:</b> ${esc(describeValue(loose[k]))}`);
+  if (flow.tunnel) {
+    const t = flow.tunnel;
+    facts.push(`<b>tunnel:</b> ${esc([t.protocol, t.vni !== undefined ? `VNI ${t.vni}` : '', t.outer ?? ''].filter((x) => x !== '').join(' · '))} <span class="muted">(${esc(t.evidence)})</span>`);
+  }
+  const ends = ([['from', flow.source], ['to', flow.destination]] as const).filter(([, end]) => end).map(([word, end]) => `<b>${word}:</b> ${esc(endText(end!))}`);
   return [
     `<section class="flow v-${verdictClass(flow.verdict)}" id="f${index}">`,
     `<h2>${verdictBadge(flow.verdict)} ${esc(flow.protocol.toUpperCase())} ${esc(flow.src)} → ${esc(flow.dst)} <span class="muted">${esc(flow.direction)}${nodes ? ` · ${esc(nodes)}` : ''}</span></h2>`,
@@ -148,12 +153,27 @@ function flowSection(flow: ReportFlow, index: number, endpoints: ReportEndpoint[
     ends.length > 0 ? `<p class="facts-line">${ends.join(' &nbsp; ')}</p>` : '',
     '<div class="flow-body">',
     `<div class="diagram"><div class="scroll">${swimlaneSvg(flow, index, lanes)}</div>`,
-    '<div class="hop-detail" aria-live="polite"><span class="muted">Hover over a mark for what the tool said; click it to keep it here.</span></div></div>',
+    '<div class="hop-detail" aria-live="polite"></div></div>',
     `<div class="words">${flowWords(flow)}</div>`,
     '</div>',
     hopTable(flow, index),
     '</section>',
   ].join('\n');
+}
+
+/** One end of a flow in words: `default/same 10.0.1.135:41234 on bpf1, identity 31009, endpoint 2836, lxc lxcda6…`. */
+function endText(end: ReportFlowEnd): string {
+  const address = end.ip === undefined ? '' : end.port === undefined ? end.ip : end.ip.includes(':') ? `[${end.ip}]:${end.port}` : `${end.ip}:${end.port}`;
+  const who = [end.namespace && end.pod ? `${end.namespace}/${end.pod}` : end.pod ?? '', address, end.node ? `on ${end.node}` : ''].filter((x) => x !== '').join(' ');
+  const more = [
+    end.identity !== undefined ? `identity ${end.identity}` : '',
+    end.endpointId !== undefined ? `endpoint ${end.endpointId}` : '',
+    end.interface ? `lxc ${end.interface}` : '',
+    end.external ? 'outside the cluster' : '',
+  ].filter((x) => x !== '');
+  const known = new Set(['ip', 'port', 'namespace', 'pod', 'node', 'identity', 'endpointId', 'interface', 'external']);
+  const extra = extraFields(end, [...known]).map(([k, v]) => `${k} ${describeValue(v)}`);
+  return [who, ...more, ...extra].filter((x) => x !== '').join(', ');
 }
 
 function outcomeText(outcome: unknown): string {
@@ -183,21 +203,28 @@ function flowWords(flow: ReportFlow): string {
   return [...out, ...where].join('\n');
 }
 
+function hopRow(id: string, first: string, hop: ReportHop): string {
+  const facts = Object.entries(hop.facts ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const [k, v] of extraFields(hop, HOP_FIELDS)) facts.push(`${k}=${describeValue(v)}`);
+  return (
+    `<tr id="${id}"><td>${esc(first)}</td><td>${esc(formatDelta(hop.deltaUs))}</td><td>${esc(hop.time ?? '')}</td>` +
+    `<td>${esc(hop.point)}</td><td class="${toolClass(hop.tool)}">${esc(hop.tool)}</td><td>${hop.match === 'flow' ? 'by flow' : 'packet'}</td>` +
+    `<td class="detail">${esc(hop.detail)}</td><td class="facts">${esc(facts.join(', '))}</td></tr>`
+  );
+}
+
 function hopTable(flow: ReportFlow, index: number): string {
-  if (flow.packets.length === 0) return '';
+  const flowHops = flow.flowHops ?? [];
+  if (flow.packets.length === 0 && flowHops.length === 0) return '';
   const rows: string[] = [];
-  flow.packets.forEach((packet, p) => {
-    packet.hops.forEach((hop, h) => {
-      const facts = Object.entries(hop.facts ?? {}).map(([k, v]) => `${k}=${v}`);
-      for (const [k, v] of extraFields(hop, HOP_FIELDS)) facts.push(`${k}=${describeValue(v)}`);
-      rows.push(
-        `<tr id="${hopId(index, p, h)}"><td>${h === 0 ? esc(packet.key) : ''}</td><td>${esc(formatDelta(hop.deltaUs))}</td><td>${esc(hop.time ?? '')}</td>` +
-          `<td>${esc(hop.point)}</td><td class="${toolClass(hop.tool)}">${esc(hop.tool)}</td><td>${hop.match === 'flow' ? 'by flow' : 'packet'}</td>` +
-          `<td class="detail">${esc(hop.detail)}</td><td class="facts">${esc(facts.join(', '))}</td></tr>`,
-      );
-    });
-  });
-  const more = flow.morePackets > 0 ? ` and ${flow.morePackets} more counted only` : '';
+  flow.packets.forEach((packet, p) => packet.hops.forEach((hop, h) => rows.push(hopRow(hopId(index, p, h), h === 0 ? packet.key : '', hop))));
+  flowHops.forEach((hop, h) => rows.push(hopRow(flowHopId(index, h), h === 0 ? 'by flow, no packet' : '', hop)));
+  const counted = [
+    flow.morePackets > 0 ? `${flow.morePackets} more counted only` : '',
+    (flow.moreFlowHops ?? 0) > 0 ? `${flow.moreFlowHops} more flow ${flow.moreFlowHops === 1 ? 'hop' : 'hops'}` : '',
+    flowHops.length > 0 ? `${flowHops.length} flow ${flowHops.length === 1 ? 'hop' : 'hops'}` : '',
+  ].filter((x) => x !== '');
+  const more = counted.length > 0 ? `, ${counted.join(', ')}` : '';
   const head = '<thead><tr><th>packet</th><th>delta</th><th>time</th><th>point</th><th>tool</th><th>match</th><th>what the tool said</th><th>facts</th></tr></thead>';
   return `<details class="hops"><summary>Every hop as text (${flow.packets.length} ${flow.packets.length === 1 ? 'packet' : 'packets'}${more})</summary><table class="hops">${head}<tbody>${rows.join('\n')}</tbody></table></details>`;
 }

@@ -18,8 +18,8 @@ export interface BrowserPage {
   open(url: string): Promise<void>;
   /** evaluate runs an expression in the page and returns its value (JSON). */
   evaluate<T>(expression: string): Promise<T>;
-  /** screenshot of the whole page, PNG. */
-  screenshot(): Promise<Buffer>;
+  /** screenshot of the whole page, or of the element `selector` names, PNG. */
+  screenshot(selector?: string): Promise<Buffer>;
   /** darkMode makes `prefers-color-scheme` say dark (or light). */
   colorScheme(scheme: 'light' | 'dark'): Promise<void>;
 }
@@ -75,8 +75,10 @@ export async function withChromium<T>(body: (page: BrowserPage) => Promise<T>, w
           if (r.exceptionDetails) throw new Error(`evaluate failed: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
           return r.result.value;
         },
-        async screenshot() {
-          const r = await cdp.send<{ data: string }>('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true }, sessionId);
+        async screenshot(selector) {
+          const clip = selector === undefined ? undefined : await page.evaluate<{ x: number; y: number; width: number; height: number }>(
+            `(() => { const r = document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect(); return { x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height }; })()`);
+          const r = await cdp.send<{ data: string }>('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true, ...(clip && { clip: { ...clip, scale: 1 } }) }, sessionId);
           return Buffer.from(r.data, 'base64');
         },
         async colorScheme(scheme) {

@@ -47,11 +47,12 @@ describe('-o html through the CLI', () => {
   it('stays a few hundred KB on the largest report the fixtures make', async () => {
     const { out: json } = await run(['analyze', '-o', 'json', ...largestInputs()]);
     const report = JSON.parse(json) as HopReport;
-    const hops = report.flows.reduce((n, f) => n + f.packets.reduce((m, p) => m + p.hops.length, 0), 0);
-    // 99 flows, 131 packets, 180 hops when this was written: far more than one trace makes.
+    const hops = report.flows.reduce((n, f) => n + (f.flowHops?.length ?? 0) + f.packets.reduce((m, p) => m + p.hops.length, 0), 0);
+    // 99 flows and 180 hops when this was written: far more than one trace makes.
     expect(report.flows.length).toBeGreaterThan(80);
     expect(hops).toBeGreaterThan(150);
     const bytes = Buffer.byteLength(renderHtml(report, { color: false }));
+    process.stdout.write(`largest report: ${report.flows.length} flows, ${hops} hops, json ${Buffer.byteLength(json)} bytes, html ${bytes} bytes\n`);
     expect(bytes).toBeLessThan(450_000);
     expect(bytes / Buffer.byteLength(json)).toBeLessThan(2.2);
   });
@@ -144,12 +145,21 @@ describeWithTools('the html report in headless Chromium, network off', ['chromiu
         mark.focus();
         mark.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
         out.push(document.querySelector('#f0 .hop-detail').innerText);
+        const first = document.querySelector('[data-hop="f0-p0-h0"]');
+        first.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+        out.push(document.querySelector('#f0 .hop-detail').innerText);
+        first.dispatchEvent(new MouseEvent('mouseout', { bubbles: true }));
+        out.push(document.querySelector('#f0 .hop-detail').innerText);
         return out;
       })()`);
       expect(shown[0]).toContain('pointkernel:bpf1');
       expect(shown[0]).toContain('what the tool said__ip_local_out -> ip_output -> dev_queue_xmit');
       expect(shown[0]).toContain('skb=0xffff9afcb4519b00');
       expect(shown[1]).toContain('what the tool saidCT new; to-endpoint 3663, identity 31009->37483, state new');
+      // Pointing at a mark shows it; leaving it brings back the one kept by Enter.
+      expect(shown[2]).toContain('pointpod:default/same/eth0');
+      expect(shown[2]).toContain('what the tool saidICMP echo request id 20480 seq 0');
+      expect(shown[3]).toBe(shown[1]);
       writeFileSync(join(shots, 'report-seed.png'), await page.screenshot());
       await page.colorScheme('dark');
       expect(await page.evaluate<string>('getComputedStyle(document.body).backgroundColor')).toBe('rgb(13, 17, 23)');

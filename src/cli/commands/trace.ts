@@ -1,10 +1,12 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SAVED_HTML_REPORT } from '../../adapters/files.js';
 import { saveDir } from '../../adapters/save-dir.js';
 import { writePcapng } from './analyze.js';
 import { EndpointResolver } from '../../app/resolve.js';
 import { DEFAULT_PROBE_IMAGE, DEFAULT_PWRU_IMAGE } from '../../app/probe-pods.js';
 import type { PodRef } from '../../app/ports.js';
+import type { HopReport } from '../../core/model/report.js';
 import { DEFAULT_GRACE_MS, trace, type TracePorts, type TraceRequest } from '../../app/trace.js';
 import { EXIT, UsageError } from '../../core/errors.js';
 import { parseProbeList, parseTraffic } from '../../core/plan.js';
@@ -94,6 +96,7 @@ export async function traceAndRender(flags: TraceFlags, namespace: string, ports
   io.out.write(renderers[format](outcome.report, { color: useColor(opts.color as string, io), width }));
   if (save) {
     io.err.write(`saved the raw outputs and run.json in ${save}: kubectl datapath analyze ${save} rebuilds this report\n`);
+    writeHtmlReport(outcome.report, join(save, SAVED_HTML_REPORT), io);
     // In a subdirectory, so that `analyze DIR` does not read the export as one more capture.
     const dir = join(save, 'wireshark');
     mkdirSync(dir, { recursive: true });
@@ -101,4 +104,15 @@ export async function traceAndRender(flags: TraceFlags, namespace: string, ports
   }
   if (outcome.interrupted) return EXIT.interrupted;
   return outcome.partial ? EXIT.partial : EXIT.ok;
+}
+
+/** writeHtmlReport saves the report's page (as `-o html` prints it) beside the raw outputs; a failure is one line, not the end of the trace. */
+function writeHtmlReport(report: HopReport, path: string, io: IOStreams): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, renderers.html(report, { color: false }));
+    io.err.write(`wrote ${path}: the report as a page to open in a browser\n`);
+  } catch (err) {
+    io.err.write(`error: ${path}: ${(err as Error).message}\n`);
+  }
 }

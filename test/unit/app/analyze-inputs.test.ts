@@ -45,6 +45,15 @@ describe('analyze with bad inputs: one clear line each, the others still analyse
     expect(report.warnings.filter((w) => /missing|empty|notes|junk|cut\.pcap/.test(w))).toHaveLength(5);
   });
 
+  it('passes over the report.html a trace --save wrote in the directory, but reads one given by name', async () => {
+    cpSync(join(SEED, 'tcpdump-same-eth0.txt'), join(dir, 'same-eth0.txt'));
+    writeFileSync(join(dir, 'report.html'), '<!DOCTYPE html>\n<html lang="en"><head></head></html>\n');
+    const report = await analyze(req([dir]), fileCatalog);
+    expect(report.inputs.map((i) => [i.name.slice(dir.length + 1), i.status])).toEqual([['same-eth0.txt', 'ok']]);
+    const named = await analyze(req([join(dir, 'report.html')]), fileCatalog);
+    expect(named.inputs.map((i) => i.status.split(':')[0])).toEqual(['unknown-format']);
+  });
+
   it('reports an unreadable file', async () => {
     if (process.getuid?.() === 0) {
       // root reads anything: a directory given as a file is the unreadable case root still meets.

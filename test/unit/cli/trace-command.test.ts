@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { readTraceFlags, traceAndRender } from '../../../src/cli/commands/trace.js';
 import { main } from '../../../src/cli/main.js';
@@ -99,6 +102,28 @@ describe('trace command on a fake cluster', () => {
     expect(report.schemaVersion).toBe(1);
     expect(report.inputs).toHaveLength(6);
     expect(r.err).toBe('');
+  });
+
+  it('--save DIR also writes DIR/report.html, the page -o html prints', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trace-save-'));
+    try {
+      const cluster = () => new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+      const r = await runWith(cluster(), { output: 'json', save: dir });
+      expect(r.code).toBe(0);
+      const page = readFileSync(join(dir, 'report.html'), 'utf8');
+      expect(r.err.split('\n').slice(0, 2)).toEqual([
+        `saved the raw outputs and run.json in ${dir}: kubectl datapath analyze ${dir} rebuilds this report`,
+        `wrote ${join(dir, 'report.html')}: the report as a page to open in a browser`,
+      ]);
+      const html = await runWith(cluster(), { output: 'html' });
+      // The same page, but for the run's own names and times.
+      expect(page.startsWith('<!DOCTYPE html>\n')).toBe(true);
+      expect(page.match(/<section class="flow /g)?.length).toBe(JSON.parse(r.out).flows.length);
+      expect(html.out.match(/<section class="flow /g)?.length).toBe(JSON.parse(r.out).flows.length);
+      expect(existsSync(join(dir, 'wireshark'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exit 3 with the report when a probe failed; the warning line on stderr', async () => {

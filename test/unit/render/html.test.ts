@@ -72,10 +72,7 @@ describe('renderHtml', () => {
     expect(hops.filter((g) => g.inner.includes('class="drop-x"')).map((g) => [g.attrs['data-hop'], g.attrs.class, texts(g.inner)])).toEqual([
       ['f3-p0-h5', 'hop monitor by-flow dropped', ['monitor', 'dropped']],
     ]);
-    expect(titleOf(hops[5].inner)).toBe(
-      'monitor at cilium:bpf2/1456 (matched by flow and order, not this very packet)\ntime: none\n' +
-        'xx drop (Policy denied) flow 0x0 to endpoint 1456, identity 31009->51234: 10.0.1.135:53211 -> 10.0.2.77:5432 udp\nthe flow was dropped here',
-    );
+    expect(titleOf(hops[5].inner)).toBe('monitor at cilium:bpf2/1456, matched by flow and order only\ntime: none\nthe flow was dropped here');
     expect(flowSection(html, 3)).toContain('<b>verdict:</b> dropped at cilium:bpf2/1456 (Policy denied)');
     // A delivered flow has no cross anywhere.
     expect(flowSection(html, 2)).not.toContain('drop-x');
@@ -83,7 +80,7 @@ describe('renderHtml', () => {
 
   it('groups the lanes of a cross-node flow under their nodes and counts the packets beyond the detail limit', () => {
     const html = render(loadSeedLikeReport());
-    expect(groups(html, 2, 'node-band').map((g) => texts(g.inner))).toEqual([['node bpf1'], ['node bpf2']]);
+    expect(groups(html, 2, 'node-band').map((g) => texts(g.inner))).toEqual([['node bpf1'], ['node bpf2 · own clock']]);
     expect(texts(flowSection(html, 2))).toContain('… and 3 more packets of this flow, counted only (--max-packets)');
   });
 
@@ -116,26 +113,63 @@ describe('renderHtml', () => {
     expect(render(report)).toContain('<p class="v-unknown">No flows in this report.</p>');
   });
 
-  it('shows report fields added later (cluster header, outcome, translations, source, per-packet verdicts) without depending on them', () => {
+  it('shows the ends, the tunnel and the translations of a flow, each translation tagged on its lane', () => {
+    const report = loadSeedLikeReport();
+    const flow = report.flows[2];
+    flow.source = { ip: '10.0.1.135', port: 41234, namespace: 'default', pod: 'same', node: 'bpf1', identity: 31009, endpointId: 2836, interface: 'lxcda6f5295b4b7' };
+    flow.destination = { ip: '10.96.0.10', port: 8080, external: false };
+    flow.tunnel = { protocol: 'vxlan', vni: 2, outer: '192.168.2.61 > 192.168.2.62', evidence: 'host:bpf1/eth0 (tcpdump)' };
+    flow.translations = [{ point: 'cilium:bpf1/2836', kind: 'dnat', from: '10.96.0.10:8080', to: '10.0.2.44:8080', evidence: 'cilium monitor: service 10.96.0.10:8080' }];
+    const html = render(report);
+    const section = decode(flowSection(html, 2));
+    expect(section).toContain('<b>from:</b> default/same 10.0.1.135:41234 on bpf1, identity 31009, endpoint 2836, lxc lxcda6f5295b4b7 \u00a0 <b>to:</b> 10.96.0.10:8080');
+    expect(section).toContain('<b>tunnel:</b> vxlan · VNI 2 · 192.168.2.61 > 192.168.2.62 <span class="muted">(host:bpf1/eth0 (tcpdump))</span>');
+    expect(section).toContain('<li><code>cilium:bpf1/2836</code>: DNAT 10.96.0.10:8080 → 10.0.2.44:8080 (cilium monitor: service 10.96.0.10:8080)</li>');
+    const natLane = groups(html, 2, 'lane').find((g) => g.attrs['data-point'] === 'cilium:bpf1/2836')!;
+    expect(texts(natLane.inner)).toEqual(['cilium bpf1', 'endpoint 2836', '⇄ DNAT']);
+    expect(titleOf(natLane.inner)).toBe('cilium:bpf1/2836\nsaw this flow\ntranslated: DNAT 10.96.0.10:8080 → 10.0.2.44:8080 (cilium monitor: service 10.96.0.10:8080)');
+    // Without them, none of it appears.
+    expect(render(loadSeedLikeReport())).not.toMatch(/<b>(from|to|tunnel):|<h3>Translations|class="lane-nat"/);
+  });
+
+  it('draws the hops no packet took on a row of their own, without arrows, at most two a lane and a count', () => {
+    const report = loadSeedLikeReport();
+    const flow = report.flows[0];
+    const record = (n: number) => ({ point: 'cilium:bpf1/2836', tool: 'monitor', time: null, deltaUs: null, detail: `record ${n}`, match: 'flow' as const });
+    flow.flowHops = [record(1), { ...record(2), point: 'kernel:bpf1', tool: 'pwru' }, record(3), record(4), record(5)];
+    flow.moreFlowHops = 7;
+    const html = render(report);
+    const rowOf = (hop: string) => hop.replace(/-h\d+$/, '');
+    expect(marks(html, 0).filter(([hop]) => rowOf(hop) === 'f0-x').map(([hop, cls]) => [hop, cls])).toEqual([
+      ['f0-x-h0', 'hop monitor by-flow'],
+      ['f0-x-h1', 'hop pwru by-flow'],
+      ['f0-x-h2', 'hop monitor by-flow'],
+    ]);
+    const section = flowSection(html, 0);
+    expect(section).toContain('>+2</text>');
+    expect(texts(groups(html, 0, 'row-label')[1].inner)).toEqual(['by flow, no packet', '5 hops (+7 counted)']);
+    // Arrows only on the packet's row: 4 hops, 3 arrows.
+    expect(section.match(/<path class="arrow /g)).toHaveLength(report.flows[0].packets[0].hops.length - 1);
+    expect([...section.matchAll(/<tr id="(f0-x-h\d+)"><td>([^<]*)<\/td>/g)].map((m) => [m[1], m[2]])).toEqual([
+      ['f0-x-h0', 'by flow, no packet'], ['f0-x-h1', ''], ['f0-x-h2', ''], ['f0-x-h3', ''], ['f0-x-h4', ''],
+    ]);
+    expect(section).toContain('<summary>Every hop as text (1 packet, 7 more flow hops, 5 flow hops)</summary>');
+  });
+
+  it('shows report fields it does not know yet (a cluster header, an outcome, per-packet verdicts) in words', () => {
     const report = loadSeedLikeReport() as HopReport & Record<string, unknown>;
     (report as Record<string, unknown>).cluster = { name: 'lab', ciliumVersion: '1.16.3', routing: 'BPF, tunnel vxlan' };
     const flow = report.flows[2] as unknown as Record<string, unknown>;
     flow.outcome = 'refused';
-    flow.source = { ip: '10.0.1.135', pod: 'default/same' };
-    flow.translations = [{ point: 'cilium:bpf1/2836', kind: 'DNAT', from: '10.96.0.10:8080', to: '10.0.2.44:8080' }];
+    flow.novel = { a: 1, b: ['x', 'y'] };
     (report.flows[2].packets[0] as unknown as Record<string, unknown>).verdict = 'delivered';
     const html = render(report);
     expect(decode(html)).toContain('<dt>cluster</dt><dd>name=lab, ciliumVersion=1.16.3, routing=BPF, tunnel vxlan</dd>');
     const section = decode(flowSection(html, 2));
     expect(section).toContain('<b>outcome:</b> <span class="badge v-refused">⊘ refused</span>');
-    expect(section).toContain('<b>source:</b> ip=10.0.1.135, pod=default/same');
-    expect(section).toContain('<li><code>cilium:bpf1/2836</code>: kind=DNAT, from=10.96.0.10:8080, to=10.0.2.44:8080</li>');
-    const natLane = groups(html, 2, 'lane').find((g) => g.attrs['data-point'] === 'cilium:bpf1/2836')!;
-    expect(texts(natLane.inner)).toEqual(['cilium bpf1', 'endpoint 2836', '⇄ DNAT']);
-    expect(titleOf(natLane.inner)).toBe('cilium:bpf1/2836\nsaw this flow\ntranslated: kind=DNAT, from=10.96.0.10:8080, to=10.0.2.44:8080');
+    expect(section).toContain('<h3>More about this flow</h3>\n<dl class="kv"><dt>novel</dt><dd>a=1, b=(x; y)</dd></dl>');
     expect(texts(groups(html, 2, 'row-label')[0].inner)).toEqual(['tcp S seq 3007214423', 'verdict=delivered']);
-    // Without them, none of it appears.
-    expect(render(loadSeedLikeReport())).not.toMatch(/<b>outcome:|<h3>Translations|class="lane-nat"|<dt>cluster/);
+    expect(render(loadSeedLikeReport())).not.toMatch(/<b>outcome:|<dt>cluster|More about this flow/);
   });
 
   it('is one self-contained page: inline style and script allowed by hash, nothing to fetch', () => {
