@@ -169,7 +169,10 @@ describe('emulated pwru', () => {
   });
   // The node's underlay is ifindex 3 of the node netns 100.
   const handsToWire = (e: SkbEvent): boolean => (e.kind === SKB.DEV_START_XMIT || e.kind === SKB.DEV_XMIT) && e.netns === 100 && e.ifindex === 3;
-  const ctx: PathContext = { nodeNetns: 100, hasNetfilter: (n) => n === 100, deviceKind: (n) => (n === 'cilium_vxlan' ? 'vxlan' : 'veth'), handsToWire, dropReasons: { '2': 'SKB_DROP_REASON_NOT_SPECIFIED', '3': 'SKB_DROP_REASON_NO_SOCKET' }, peerNetns: (i) => (i === 6 ? 300 : undefined) };
+  const ctx: PathContext = { nodeNetns: 100, hasNetfilter: (n) => n === 100, deviceKind: (n) => (n === 'cilium_vxlan' ? 'vxlan' : 'veth'), handsToWire, dropReasons: { '2': 'SKB_DROP_REASON_NOT_SPECIFIED', '3': 'SKB_DROP_REASON_NO_SOCKET' }, peerNetns: (i) => (i === 6 ? 300 : undefined), routeLookup: () => undefined };
+  // The node's route lookup for 10.0.1.135 -> 10.0.1.180 (fib_table_lookup, on the receiving CPU).
+  const lookup = skbEvent(SKB.FIB_LOOKUP, 1500, 100, 6, 'lxc6b7daf1ea77', { skb: '0x0', l3: '450000000000000000010000' + '0a000187' + '0a0001b4' });
+  const routed: PathContext = { ...ctx, routeLookup: (netns, cpu, s, d, after, before) => (netns === 100 && cpu === 0 && s === '10.0.1.135' && d === '10.0.1.180' && after < 1500 && before > 1500 ? lookup : undefined) };
   const verdict = (ts: number, action: number, hook: number, prog = 1): DatapathEvent => event({ kind: 'verdict', ts, cpu: 0, action, hookIfindex: hook, prog, target: 6 });
   // A request leaving pod `same` (netns 200), crossing its lxc (ifindex 5 in node netns 100).
   const events = [
@@ -207,9 +210,17 @@ describe('emulated pwru', () => {
     expect(other.slice(-2)).toEqual(['ip_rcv', 'ip_rcv_core']);
   });
 
+  it('implies ip_forward only from an observed route lookup of that netns between the receive and the transmit', () => {
+    const out = skbEvent(SKB.DEV_QUEUE, 2000, 100, 6, 'lxc6b7daf1ea77', { len: 98 });
+    expect(funcs(skbLines(events, undefined, out, [verdict(1400, 1, 5)], ctx))).not.toContain('ip_forward');
+    const lines = skbLines(events, undefined, out, [verdict(1400, 1, 5)], routed);
+    expect(lines.find((l) => l.func === 'ip_route_input_slow')).toMatchObject({ observed: true, ts: 1500 });
+    expect(funcs(lines)).toContain('ip_forward');
+  });
+
   it('goes through ip_forward and the node netfilter when the program let the stack forward', () => {
     const out = skbEvent(SKB.DEV_QUEUE, 2000, 100, 6, 'lxc6b7daf1ea77', { len: 98 });
-    const lines = skbLines(events, undefined, out, [verdict(1400, 1, 5)], ctx);
+    const lines = skbLines(events, undefined, out, [verdict(1400, 1, 5)], routed);
     const f = funcs(lines);
     expect(f).toContain('ip_forward');
     expect(f.filter((x) => x === 'nf_hook_slow')).toHaveLength(3);

@@ -15,7 +15,9 @@ function tsharkRows(file: string, fields: string[]): string[][] {
 }
 
 describeAsRoot('trace --save, then analyze --pcapng: frames with what monitor and pwru said', () => {
-  const lab = useApiLab('disabled');
+  // An agent with datapath debug on (not Cilium's default): the frame comments carry the DEBUG
+  // lines' words too. Without it the from-endpoint record is not pinned to a frame (see the report).
+  const lab = useApiLab('disabled', { datapathDebug: true });
 
   it('writes one interface per capture point and comments each echo with its flow, monitor and pwru words', async () => {
     const l = lab();

@@ -18,7 +18,7 @@ import { FlagError, parsePwruFlags, USAGE, type PwruFlags } from './pwru/flags.j
 import { PwruPrinter } from './pwru/output.js';
 import { skbLines, type FuncLine, type PathContext } from './pwru/path.js';
 import { compileFilter, FilterError } from './pwru/pcap-filter.js';
-import { parseSkbLine, SKB, type SkbEvent } from './pwru/skb-event.js';
+import { parseSkbLine, SKB, tupleOf, type SkbEvent } from './pwru/skb-event.js';
 
 const VERSION = 'v1.0.9';
 /** How long records wait so that both streams (tracepoints, datapath) have delivered a packet's records. */
@@ -101,6 +101,8 @@ function main(): void {
     // free happens in the peer node's netns, which this node's tracer does not see.
     handsToWire: (e) => (e.kind === SKB.DEV_START_XMIT || e.kind === SKB.DEV_XMIT) && e.netns === nodeNetns && e.ifindex === underlayIfindex,
     dropReasons: {},
+    routeLookup: (netns, cpu, saddr, daddr, after, before) =>
+      routeLookups.find(({ e }) => e.netns === netns && e.cpu === cpu && e.ts > after && e.ts < before && tupleOf(e).saddr === saddr && tupleOf(e).daddr === daddr)?.e,
     peerNetns: (ifindex) => {
       const pod = ctx.pods.find((p) => p.lxc?.ifindex === ifindex);
       return pod ? ctx.kernel.pods[`${pod.namespace}/${pod.name}`]?.netnsInode : undefined;
@@ -114,6 +116,8 @@ function main(): void {
   let listening = false;
   const pending: { e: SkbEvent; arrived: number }[] = [];
   let verdicts: { e: DatapathEvent; arrived: number }[] = [];
+  // Route lookups (fib_table_lookup) carry no skb: they are evidence for the skbs' lines, never lines of their own.
+  let routeLookups: { e: SkbEvent; arrived: number }[] = [];
   const lastEvent = new Map<string, SkbEvent>();
   const tracked = new Set<string>();
   let stopFollowing: (() => void) | undefined;
@@ -168,6 +172,7 @@ function main(): void {
     }
     for (const line of lines.sort((a, b) => a.ts - b.ts)) emit(line);
     verdicts = verdicts.filter((v) => v.arrived > now - 10 * SETTLE_MS);
+    routeLookups = routeLookups.filter((v) => v.arrived > now - 10 * SETTLE_MS);
   };
 
   let rest = '';
@@ -179,6 +184,10 @@ function main(): void {
       const e = parseSkbLine(line);
       if (e) {
         if (!listening) continue;
+        if (e.kind === SKB.FIB_LOOKUP) {
+          routeLookups.push({ e, arrived: Date.now() });
+          continue;
+        }
         printer.remember(e.pid, e.exe);
         pending.push({ e, arrived: Date.now() });
         continue;
@@ -216,12 +225,19 @@ function main(): void {
     if (draining) return;
     draining = true;
     if (!listening) return exit(true);
+    let finishing = false;
     const finish = (): void => {
+      if (finishing) return;
+      finishing = true;
       clearTimeout(timer);
-      stopFollowing?.();
-      stopFollowing = undefined;
-      flush(true);
-      exit(true);
+      // The agent writes the datapath's verdicts from its own ring buffer: give a loaded machine
+      // a moment to write those of the last packets before they are read for the last time.
+      setTimeout(() => {
+        stopFollowing?.();
+        stopFollowing = undefined;
+        flush(true);
+        exit(true);
+      }, 200);
     };
     const timer = setTimeout(finish, 1000);
     if (tracer.stdout.readableEnded || tracer.exitCode !== null) return finish();

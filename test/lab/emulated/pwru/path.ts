@@ -48,6 +48,8 @@ export interface PathContext {
   dropReasons: Record<string, string>;
   /** The netns inode of the pod whose host-side lxc has this ifindex (where bpf_redirect_peer lands). */
   peerNetns(lxcIfindex: number): number | undefined;
+  /** The route lookup (fib_table_lookup) of a netns for these addresses, on that CPU, within (after, before). */
+  routeLookup(netns: number, cpu: number, saddr: string, daddr: string, after: number, before: number): SkbEvent | undefined;
 }
 
 type Meta = Pick<FuncLine, 'netns' | 'mark' | 'ifindex' | 'ifname' | 'proto' | 'mtu' | 'len' | 'tuple' | 'packet'>;
@@ -173,8 +175,11 @@ function draftsFor(e: SkbEvent, prev: SkbEvent | undefined, next: SkbEvent | und
           if (action === ACTION.REDIRECT_NEIGH) at('neigh_resolve_output', metaOf(next as SkbEvent));
         }
       } else if (action === ACTION.OK && next !== undefined && next.netns === e.netns) {
-        if (next.kind === SKB.DEV_QUEUE && next.ifindex !== e.ifindex) {
-          for (const f of ipReceive(ctx, e.netns)) at(f, me);
+        // Forwarded: a route lookup of that netns for these addresses between the receive and the
+        // transmit on another device (FIB_LOOKUP_IMPLIES); without the lookup nothing is implied.
+        const lookup = next.kind === SKB.DEV_QUEUE && next.ifindex !== e.ifindex ? ctx.routeLookup(e.netns, e.cpu, t.saddr, t.daddr, e.ts, next.ts) : undefined;
+        if (lookup) {
+          for (const f of ipReceive(ctx, e.netns)) at(f, me, f === 'ip_route_input_slow' ? lookup.ts : undefined);
           at('ip_forward', me);
           for (const f of nf(ctx, e.netns)) at(f, me);
           at('ip_forward_finish', me);

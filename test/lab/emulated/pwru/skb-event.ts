@@ -4,7 +4,7 @@
  */
 
 /** Tracepoints skbtrace attaches to (enum skb_kind). */
-export const SKB = { NETIF_RX: 1, NETIF_RECEIVE: 2, DEV_QUEUE: 3, DEV_START_XMIT: 4, DEV_XMIT: 5, KFREE: 6, CONSUME: 7, COPY_DATAGRAM: 8 } as const;
+export const SKB = { NETIF_RX: 1, NETIF_RECEIVE: 2, DEV_QUEUE: 3, DEV_START_XMIT: 4, DEV_XMIT: 5, KFREE: 6, CONSUME: 7, COPY_DATAGRAM: 8, FIB_LOOKUP: 9 } as const;
 
 export interface SkbEvent {
   ts: number;

@@ -5,7 +5,8 @@
  * tracepoints work, so these programs record each skb at the stack's real checkpoints
  * (netif_rx, netif_receive_skb, net_dev_queue, net_dev_start_xmit, net_dev_xmit, kfree_skb,
  * consume_skb, skb_copy_datagram_iovec) with its real address, CPU, task, netns, device and
- * headers. Only skbs in the lab's network namespaces (netns_filter) are reported.
+ * headers, and every IPv4 route lookup (fib_table_lookup: no skb, its flow's addresses and the
+ * route's device). Only the lab's network namespaces (netns_filter) are reported.
  *
  * No vmlinux.h: the few kernel types used are declared here with preserve_access_index, and
  * libbpf relocates every field against the running kernel's BTF (CO-RE).
@@ -15,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "skbtrace.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -70,6 +72,22 @@ struct sk_buff {
 	__u16 mac_header;
 	unsigned char *head;
 	unsigned char *data;
+} __attribute__((preserve_access_index));
+
+struct flowi_common {
+	int flowic_oif;
+	int flowic_iif;
+	__u8 flowic_proto;
+} __attribute__((preserve_access_index));
+
+struct flowi4 {
+	struct flowi_common __fl_common;
+	__u32 saddr;
+	__u32 daddr;
+} __attribute__((preserve_access_index));
+
+struct fib_nh_common {
+	struct net_device *nhc_dev;
 } __attribute__((preserve_access_index));
 
 struct {
@@ -212,4 +230,44 @@ SEC("tp_btf/skb_copy_datagram_iovec")
 int BPF_PROG(on_skb_copy_datagram_iovec, struct sk_buff *skb, int len)
 {
 	return record(skb, NULL, SKB_COPY_DATAGRAM, (__u32)len);
+}
+
+/* A route lookup of the IPv4 stack (ip_route_input_slow, ip_route_output_key, ...): the lookup
+ * has no skb, so it is reported with its flow's addresses and the route's device, in the
+ * route device's netns; failed lookups (no route) carry no device and are not reported. */
+SEC("tp_btf/fib_table_lookup")
+int BPF_PROG(on_fib_table_lookup, __u32 tb_id, const struct flowi4 *flp, const struct fib_nh_common *nhc, int err)
+{
+	if (err || !nhc)
+		return 0;
+	struct net_device *dev = BPF_CORE_READ(nhc, nhc_dev);
+	if (!dev)
+		return 0;
+	__u32 netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	if (!bpf_map_lookup_elem(&netns_filter, &netns))
+		return 0;
+	struct skb_event *e = bpf_ringbuf_reserve(&skb_events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts = bpf_ktime_get_ns();
+	e->kind = SKB_FIB_LOOKUP;
+	e->arg = tb_id;
+	e->cpu = bpf_get_smp_processor_id();
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->netns = netns;
+	e->ifindex = BPF_CORE_READ(dev, ifindex);
+	e->mtu = BPF_CORE_READ(dev, mtu);
+	BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
+	e->proto = bpf_htons(0x0800);
+	e->l3[0] = 0x45;
+	e->l3[9] = BPF_CORE_READ(flp, __fl_common.flowic_proto);
+	__u32 saddr = BPF_CORE_READ(flp, saddr);
+	__u32 daddr = BPF_CORE_READ(flp, daddr);
+	__builtin_memcpy(&e->l3[12], &saddr, 4);
+	__builtin_memcpy(&e->l3[16], &daddr, 4);
+	e->l3_len = 20;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
 }

@@ -12,6 +12,9 @@ enum skb_kind {
 	SKB_KFREE = 6,           /* kfree_skb: dropped (arg = enum skb_drop_reason) */
 	SKB_CONSUME = 7,         /* consume_skb: freed after use */
 	SKB_COPY_DATAGRAM = 8,   /* skb_copy_datagram_iovec: a socket reads it (arg = len) */
+	SKB_FIB_LOOKUP = 9,      /* fib:fib_table_lookup: a route lookup (no skb: skb = 0, arg = table id,
+				  * device = the route's, l3 = an IPv4 header holding the lookup's
+				  * saddr, daddr and protocol, netns = the route device's) */
 };
 
 struct skb_event {
