@@ -226,6 +226,7 @@ function toolOf(f: InputFormat): string {
     case 'endpoint-list':
     case 'endpoint-json':
     case 'cep-json':
+    case 'cep-table':
       return 'endpoint';
     case 'status-text':
     case 'status-json':
@@ -410,7 +411,7 @@ async function readData(
   if (result.error) input.status = `failed: ${result.error}`;
   const node = place?.node ?? stream.node ?? defaultNode;
   if (result.status) statuses.push({ name: source.name, node, status: result.status });
-  if (result.endpoints?.length) knowledge.addEndpoints(result.endpoints, format === 'cep-json' ? undefined : node);
+  if (result.endpoints?.length) knowledge.addEndpoints(result.endpoints, format === 'cep-json' || format === 'cep-table' ? undefined : node);
   if (result.ethtool && place?.pod) {
     const link = result.ethtool.links.find((l) => l.ifindex === result.ethtool!.peerIfindex);
     if (link) {

@@ -13,6 +13,7 @@ export type InputFormat =
   | 'endpoint-list'
   | 'endpoint-json'
   | 'cep-json'
+  | 'cep-table'
   | 'status-text'
   | 'status-json'
   | 'ethtool'
@@ -44,6 +45,8 @@ const ENDPOINT_LIST = /^ENDPOINT\s+POLICY \(ingress\)/;
 const STATUS_TEXT = /^(?:KVStore|Kubernetes|Cilium|KubeProxyReplacement|Host Routing|Routing|Controller Status|Cluster health):\s/;
 const ETHTOOL = /^(?:NIC statistics:|\s*peer_ifindex: \d+)/;
 const KUBECTL_TABLE = /^NAME\s+(?:READY|STATUS)\s/;
+/** `kubectl get cep` (CRD printer columns, see parse/cilium-endpoint-table.ts). */
+const CEP_TABLE = /^(?:NAMESPACE\s+)?NAME\s+SECURITY IDENTITY\s/;
 
 /** detectFormat looks at the first bytes and lines of an input and names its format. */
 export function detectFormat(head: Uint8Array, lines: readonly string[]): InputFormat {
@@ -71,6 +74,7 @@ export function detectFormat(head: Uint8Array, lines: readonly string[]): InputF
     if (line === '' || isPrompt(line)) continue;
     if (ENDPOINT_LIST.test(line)) vote('endpoint-list', 10);
     else if (ETHTOOL.test(line)) vote('ethtool', 5);
+    else if (CEP_TABLE.test(line)) vote('cep-table', 10);
     else if (KUBECTL_TABLE.test(line)) vote('kubectl-table', 5);
     else if (STATUS_TEXT.test(line)) vote('status-text', 2);
     else if (PWRU_LINE.test(line) || (line.startsWith('{') && PWRU_JSON.test(line))) vote('pwru', 2);

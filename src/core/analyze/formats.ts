@@ -4,6 +4,7 @@ import type { CiliumStatus } from '../model/status.js';
 import { parseEndpointGetJson, parseEndpointListTable, parseCiliumEndpointObjects, endpointInfoFromListRow } from '../parse/cilium-endpoint.js';
 import { monitorParser } from '../parse/cilium-monitor.js';
 import { splitMonitorRecords } from '../parse/cilium-monitor-split.js';
+import { parseCepTable } from '../parse/cilium-endpoint-table.js';
 import { parseCiliumStatusJson, parseCiliumStatusText } from '../parse/cilium-status.js';
 import { parseEthtoolOutput, type EthtoolResult } from '../parse/ethtool.js';
 import { hubbleParser } from '../parse/hubble.js';
@@ -69,6 +70,10 @@ export function parseDataInput(format: InputFormat, text: string): DataResult {
     case 'endpoint-json': {
       const r = parseEndpointGetJson(text);
       return done([], { endpoints: r.endpoints, error: r.error });
+    }
+    case 'cep-table': {
+      const r = parseCepTable(lines);
+      return done(r.unparsed, { endpoints: r.endpoints });
     }
     case 'cep-json': {
       const r = parseCiliumEndpointObjects(text);
