@@ -15,6 +15,8 @@ export interface Lane {
   node: string | null;
   /** The flow was dropped here. */
   drop: boolean;
+  /** Why, when it was dropped here and the report says. */
+  dropReason: string | null;
   /** What the flow's translations[] say happened here (added to the report by later versions). */
   translations: { tag: string; text: string }[];
 }
@@ -32,7 +34,7 @@ const LABEL_CHARS = 19;
 export function laneLayout(flow: ReportFlow, endpoints: ReportEndpoint[]): Lane[] {
   const src = endpoints.find((e) => e.ips.includes(flow.srcIp));
   const dst = endpoints.find((e) => e.ips.includes(flow.dstIp));
-  const hopPoints = flow.packets.flatMap((p) => p.hops.map((h) => h.point));
+  const hopPoints = [...flow.packets.flatMap((p) => p.hops), ...(flow.flowHops ?? [])].map((h) => h.point);
   const all = [...flow.seenAt, ...hopPoints, ...flow.notSeenAt, ...flow.notObserved, ...(flow.dropPoint ? [flow.dropPoint] : [])];
   const points = [...new Set(all)].filter((p) => p !== '');
   const firstSeen = new Map(points.map((p, i) => [p, i]));
@@ -46,6 +48,7 @@ export function laneLayout(flow: ReportFlow, endpoints: ReportEndpoint[]): Lane[
     state: seen.has(point) ? 'seen' : notSeen.has(point) ? 'not-seen' : 'not-observed',
     node: nodeOf(point, endpoints),
     drop: flow.verdict === 'dropped' && point === flow.dropPoint,
+    dropReason: flow.verdict === 'dropped' && point === flow.dropPoint ? flow.dropReason : null,
     translations: translations.get(point) ?? [],
   }));
 }
@@ -207,12 +210,15 @@ function laneColumn(lane: Lane, x: number, y0: number, height: number): string[]
   const cx = x + LANE_W / 2;
   const cls = `lane ${lane.state}${lane.drop ? ' drop' : ''}`;
   const stateText = lane.drop ? '✗ dropped here' : lane.state === 'seen' ? '' : lane.state === 'not-seen' ? '▨ not seen' : '┈ not observed';
-  const title = escapeLines([lane.point, STATE_WORDS[lane.state], ...(lane.drop ? ['the flow was dropped here'] : []), ...lane.translations.map((t) => `translated: ${t.text}`)]);
+  const title = escapeLines([lane.point, STATE_WORDS[lane.state], ...(lane.drop ? [`the flow was dropped here${lane.dropReason ? `: ${lane.dropReason}` : ''}`] : []), ...lane.translations.map((t) => `translated: ${t.text}`)]);
   const out = [`<g class="${cls}" data-point="${esc(lane.point)}"><title>${title}</title>`];
   out.push(`<rect class="lane-bg" x="${x + 3}" y="${y0}" width="${LANE_W - 6}" height="${height - y0 - 2}" rx="5"/>`);
   out.push(`<text class="lane-what" x="${cx}" y="${y0 + 17}">${esc(shorten(what, LABEL_CHARS))}</text>`);
   out.push(`<text class="lane-which" x="${cx}" y="${y0 + 33}">${esc(shorten(which, LABEL_CHARS - 2))}</text>`);
   if (stateText !== '') out.push(`<text class="lane-state" x="${cx}" y="${y0 + 50}">${stateText}</text>`);
+  if (lane.dropReason && lane.translations.length === 0) {
+    out.push(`<text class="lane-state drop-reason" x="${cx}" y="${y0 + 62}">${esc(shorten(lane.dropReason, LABEL_CHARS))}</text>`);
+  }
   if (lane.translations.length > 0) {
     const tag = `⇄ ${shorten(lane.translations[0].tag, LABEL_CHARS - 4)}${lane.translations.length > 1 ? ` +${lane.translations.length - 1}` : ''}`;
     out.push(`<text class="lane-nat" x="${cx}" y="${y0 + (stateText === '' ? 50 : 62)}">${esc(tag)}</text>`);

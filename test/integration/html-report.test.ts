@@ -176,7 +176,7 @@ describeWithTools('the html report in headless Chromium, network off', ['chromiu
     await withChromium(async (page) => {
       const url = await openPage(page, renderHtml(JSON.parse(like) as HopReport, { color: false }), 'seed-like');
       const flows = await page.evaluate<DrawnFlow[]>(READ_DIAGRAMS);
-      expect(flows[3].lanes.filter((l) => l.cls.includes('drop')).map((l) => [l.point, l.texts])).toEqual([['cilium:bpf2/1456', ['cilium bpf2', 'endpoint 1456', '✗ dropped here']]]);
+      expect(flows[3].lanes.filter((l) => l.cls.includes('drop')).map((l) => [l.point, l.texts])).toEqual([['cilium:bpf2/1456', ['cilium bpf2', 'endpoint 1456', '✗ dropped here', 'Policy denied']]]);
       expect(flows[3].marks.filter((m) => m.cls.includes('dropped')).map((m) => [m.point, m.texts])).toEqual([['cilium:bpf2/1456', ['monitor', 'dropped']]]);
       writeFileSync(join(shots, 'report-cross-node.png'), await page.screenshot());
       const bigUrl = await openPage(page, renderHtml(JSON.parse(json) as HopReport, { color: false }), 'largest');

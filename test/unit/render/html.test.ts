@@ -67,7 +67,7 @@ describe('renderHtml', () => {
   it('crosses the drop point of a dropped flow, on its lane and on the hop that said so', () => {
     const html = render(loadSeedLikeReport());
     const dropLanes = lanes(html, 3).filter(([, cls]) => cls.includes('drop'));
-    expect(dropLanes).toEqual([['cilium:bpf2/1456', 'lane seen drop', ['cilium bpf2', 'endpoint 1456', '✗ dropped here']]]);
+    expect(dropLanes).toEqual([['cilium:bpf2/1456', 'lane seen drop', ['cilium bpf2', 'endpoint 1456', '✗ dropped here', 'Policy denied']]]);
     const hops = groups(html, 3, 'hop');
     expect(hops.filter((g) => g.inner.includes('class="drop-x"')).map((g) => [g.attrs['data-hop'], g.attrs.class, texts(g.inner)])).toEqual([
       ['f3-p0-h5', 'hop monitor by-flow dropped', ['monitor', 'dropped']],
@@ -136,7 +136,8 @@ describe('renderHtml', () => {
     const report = loadSeedLikeReport();
     const flow = report.flows[0];
     const record = (n: number) => ({ point: 'cilium:bpf1/2836', tool: 'monitor', time: null, deltaUs: null, detail: `record ${n}`, match: 'flow' as const });
-    flow.flowHops = [record(1), { ...record(2), point: 'kernel:bpf1', tool: 'pwru' }, record(3), record(4), record(5)];
+    // kernel:bpf9 is none of the flow's points yet: a hop there gets a lane of its own.
+    flow.flowHops = [record(1), { ...record(2), point: 'kernel:bpf9', tool: 'pwru' }, record(3), record(4), record(5)];
     flow.moreFlowHops = 7;
     const html = render(report);
     const rowOf = (hop: string) => hop.replace(/-h\d+$/, '');
@@ -146,6 +147,7 @@ describe('renderHtml', () => {
       ['f0-x-h2', 'hop monitor by-flow'],
     ]);
     const section = flowSection(html, 0);
+    expect(lanes(html, 0).filter(([p]) => p === 'kernel:bpf9').map(([p, cls]) => [p, cls])).toEqual([['kernel:bpf9', 'lane seen']]);
     expect(section).toContain('>+2</text>');
     expect(texts(groups(html, 0, 'row-label')[1].inner)).toEqual(['by flow, no packet', '5 hops (+7 counted)']);
     // Arrows only on the packet's row: 4 hops, 3 arrows.
