@@ -44,17 +44,18 @@ describe('-o html through the CLI', () => {
     expect(out.match(/<section class="flow /g)).toHaveLength(6);
   });
 
-  it('stays a few hundred KB on the largest report the fixtures make', async () => {
+  it('grows with the flows, not faster than the JSON, on the largest report the fixtures make', async () => {
     const { out: json } = await run(['analyze', '-o', 'json', ...largestInputs()]);
     const report = JSON.parse(json) as HopReport;
     const hops = report.flows.reduce((n, f) => n + (f.flowHops?.length ?? 0) + f.packets.reduce((m, p) => m + p.hops.length, 0), 0);
-    // 99 flows and 180 hops when this was written: far more than one trace makes.
+    // 123 flows and 245 hops when this was written (it grows with the fixtures): far more than one trace makes.
     expect(report.flows.length).toBeGreaterThan(80);
     expect(hops).toBeGreaterThan(150);
     const bytes = Buffer.byteLength(renderHtml(report, { color: false }));
+    // The page grows with the flows, not faster than the JSON: about 4.3 KB a flow, 1.7 times the JSON.
+    expect(bytes / report.flows.length).toBeLessThan(5_000);
     process.stdout.write(`largest report: ${report.flows.length} flows, ${hops} hops, json ${Buffer.byteLength(json)} bytes, html ${bytes} bytes\n`);
-    expect(bytes).toBeLessThan(450_000);
-    expect(bytes / Buffer.byteLength(json)).toBeLessThan(2.2);
+    expect(bytes / Buffer.byteLength(json)).toBeLessThan(2);
   });
 });
 
