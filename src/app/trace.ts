@@ -309,6 +309,7 @@ function aborted(signal: AbortSignal): Promise<void> {
 function allowedWithoutPods(probes: readonly ProbeTool[]): string {
   const list: string[] = [];
   if (probes.includes('monitor')) list.push('cilium monitor');
+  if (probes.includes('hubble')) list.push('Hubble');
   if (probes.includes('iptables')) list.push('iptables TRACE');
   if (probes.includes('tcpdump')) list.push('tcpdump in the pods whose image has it');
   return list.length ? list.join(', ') : 'nothing';

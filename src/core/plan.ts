@@ -7,9 +7,9 @@ import { hostPoint, iptablesPoint, kernelPoint, podPoint } from './points.js';
  */
 
 /** ProbeTool: the tools `--probes` chooses from. */
-export type ProbeTool = 'tcpdump' | 'monitor' | 'pwru' | 'iptables';
+export type ProbeTool = 'tcpdump' | 'monitor' | 'pwru' | 'iptables' | 'hubble';
 
-export const PROBE_TOOLS: readonly ProbeTool[] = ['tcpdump', 'monitor', 'pwru', 'iptables'];
+export const PROBE_TOOLS: readonly ProbeTool[] = ['tcpdump', 'monitor', 'pwru', 'iptables', 'hubble'];
 export const DEFAULT_PROBES: readonly ProbeTool[] = ['tcpdump', 'monitor', 'pwru'];
 
 /** Traffic: what the trace sends from SRC to DST (`none`: observe what flows anyway). */
@@ -86,7 +86,7 @@ export interface PlannedProbe {
   filter: string[];
   /** monitor: endpoint ids of this node to relate to (empty: every event of the node). */
   endpoints?: number[];
-  /** iptables: the two addresses whose packets get a TRACE rule (both directions). */
+  /** iptables: the two addresses whose packets get a TRACE rule (both directions); hubble: the addresses its flows are filtered to. */
   addresses?: [string, string];
   /** Why the probe runs where it does when that is a fallback, for the report. */
   note?: string;
@@ -145,6 +145,7 @@ export function planTrace(src: TraceTarget, dst: TraceTarget, nodes: readonly Tr
   for (const name of involvedNodes(src, dst)) {
     const node = nodeOf.get(name);
     if (probes.includes('monitor')) planMonitor(plan, node, name, ends);
+    if (probes.includes('hubble')) planHubble(plan, node, name, ends);
     if (probes.includes('pwru')) planPwru(plan, node, name, hostsFilter);
     if (probes.includes('iptables')) planIptables(plan, node, name, src, dst);
   }
@@ -284,6 +285,21 @@ function planMonitor(plan: TracePlan, node: TraceNode | undefined, name: string,
   const endpoints = ends.filter((e) => e.node === name && e.endpointId !== null).map((e) => e.endpointId!);
   const note = endpoints.length === 0 ? `no endpoint of the traced pods on ${name}: every event of the node is kept` : undefined;
   plan.probes.push({ id, tool: 'monitor', point, node: name, place: { kind: 'agent', node: name }, filter: [], endpoints: [...new Set(endpoints)], note });
+}
+
+/** Hubble on one node, in its agent pod: the flows to and from the traced pods' addresses. */
+function planHubble(plan: TracePlan, node: TraceNode | undefined, name: string, ends: TraceTarget[]): void {
+  const id = probeId('hubble', name);
+  const point = `cilium:${name}`;
+  if (!node?.agent) {
+    plan.skipped.push({ id, tool: 'hubble', point, node: name, reason: node?.agentProblem ?? `no cilium agent pod was found on ${name}` });
+    return;
+  }
+  const probe: PlannedProbe = { id, tool: 'hubble', point, node: name, place: { kind: 'agent', node: name }, filter: [] };
+  const [a, b] = [ends[0].ip, ends[ends.length - 1].ip];
+  if (a && b) probe.addresses = [a, b];
+  else probe.note = 'an address of the traced pods is unknown: every flow of the node is kept';
+  plan.probes.push(probe);
 }
 
 function planPwru(plan: TracePlan, node: TraceNode | undefined, name: string, filter: string[]): void {

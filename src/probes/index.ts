@@ -1,5 +1,6 @@
 import type { PlannedProbe } from '../core/plan.js';
 import { monitorCommand } from './cilium-monitor.js';
+import { hubbleCommand } from './hubble.js';
 import { iptablesTraceCommand } from './iptables-trace.js';
 import type { CommandContext, ProbeCommand } from './probe-command.js';
 import { pwruCommand } from './pwru.js';
@@ -16,5 +17,7 @@ export function commandFor(probe: PlannedProbe, ctx: CommandContext): ProbeComma
       return pwruCommand(probe, ctx);
     case 'iptables':
       return iptablesTraceCommand(probe, ctx);
+    case 'hubble':
+      return hubbleCommand(probe, ctx);
   }
 }

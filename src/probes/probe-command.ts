@@ -20,7 +20,7 @@ export interface ProbeCommand {
   teardown: string[][];
   /** pcap: binary stdout for the pcap decoder; text: lines for the format's parser. */
   output: 'pcap' | 'text';
-  format: 'pcap' | 'monitor' | 'pwru' | 'iptables';
+  format: 'pcap' | 'monitor' | 'pwru' | 'iptables' | 'hubble';
   /** Bytes of stdout kept; past this the probe is stopped and its output marked partial. */
   maxBytes: number;
 }
@@ -114,4 +114,30 @@ export function targetOf(probe: PlannedProbe, ctx: CommandContext): PodHandle | 
     case 'app-pod':
       return { namespace: probe.place.namespace, name: probe.place.name, container: probe.place.container };
   }
+}
+
+/**
+ * textProbeCommand: a tool that runs until stopped in the probe's place, printing text, ready on
+ * a marker line; bounded by `timeout` and stopped by its pidfile.
+ */
+export function textProbeCommand(
+  probe: PlannedProbe,
+  ctx: CommandContext,
+  tool: { argv: string[]; ready: string; format: ProbeCommand['format']; maxBytes: number },
+): ProbeCommand | undefined {
+  const target = targetOf(probe, ctx);
+  if (!target) return undefined;
+  const pidfile = pidfilePath(ctx.runId, probe.id);
+  return {
+    probe,
+    target,
+    setup: [],
+    argv: withPidfile(pidfile, bounded(ctx.lifetimeS, tool.argv)),
+    ready: { kind: 'marker', text: tool.ready },
+    stop: killByPidfileArgv(pidfile),
+    teardown: [],
+    output: 'text',
+    format: tool.format,
+    maxBytes: tool.maxBytes,
+  };
 }

@@ -1,5 +1,5 @@
 import type { PlannedProbe } from '../core/plan.js';
-import { bounded, killByPidfileArgv, pidfilePath, targetOf, withPidfile, type CommandContext, type ProbeCommand } from './probe-command.js';
+import { textProbeCommand, type CommandContext, type ProbeCommand } from './probe-command.js';
 
 /** pwru logs `Listening for events..` on stderr once every kprobe is attached (which can take seconds). */
 export const PWRU_READY = 'Listening for events';
@@ -16,19 +16,5 @@ export function pwruArgv(maxLines: number, filter: readonly string[]): string[] 
 
 /** pwruCommand: pwru on one node, in that node's pwru pod. */
 export function pwruCommand(probe: PlannedProbe, ctx: CommandContext): ProbeCommand | undefined {
-  const target = targetOf(probe, ctx);
-  if (!target) return undefined;
-  const pidfile = pidfilePath(ctx.runId, probe.id);
-  return {
-    probe,
-    target,
-    setup: [],
-    argv: withPidfile(pidfile, bounded(ctx.lifetimeS, pwruArgv(ctx.pwruMaxLines, probe.filter))),
-    ready: { kind: 'marker', text: PWRU_READY },
-    stop: killByPidfileArgv(pidfile),
-    teardown: [],
-    output: 'text',
-    format: 'pwru',
-    maxBytes: PWRU_MAX_BYTES,
-  };
+  return textProbeCommand(probe, ctx, { argv: pwruArgv(ctx.pwruMaxLines, probe.filter), ready: PWRU_READY, format: 'pwru', maxBytes: PWRU_MAX_BYTES });
 }

@@ -26,7 +26,7 @@ export interface TraceMetaNode {
   probePods?: string[];
 }
 
-export type TraceMetaFormat = 'pcap' | 'monitor' | 'pwru' | 'iptables';
+export type TraceMetaFormat = 'pcap' | 'monitor' | 'pwru' | 'iptables' | 'hubble';
 
 /** One probe of the run: its file (when it produced output), where it looked, and how it went. */
 export interface TraceMetaInput {
@@ -47,7 +47,7 @@ export interface TraceMetaInput {
   stderr?: string;
 }
 
-const FORMATS: readonly string[] = ['pcap', 'monitor', 'pwru', 'iptables'];
+const FORMATS: readonly string[] = ['pcap', 'monitor', 'pwru', 'iptables', 'hubble'];
 const SOURCES: readonly EndpointInfo['source'][] = ['endpoint-list', 'endpoint-get', 'cilium-endpoint', 'cilium-endpoint-slice'];
 
 /** parseTraceMeta reads run.json; an error names what is wrong instead of throwing. */

@@ -50,7 +50,7 @@ describe('trace flags', () => {
   });
 
   it.each([
-    [{ probes: 'tcpdump,hubble' }, '--probes: unknown probe hubble: choose from tcpdump, monitor, pwru, iptables'],
+    [{ probes: 'tcpdump,tetragon' }, '--probes: unknown probe tetragon: choose from tcpdump, monitor, pwru, iptables, hubble'],
     [{ traffic: 'http:80' }, '--traffic http:80: expected icmp, tcp:PORT, udp:PORT or none'],
     [{ count: '0' }, '--count must be a whole number of at least 1, not "0"'],
     [{ traffic: 'none', duration: '60', timeout: '60' }, '--duration 60 must be shorter than --timeout 60: the probes need time to start and stop'],

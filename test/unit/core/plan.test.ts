@@ -145,7 +145,7 @@ describe('flag readers', () => {
 
   it('parseProbeList', () => {
     expect(parseProbeList('tcpdump,monitor,tcpdump')).toEqual({ probes: ['tcpdump', 'monitor'] });
-    expect(parseProbeList('tcpdump,hubble').error).toBe('unknown probe hubble: choose from tcpdump, monitor, pwru, iptables');
-    expect(parseProbeList(',').error).toBe('no probe chosen: choose from tcpdump, monitor, pwru, iptables');
+    expect(parseProbeList('tcpdump,tetragon').error).toBe('unknown probe tetragon: choose from tcpdump, monitor, pwru, iptables, hubble');
+    expect(parseProbeList(',').error).toBe('no probe chosen: choose from tcpdump, monitor, pwru, iptables, hubble');
   });
 });

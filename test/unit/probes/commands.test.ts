@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PlannedProbe } from '../../../src/core/plan.js';
+import { planTrace, type PlannedProbe, type TraceNode, type TraceTarget } from '../../../src/core/plan.js';
 import { netnsLinksArgv, routeGetArgv } from '../../../src/probes/discovery.js';
+import { hubbleArgv } from '../../../src/probes/hubble.js';
 import { commandFor } from '../../../src/probes/index.js';
 import { deleteTraceRulesArgv, insertTraceRulesArgv, leftoverTraceRules } from '../../../src/probes/iptables-trace.js';
 import { commandName, killAllPidfilesArgv, killByPidfileArgv, mergeStops, withPidfile, type CommandContext } from '../../../src/probes/probe-command.js';
@@ -232,5 +233,66 @@ describe('the pidfile wrapper and its stop command, run by a real sh', () => {
     const r = spawnSync(kill[0], [...kill.slice(1, 3), prefix], { encoding: 'utf8' });
     expect(r.stdout.split('\n').filter((l) => l !== '').sort()).toEqual([`${prefix}a.pid`, `${prefix}b.pid`]);
     expect(await Promise.all(children)).toEqual(['SIGTERM', 'SIGTERM']);
+  });
+});
+
+const HA: TraceTarget = { namespace: 'default', name: 'a', node: 'n1', ip: '10.0.1.5', hostNetwork: false, containers: ['app'], endpointId: 11 };
+const HB: TraceTarget = { namespace: 'default', name: 'b', node: 'n2', ip: '10.0.2.7', hostNetwork: false, containers: ['app'], endpointId: 22 };
+const hubbleNode = (name: string, extra: Partial<TraceNode> = {}): TraceNode => ({
+  name, agent: { namespace: 'kube-system', name: `cilium-${name}`, container: 'cilium-agent', cli: 'cilium-dbg' }, probePods: {}, probePodProblems: {}, netnsOfPod: {}, ...extra,
+});
+const HUBBLE_SCRIPT = '"$0" status >&2 && exec "$0" observe "$@"';
+
+describe('the Hubble probe', () => {
+  it('is planned on every involved node, in its agent, filtered to both addresses; skipped where no agent runs', () => {
+    const plan = planTrace(HA, HB, [hubbleNode('n1'), hubbleNode('n2', { agent: undefined, agentProblem: 'no Cilium agent pod on node n2' })], ['hubble']);
+    expect(plan.probes).toEqual([
+      { id: 'hubble-n1', tool: 'hubble', point: 'cilium:n1', node: 'n1', place: { kind: 'agent', node: 'n1' }, filter: [], addresses: ['10.0.1.5', '10.0.2.7'] },
+    ]);
+    expect(plan.skipped).toEqual([{ id: 'hubble-n2', tool: 'hubble', point: 'cilium:n2', node: 'n2', reason: 'no Cilium agent pod on node n2' }]);
+  });
+
+  it('runs hubble status, then observe --follow -o jsonpb from a moment back, bounded and stoppable by pidfile', () => {
+    const [probe] = planTrace(HA, HB, [hubbleNode('n1'), hubbleNode('n2')], ['hubble']).probes;
+    const cmd = commandFor(probe, ctx)!;
+    expect(cmd).toEqual({
+      probe,
+      target: { namespace: 'kube-system', name: 'cilium-n1', container: 'cilium-agent', cli: 'cilium' },
+      setup: [],
+      argv: ['sh', '-c', 'echo $$ > "$0" && exec "$@"', '/tmp/kubectl-datapath-r1-hubble-n1.pid', 'timeout', '90',
+        'sh', '-c', HUBBLE_SCRIPT, 'hubble', '--follow', '--since', '5s', '-o', 'jsonpb', '--ip', '10.0.1.5', '--ip', '10.0.2.7'],
+      ready: { kind: 'marker', text: 'Healthcheck (via ' },
+      stop: ['sh', '-c', expect.any(String), '/tmp/kubectl-datapath-r1-hubble-n1.pid'],
+      teardown: [],
+      output: 'text',
+      format: 'hubble',
+      maxBytes: 64 * 1024 * 1024,
+    });
+  });
+
+  describe('its script, run by a real sh with a stand-in hubble on PATH', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'hubble-probe-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    const fake = (statusOk: boolean) => {
+      const bin = join(dir, 'hubble');
+      writeFileSync(bin, `#!/bin/sh\nif [ "$1" = status ]; then ${statusOk ? 'echo "Healthcheck (via unix:///var/run/cilium/hubble.sock): Ok"; exit 0' : 'echo "failed to connect to \'unix:///var/run/cilium/hubble.sock\': connection error" >&2; exit 1'}; fi\nprintf '%s|' "$@"\n`);
+      chmodSync(bin, 0o755);
+      const argv = hubbleArgv(['10.0.1.5', '10.0.2.7']);
+      return spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    };
+
+    it('Hubble on: the status answer goes to stderr (the ready marker), observe gets every flag as one word', () => {
+      const r = fake(true);
+      expect([r.status, r.stderr, r.stdout]).toEqual([0, 'Healthcheck (via unix:///var/run/cilium/hubble.sock): Ok\n', 'observe|--follow|--since|5s|-o|jsonpb|--ip|10.0.1.5|--ip|10.0.2.7|']);
+    });
+
+    it('Hubble off: status fails with the CLI\'s reason and observe never starts', () => {
+      const r = fake(false);
+      expect([r.status, r.stderr, r.stdout]).toEqual([1, "failed to connect to 'unix:///var/run/cilium/hubble.sock': connection error\n", '']);
+    });
   });
 });

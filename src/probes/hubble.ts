@@ -1,0 +1,34 @@
+import type { PlannedProbe } from '../core/plan.js';
+import { textProbeCommand, type CommandContext, type ProbeCommand } from './probe-command.js';
+
+/**
+ * `hubble status` prints `Healthcheck (via unix:///var/run/cilium/hubble.sock): Ok` once the
+ * node's Hubble server answered (cilium/cilium hubble/cmd/status): the probe is ready then.
+ */
+export const HUBBLE_READY = 'Healthcheck (via ';
+export const HUBBLE_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * How far back `observe` starts: `--follow` alone prints only flows after its request reached the
+ * server, which is after `status` answered; `--since` replays the moments between from Hubble's
+ * ring buffer, so the traffic sent once the probe is ready cannot fall in that gap.
+ */
+export const HUBBLE_SINCE = '5s';
+
+/**
+ * The agent image ships the hubble CLI, which talks to the node's own Hubble socket (its image sets
+ * HUBBLE_SERVER to it). `status` first, on stderr: it answers at once when Hubble is on, and fails
+ * with the CLI's own reason when it is off, so the probe ends before it is ready and the trace
+ * goes on without it. The script is constant; the CLI and its flags are positional parameters.
+ */
+const STATUS_THEN_OBSERVE = '"$0" status >&2 && exec "$0" observe "$@"';
+
+/** hubbleArgv: jsonpb flows (node_name, full timestamps), to and from the traced addresses. */
+export function hubbleArgv(addresses: readonly string[] | undefined): string[] {
+  const filter = [...new Set(addresses ?? [])].flatMap((ip) => ['--ip', ip]);
+  return ['sh', '-c', STATUS_THEN_OBSERVE, 'hubble', '--follow', '--since', HUBBLE_SINCE, '-o', 'jsonpb', ...filter];
+}
+
+/** hubbleCommand: Hubble of one node, in that node's agent pod (container cilium-agent). */
+export function hubbleCommand(probe: PlannedProbe, ctx: CommandContext): ProbeCommand | undefined {
+  return textProbeCommand(probe, ctx, { argv: hubbleArgv(probe.addresses), ready: HUBBLE_READY, format: 'hubble', maxBytes: HUBBLE_MAX_BYTES });
+}
