@@ -1,5 +1,6 @@
 import { detectFormat, type InputFormat } from '../core/analyze/detect.js';
 import { Knowledge } from '../core/analyze/knowledge.js';
+import { inferOwners, onPodLink, OwnerClues, type LinkCapture } from '../core/analyze/owner.js';
 import { readPrompt, type CommandPlace } from '../core/analyze/prompt.js';
 import { FlowAccumulator, type StreamInfo } from '../core/correlate/accumulator.js';
 import { buildReport } from '../core/correlate/build-report.js';
@@ -46,6 +47,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
   const knowledge = new Knowledge();
   const acc = new FlowAccumulator(req.maxPackets);
   const statuses: StatusInput[] = [];
+  const links: LinkCapture[] = [];
   const pointOverride = new Map(req.points.map((p) => [p.file, p.point]));
 
   for (const p of problems) {
@@ -108,7 +110,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
     const place = h.place;
     if (probe && !override) {
       applyProbeMeta(probe, stream, input);
-      await readEvents(h.source, h.format, stream, input, acc, knowledge, warnings);
+      await readEvents(h.source, h.format, stream, input, acc, knowledge, warnings, links);
       if (probe.status !== 'ok') input.status = probe.status;
       continue;
     }
@@ -120,7 +122,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
     if (place?.pod && !stream.node) stream.node = undefined;
 
     if (isEventFormat(h.format)) {
-      await readEvents(h.source, h.format, stream, input, acc, knowledge, warnings);
+      await readEvents(h.source, h.format, stream, input, acc, knowledge, warnings, links);
       if ((stream.tool === 'monitor' || stream.tool === 'hubble') && !stream.point) input.point = stream.node ? `cilium:${stream.node}` : '';
       if (stream.tool === 'pwru' && !stream.point && stream.node) input.point = `kernel:${stream.node}`;
       if (stream.tool === 'iptables' && !stream.point && stream.node) input.point = `iptables:${stream.node}`;
@@ -143,6 +145,8 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
     }
     warnings.push(...meta.warnings);
   }
+
+  inferOwners(links, knowledge);
 
   // Second look, once everything is read: nodes of streams that did not name one.
   for (let i = 0; i < streams.length; i++) {
@@ -236,19 +240,29 @@ function toolOf(f: InputFormat): string {
   }
 }
 
-async function readEvents(source: InputSource, format: InputFormat, stream: StreamInfo, input: ReportInput, acc: FlowAccumulator, knowledge: Knowledge, warnings: string[]): Promise<void> {
+async function readEvents(
+  source: InputSource,
+  format: InputFormat,
+  stream: StreamInfo,
+  input: ReportInput,
+  acc: FlowAccumulator,
+  knowledge: Knowledge,
+  warnings: string[],
+  links: LinkCapture[],
+): Promise<void> {
   const samples: { line: number; text: string; reason: string }[] = [];
-  const podIpCandidates = stream.point?.startsWith('pod:') ? new Map<string, number>() : undefined;
-  let ipPackets = 0;
   const lxcPoint = stream.point ? parsePoint(stream.point) : undefined;
+  // Captures on a pod's link say whose it is (inferOwners reads them once every input is read).
+  const clues = onPodLink(lxcPoint) ? new OwnerClues() : undefined;
+  if (clues) {
+    const pod = lxcPoint?.kind === 'pod' ? { namespace: lxcPoint.namespace!, name: lxcPoint.pod! } : undefined;
+    links.push({ name: source.name, node: stream.node, pod, iface: pod ? undefined : lxcPoint!.iface, clues });
+  }
   if (lxcPoint?.kind === 'host' && lxcPoint.iface?.startsWith('lxc') && lxcPoint.node) knowledge.noteIfaceNode(lxcPoint.iface, lxcPoint.node);
 
   const emit = (e: ProbeEvent) => {
     acc.add(stream, e);
-    if (podIpCandidates && (e.tool === 'tcpdump' || e.tool === 'pcap') && e.packet.ip) {
-      ipPackets++;
-      for (const ip of new Set([e.packet.ip.src, e.packet.ip.dst])) podIpCandidates.set(ip, (podIpCandidates.get(ip) ?? 0) + 1);
-    }
+    if (clues && (e.tool === 'tcpdump' || e.tool === 'pcap')) clues.add(e.packet);
     if (e.tool === 'monitor' && e.obsPoint === 'to-endpoint' && e.endpoint !== undefined && e.iface?.startsWith('lxc')) knowledge.noteEndpointIface(e.endpoint, e.iface);
     if (e.tool === 'hubble') noteHubblePods(e, knowledge);
   };
@@ -280,11 +294,6 @@ async function readEvents(source: InputSource, format: InputFormat, stream: Stre
   }
   acc.endStream(stream);
   if (samples.length) input.notUnderstoodSamples = samples;
-  if (podIpCandidates && ipPackets > 0) {
-    const always = [...podIpCandidates].filter(([, n]) => n === ipPackets).map(([ip]) => ip);
-    const p = parsePoint(stream.point!);
-    if (always.length === 1 && p?.kind === 'pod') knowledge.notePod(p.namespace!, p.pod!, { ip: always[0], node: stream.node });
-  }
 }
 
 /** Hubble said it missed flows (a relay without some nodes, lost events): what it did not show was not watched. */

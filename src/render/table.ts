@@ -132,7 +132,10 @@ function endpointsSection(endpoints: ReportEndpoint[], ctx: TextContext): string
   }
   const table = layoutColumns(rows, { indent: 2, gap: GAP, minWidths: [] });
   // Too wide for the terminal: one wrapped sentence per endpoint instead.
-  return [heading('Endpoints', ctx), ...(fitsWidth(table, ctx) ? table : endpoints.flatMap((ep) => bullet(endpointSentence(ep, ctx.wide), 2, ctx)))];
+  // What no endpoint data said, but captures showed: said so, with the evidence.
+  const inferred = endpoints.flatMap((ep) => (ep.inferred ?? []).map((why) => `${ep.pod || ep.ips.join(', ')}: ${why}`));
+  const notes = inferred.flatMap((text) => bullet(text, 2, ctx, 'dim'));
+  return [heading('Endpoints', ctx), ...(fitsWidth(table, ctx) ? table : endpoints.flatMap((ep) => bullet(endpointSentence(ep, ctx.wide), 2, ctx))), ...notes];
 }
 
 function hostVeth(ep: ReportEndpoint): string | null {

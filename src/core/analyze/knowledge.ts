@@ -7,6 +7,17 @@ interface PodFacts {
   lxc?: string;
   ifindex?: number;
   mac?: string;
+  /** What was inferred from captures rather than read from endpoint data, with its evidence. */
+  inferred?: string[];
+}
+
+/** A host-side interface whose owner a capture on it showed (no endpoint data named it). */
+interface IfaceOwner {
+  node?: string;
+  ip: string;
+  mac?: string;
+  hostMac?: string;
+  because: string;
 }
 
 /**
@@ -21,6 +32,7 @@ export class Knowledge {
   private readonly ifaceOfEndpoint = new Map<string, string>();
   private readonly nodeOfIface = new Map<string, string>();
   private readonly nodeOfEndpointKey = new Map<number, Set<string>>();
+  private readonly ifaceOwners = new Map<string, IfaceOwner>();
 
   addEndpoints(infos: EndpointInfo[], node: string | undefined): void {
     for (const info of infos) {
@@ -39,7 +51,13 @@ export class Knowledge {
   notePod(namespace: string, name: string, facts: PodFacts): void {
     const key = `${namespace}/${name}`;
     const cur = this.pods.get(key) ?? {};
-    this.pods.set(key, { ...cur, ...definedOnly(facts) });
+    const inferred = [...(cur.inferred ?? []), ...(facts.inferred ?? [])];
+    this.pods.set(key, { ...cur, ...definedOnly(facts), ...(inferred.length ? { inferred } : {}) });
+  }
+
+  /** A capture on a host-side interface showed whose it is (used only where endpoint data names no interface for that address). */
+  noteIfaceOwner(iface: string, node: string | undefined, owner: Omit<IfaceOwner, 'node'>): void {
+    if (!this.ifaceOwners.has(iface)) this.ifaceOwners.set(iface, { ...owner, node });
   }
 
   /** An lxc captured on a node: the endpoint behind it lives on that node. */
@@ -98,6 +116,21 @@ export class Knowledge {
       if (!ep.mac && f.mac) ep.mac = f.mac;
       if (f.ip && !ep.ips.includes(f.ip)) ep.ips.push(f.ip);
       if (!ep.node) ep.node = f.node ?? (ep.interface ? this.nodeOfIface.get(ep.interface) : undefined) ?? '';
+      if (f.inferred) ep.inferred = [...(ep.inferred ?? []), ...f.inferred];
+    }
+    for (const [iface, o] of this.ifaceOwners) {
+      if (out.some((e) => e.interface === iface && (!o.node || !e.node || e.node === o.node))) continue;
+      let ep = out.find((e) => e.ips.includes(o.ip) && (!o.node || !e.node || e.node === o.node));
+      if (ep?.interface) continue; // endpoint data names another interface for this address: it wins
+      if (!ep) {
+        ep = { pod: '', node: o.node ?? '', id: null, identity: null, ips: [o.ip], interface: null, ifindex: null, mac: null, hostMac: null };
+        out.push(ep);
+      }
+      ep.interface = iface;
+      if (!ep.node && o.node) ep.node = o.node;
+      if (!ep.mac && o.mac) ep.mac = o.mac;
+      if (!ep.hostMac && o.hostMac) ep.hostMac = o.hostMac;
+      ep.inferred = [...(ep.inferred ?? []), o.because];
     }
     return out.sort((a, b) => a.node.localeCompare(b.node) || a.pod.localeCompare(b.pod) || (a.id ?? 0) - (b.id ?? 0));
   }

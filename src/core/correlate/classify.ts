@@ -91,7 +91,7 @@ export function classifyFlow(f: FlowFacts): Classification {
   if (dstLxc && dstPodSeen && f.capturing.get(dstLxc) && !seenPoints.has(dstLxc)) {
     peer.push({
       node: dstNode ?? '?',
-      text: `${dstLxc} was capturing (${f.capturing.get(dstLxc)} packets) but did not see this ${dir}, while ${dstPod} did`,
+      text: `${dstLxc} was capturing (${f.capturing.get(dstLxc)} packets) but did not see this ${dir}, while ${dstPod} did${inferredOwner(dstEp, dstLxc)}`,
     });
   }
   // The destination lxc seeing it says the packet left through that veth's egress, which both
@@ -372,6 +372,12 @@ function expectedPoints(
   push(dstLxc);
   push(dstPod);
   return out;
+}
+
+/** Said where the interface is known to be the endpoint's only because a capture on it showed so. */
+function inferredOwner(ep: ReportEndpoint | undefined, lxc: string): string {
+  const iface = parsePoint(lxc)?.iface;
+  return iface && ep?.inferred?.some((why) => why.startsWith(`${iface} inferred`)) ? ` (${iface}'s owner inferred from its capture: see Endpoints)` : '';
 }
 
 function podPointOf(ep: ReportEndpoint | undefined, f: FlowFacts): string | undefined {

@@ -57,6 +57,8 @@ export interface ReportEndpoint {
   ifindex: number | null;
   mac?: string | null;
   hostMac?: string | null;
+  /** What of this endpoint was inferred from captures (no endpoint data said it), each with its evidence; absent when nothing was. */
+  inferred?: string[];
 }
 
 /**

@@ -33,7 +33,7 @@ describe('cilium status in the report', () => {
   it('a path the observations leave unknown stays unknown, with what the configuration implies', async () => {
     const report = await analyzeFixtures([`${S}tcpdump-same-eth0.txt`, `${S}cilium-endpoint-list.txt`, SEED_STATUS]);
     expect(conclusionOf(report.flows[0])).toEqual({
-      flow: 'icmp 10.0.1.135 -> 10.0.1.180 request',
+      flow: 'icmp 10.0.1.135 (default/same) -> 10.0.1.180 request',
       path: ['unknown'],
       verdict: 'delivered',
       dropReason: null,
