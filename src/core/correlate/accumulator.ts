@@ -94,6 +94,36 @@ export interface FlowRecord {
   ctOnly?: boolean;
   /** The direction conntrack gave its packets (CT verdict, trace `state`): weaker than the packet's own. */
   ctRole?: 'request' | 'reply';
+  /** Address translations applied to this flow (applyTranslations), in the order seen. */
+  translations?: FlowTranslation[];
+  /** The addresses the packets had after translation, where they differ (the delivered-to end). */
+  translatedSrc?: string;
+  translatedDst?: string;
+}
+
+/** One translation as the report shows it: what changed where, and the observation it rests on. */
+export interface FlowTranslation {
+  point: string;
+  kind: 'dnat' | 'snat' | 'revnat' | 'masquerade';
+  from: string;
+  to: string;
+  evidence: string;
+}
+
+/**
+ * A translation an observation showed: the packet had the tuple `before`, then `after`. The
+ * socket LB rewrites a socket's destination before any packet exists, so its tuples have no
+ * source (`sock`): they match flows by destination.
+ */
+export interface TranslationRecord {
+  kind: FlowTranslation['kind'];
+  before: FlowRef;
+  after: FlowRef;
+  /** Where it happened: a point hint resolved later, or a named hook (`socket-lb`). */
+  where: PointHint | string;
+  stream: number;
+  evidence: string;
+  sock?: boolean;
 }
 
 interface MonitorGroup {
@@ -105,6 +135,9 @@ interface MonitorGroup {
   kept: boolean;
   /** A trace record joined the group: the agent prints one per packet and point, so a second one is another packet. */
   traced?: boolean;
+  /** The group began with a conntrack lookup of the service tuple (TUPLE_F_SERVICE): its tuple. */
+  serviceTuple?: FlowRef;
+  serviceMark?: string;
 }
 
 /** The flows from one source address: listed while few, then by `dst sub`. */
@@ -127,6 +160,8 @@ interface PwruGroup {
   delivered: boolean;
   src: string;
   dst: string;
+  /** The function of the skb's last line: the one after which its tuple changed, when it did. */
+  lastFunc?: string;
 }
 
 const MAX_FUNCS = 64;
@@ -224,6 +259,62 @@ export class FlowAccumulator {
     }
   }
 
+  /** Address translations observed, applied to the flows once all input is read (applyTranslations). */
+  readonly translations: TranslationRecord[] = [];
+  /** trace-sock `pre-xlate-*` records waiting for their `post-xlate-*`, by socket cookie and direction. */
+  private readonly sockPending = new Map<string, MonitorEvent>();
+
+  private noteTranslation(t: TranslationRecord): void {
+    if (this.translations.length >= MAX_TRANSLATIONS) return;
+    const same = this.translations.find((x) => x.kind === t.kind && x.before.key === t.before.key && x.after.key === t.after.key);
+    if (!same) this.translations.push(t);
+  }
+
+  /**
+   * Cilium's service load balancing seen in DEBUG records: a conntrack lookup of the service tuple
+   * (flags with TUPLE_F_SERVICE = 4, bpf/lib/common.h; lb4_local() in bpf/lib/lb.h looks the
+   * frontend up in CT_SERVICE scope), then, for the same packet (CPU, MARK and endpoint of one
+   * record group), a lookup of a tuple with the same source and another destination: lb4_xlate()
+   * rewrote the destination to the backend in between (DNAT).
+   */
+  private noteServiceTranslation(stream: StreamInfo, where: PointHint, event: MonitorEvent, service: FlowRef, backend: FlowRef): void {
+    if (service.src !== backend.src || service.srcPort !== backend.srcPort || service.proto !== backend.proto) return;
+    if (service.dst === backend.dst && service.dstPort === backend.dstPort) return;
+    const mark = event.mark ? `, MARK ${event.mark}` : '';
+    this.noteTranslation({
+      kind: 'dnat', before: service, after: backend, where, stream: stream.index,
+      evidence: `cilium monitor DEBUG: conntrack lookup of the service tuple ${endText(service.dst, service.dstPort)} (flags 4, TUPLE_F_SERVICE), then the same packet (CPU ${event.cpu ?? '?'}${mark}) looked up as ${endText(backend.dst, backend.dstPort)}`,
+    });
+  }
+
+  /**
+   * Socket-LB records (`cilium monitor -t trace-sock`): bpf_sock.c rewrites a socket's destination
+   * at connect()/sendmsg() (__sock4_xlate_fwd: pre-xlate-fwd -> post-xlate-fwd) and the source of
+   * what it receives back (__sock4_xlate_rev: pre-xlate-rev -> post-xlate-rev), before any packet
+   * exists: on the wire only the backend is seen.
+   */
+  private addSockTrace(stream: StreamInfo, event: MonitorEvent): void {
+    const sock = event.sock!;
+    const dir = sock.xlatePoint.endsWith('-rev') ? 'rev' : 'fwd';
+    const key = `${stream.index}|${sock.cookie}|${dir}`;
+    if (sock.xlatePoint.startsWith('pre-')) {
+      if (this.sockPending.size < 4096 || this.sockPending.has(key)) this.sockPending.set(key, event);
+      return;
+    }
+    const pre = this.sockPending.get(key)?.sock;
+    this.sockPending.delete(key);
+    if (!pre || (pre.dstIp === sock.dstIp && pre.dstPort === sock.dstPort)) return;
+    const proto = sock.proto.toLowerCase();
+    const a = flowOf({ ip: { version: pre.dstIp.includes(':') ? 6 : 4, src: '?', dst: pre.dstIp }, l4: { proto, dstPort: pre.dstPort } });
+    const b = flowOf({ ip: { version: sock.dstIp.includes(':') ? 6 : 4, src: '?', dst: sock.dstIp }, l4: { proto, dstPort: sock.dstPort } });
+    if (!a || !b) return;
+    const cookie = `socket cookie ${sock.cookie}, cgroup ${sock.cgroupId}`;
+    this.noteTranslation(dir === 'fwd'
+      ? { kind: 'dnat', before: a, after: b, where: 'socket-lb', stream: stream.index, sock: true, evidence: `cilium monitor trace-sock: [pre-xlate-fwd] ${endText(pre.dstIp, pre.dstPort)} -> [post-xlate-fwd] ${endText(sock.dstIp, sock.dstPort)} (${cookie}): the socket LB connected the socket to the backend` }
+      // Reverse: the peer the socket received from (the backend) is shown to it as the service.
+      : { kind: 'revnat', before: a, after: b, where: 'socket-lb', stream: stream.index, sock: true, evidence: `cilium monitor trace-sock: [pre-xlate-rev] ${endText(pre.dstIp, pre.dstPort)} -> [post-xlate-rev] ${endText(sock.dstIp, sock.dstPort)} (${cookie}): replies reach the socket as from the service` });
+  }
+
   /** Outer flows (`src:sport>dst:dport`) of tunnel packets seen with their inner packet -> that inner flow. */
   private readonly innerOfOuter = new Map<string, FlowRecord>();
 
@@ -303,6 +394,10 @@ export class FlowAccumulator {
   }
 
   private addMonitor(stream: StreamInfo, event: MonitorEvent): void {
+    if (event.sock) {
+      this.addSockTrace(stream, event);
+      return;
+    }
     const groupKey = ((stream.index * 4097 + (event.cpu ?? -1) + 1) * 65537) + (event.endpoint ?? -1) + 1;
     const where: PointHint = event.endpoint !== undefined ? this.endpointWhere(stream, event.endpoint) : stream.point ? this.fixedWhere(stream) : { kind: 'agent' };
     const ref = event.packet ? flowOf(event.packet) : undefined;
@@ -318,7 +413,12 @@ export class FlowAccumulator {
       // packet: it joins the flow it or its reverse names, and makes one only when neither exists.
       const flow = this.conntrackFlow(ref);
       const hop = this.hop(stream, where, undefined, '', {});
+      const previous = group;
       group = { flow, hop, packet: packetOf(ref), kept: false };
+      if (isServiceLookup(event)) {
+        group.serviceTuple = ref;
+        group.serviceMark = event.mark;
+      } else if (previous?.serviceTuple && previous.serviceMark === event.mark) this.noteServiceTranslation(stream, where, event, previous.serviceTuple, ref);
       this.monitorGroups.set(groupKey, group);
       if (event.endpoint !== undefined) this.latestGroupOfEndpoint.set(stream.index * 65537 + event.endpoint, group);
       this.noteSeen(flow, where, stream.index, undefined);
@@ -374,10 +474,15 @@ export class FlowAccumulator {
     // pwru repeats the tuple on every line of an skb: derive the flow once per skb, and again only
     // when the addresses change (the kernel reused the skb for another packet).
     const ip = innermostIp(event.packet);
-    if (group && ip && (ip.src !== group.src || ip.dst !== group.dst)) group = undefined;
+    let changedFrom: PwruGroup | undefined;
+    if (group && ip && (ip.src !== group.src || ip.dst !== group.dst)) {
+      changedFrom = group;
+      group = undefined;
+    }
     if (!group) {
       const ref = event.packet ? flowOf(event.packet) : undefined;
       if (!ref) return;
+      if (changedFrom) this.notePwruTranslation(stream, event, changedFrom, ref);
       const flow = this.flowFor(ref);
       if (ref.encap && !flow.tunnel) flow.tunnel = tunnelOf(event.packet!);
       const where = this.kernelWhere(stream);
@@ -415,7 +520,25 @@ export class FlowAccumulator {
     if (event.dropReason && !BENIGN_DROP.has(event.dropReason)) {
       this.noteDrop(group.flow, stream.index, { kind: 'kernel' }, event.dropReason, `${func}(${event.dropReason})`, group.delivered);
     }
+    group.lastFunc = func;
     if (endsSkb(event.func)) groups.delete(event.skb);
+  }
+
+  /**
+   * One skb, not yet freed, whose tuple changed with one end kept: the kernel translated it
+   * (netfilter nf_nat_manip_pkt, or a BPF program's NAT) — DNAT when the destination changed,
+   * SNAT when the source did. Both ends changing is another packet in a reused skb.
+   */
+  private notePwruTranslation(stream: StreamInfo, event: PwruEvent, before: PwruGroup, after: FlowRef): void {
+    const ref = before.flow.ref;
+    if (ref.proto !== after.proto) return;
+    const kind = ref.src === after.src && ref.srcPort === after.srcPort ? 'dnat' : ref.dst === after.dst && ref.dstPort === after.dstPort ? 'snat' : undefined;
+    if (!kind) return;
+    const changed = kind === 'dnat' ? `${endText(ref.dst, ref.dstPort)} to ${endText(after.dst, after.dstPort)}` : `${endText(ref.src, ref.srcPort)} to ${endText(after.src, after.srcPort)}`;
+    this.noteTranslation({
+      kind, before: ref, after, where: this.kernelWhere(stream), stream: stream.index,
+      evidence: `pwru: skb ${event.skb} changed its ${kind === 'dnat' ? 'destination' : 'source'} from ${changed}${before.lastFunc ? ` after ${before.lastFunc}` : ''}`,
+    });
   }
 
   private addIptables(stream: StreamInfo, event: IptablesEvent): void {
@@ -630,13 +753,23 @@ export class FlowAccumulator {
       const reverseRole = reverse.role ?? reverse.ctRole;
       if (flow.ctRole && reverseRole && flow.ctRole !== reverseRole) continue;
       mergeFlowInto(flow, reverse);
-      this.flows.delete(flow.key);
-      const from = this.flowIndex.get(flow.ref.src);
-      if (from) {
-        if (from.byDstSub) from.byDstSub.delete(`${flow.ref.dst} ${flow.ref.sub}`);
-        else from.list = from.list.filter((f) => f !== flow);
-      }
+      this.dropFlow(flow);
     }
+  }
+
+  /** Forgets a flow whose hops and evidence moved to another (mergeFlowInto). */
+  dropFlow(flow: FlowRecord): void {
+    this.flows.delete(flow.key);
+    const from = this.flowIndex.get(flow.ref.src);
+    if (from) {
+      if (from.byDstSub) from.byDstSub.delete(`${flow.ref.dst} ${flow.ref.sub}`);
+      else from.list = from.list.filter((f) => f !== flow);
+    }
+  }
+
+  /** The flow of a ref, made when missing (a translation whose original tuple no packet showed). */
+  flowOfRef(ref: FlowRef): FlowRecord {
+    return this.flowFor(ref);
   }
 
   private hop(stream: StreamInfo, where: PointHint, time: Timestamp | undefined, detail: string, facts: Record<string, string | number>): HopRecord {
@@ -727,6 +860,20 @@ export class FlowAccumulator {
   }
 }
 
+const MAX_TRANSLATIONS = 256;
+
+/** `10.96.0.10:53`, `[fd00::1]:53`, or the address alone without a port. */
+export function endText(ip: string, port: number | undefined): string {
+  if (port === undefined) return ip;
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** A DEBUG conntrack lookup of a service tuple: `Conntrack lookup 2/2: ... flags=4` (TUPLE_F_SERVICE). */
+function isServiceLookup(e: MonitorEvent): boolean {
+  const flags = Number(e.extraFields?.flags);
+  return Number.isInteger(flags) && (flags & 4) !== 0;
+}
+
 /** Conntrack's verdict on a packet, as a direction (bpf/lib/conntrack.h: CT_NEW and CT_ESTABLISHED match the forward tuple, CT_REPLY the reverse). */
 const CT_ROLES: ReadonlyMap<string, 'request' | 'reply'> = new Map([['new', 'request'], ['established', 'request'], ['reply', 'reply']]);
 
@@ -734,8 +881,8 @@ function noteCtRole(flow: FlowRecord, ctState: string): void {
   if (!flow.ctRole) flow.ctRole = CT_ROLES.get(ctState);
 }
 
-/** Moves a phantom flow's hops and evidence into the flow it really is. */
-function mergeFlowInto(from: FlowRecord, into: FlowRecord): void {
+/** Moves a flow's hops and evidence into the flow it really is (a phantom, or the other side of a translation). */
+export function mergeFlowInto(from: FlowRecord, into: FlowRecord): void {
   for (const [id, p] of from.packets) {
     const there = into.packets.get(id);
     if (there) there.hops.push(...p.hops);
@@ -756,7 +903,12 @@ function mergeFlowInto(from: FlowRecord, into: FlowRecord): void {
   }
   for (const [k, v] of ev.monitor) if (!into.evidence.monitor.has(k)) into.evidence.monitor.set(k, v);
   into.evidence.drops.push(...ev.drops);
+  into.evidence.kernel.push(...ev.kernel);
+  for (const [k, v] of ev.iptables) if (!into.evidence.iptables.has(k)) into.evidence.iptables.set(k, v);
   into.firstSeq = Math.min(into.firstSeq, from.firstSeq);
+  if (!into.role && from.role) into.role = from.role;
+  if (!into.ctRole && from.ctRole) into.ctRole = from.ctRole;
+  if (!into.tunnel && from.tunnel) into.tunnel = from.tunnel;
 }
 
 /** Client address and backend address and port: what a socket translation and its connection's packets share. */

@@ -1,8 +1,9 @@
 import type { HopReport, ReportCluster, PathStep, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTunnel } from '../model/report.js';
 import type { TunnelInfo } from './flow-key.js';
+import { applyTranslations } from './translations.js';
 import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
-import { hintKey, type FlowAccumulator, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
+import { hintKey, type FlowAccumulator, type FlowTranslation, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
 import { classifyFlow, type FlowFacts, type SeenAt } from './classify.js';
 import { readKernelPath } from './kernel-path.js';
 import { clusterOf, type StatusInput } from './cluster.js';
@@ -23,6 +24,7 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   acc.foldConntrackOnly();
   const { cluster, warnings } = clusterOf(ctx.statuses ?? []);
   ctx.warnings.push(...warnings);
+  applyTranslations(acc, (w, s) => resolver.resolve(w, s));
   const records = [...acc.flows.values()];
   const flows: ReportFlow[] = [];
   const pairs = orderFlows(records, acc);
@@ -68,8 +70,9 @@ function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRe
 }
 
 function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction: 'request' | 'reply', r: PointResolver, ctx: ReportContext, cluster?: ReportCluster): ReportFlow {
-  const srcEp = r.endpointByIp(flow.ref.src);
-  const dstEp = r.endpointByIp(flow.ref.dst);
+  // A translated flow is delivered to (or answered from) the address after translation.
+  const srcEp = r.endpointByIp(flow.translatedSrc ?? flow.ref.src) ?? r.endpointByIp(flow.ref.src);
+  const dstEp = r.endpointByIp(flow.translatedDst ?? flow.ref.dst) ?? r.endpointByIp(flow.ref.dst);
   const { packets, flowHops, counted } = buildPackets(flow, r, srcEp, dstEp);
   const seen = collectSeen(flow, r);
   const reverseSeen = reverse ? collectSeen(reverse, r) : [];
@@ -115,11 +118,26 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     morePackets: flow.extraPackets,
     ...(flowHops.length ? { flowHops } : {}),
     ...(flow.extraUnkeyed + counted ? { moreFlowHops: flow.extraUnkeyed + counted } : {}),
-    conclusions: verdictAndPath.conclusions,
-    evidence: verdictAndPath.evidence,
+    conclusions: [...verdictAndPath.conclusions, ...translationSentences(flow)],
+    evidence: flow.translations?.length
+      ? [...verdictAndPath.evidence, { claim: 'translated', because: flow.translations.map((t) => t.evidence) }]
+      : verdictAndPath.evidence,
+    ...(flow.translations?.length ? { translations: flow.translations } : {}),
     ...flowEnds(flow, srcEp, dstEp),
     ...tunnelOfFlow(verdictAndPath.path, verdictAndPath.evidence, flow.tunnel ?? reverse?.tunnel),
   };
+}
+
+const TRANSLATION_WORDS: Record<FlowTranslation['kind'], string> = {
+  dnat: 'destination translated (DNAT)',
+  snat: 'source translated (SNAT)',
+  masquerade: 'source masqueraded to the node address',
+  revnat: 'translated back (reverse NAT)',
+};
+
+/** One sentence per translation: what changed, where. */
+function translationSentences(flow: FlowRecord): string[] {
+  return (flow.translations ?? []).map((t) => `Translated at ${t.point}: ${TRANSLATION_WORDS[t.kind]} ${t.from} -> ${t.to}.`);
 }
 
 /** The tunnel named in the report when the path crossed one and an observation named its protocol. */

@@ -72,8 +72,8 @@ export function classifyFlow(f: FlowFacts): Classification {
   const dstPod = podPointOf(dstEp, f);
   const srcLxc = lxcPointOf(srcEp, f);
   const dstLxc = lxcPointOf(dstEp, f);
-  const dstName = dstEp?.pod || f.flow.ref.dst;
-  const srcName = srcEp?.pod || f.flow.ref.src;
+  const dstName = dstEp?.pod || f.flow.translatedDst || f.flow.ref.dst;
+  const srcName = srcEp?.pod || f.flow.translatedSrc || f.flow.ref.src;
 
   const peer: NodeEvidence[] = [];
   const stack: NodeEvidence[] = [];

@@ -1,0 +1,95 @@
+import { flowOf } from './flow-key.js';
+import { endText, mergeFlowInto, type FlowAccumulator, type FlowRecord, type FlowTranslation, type PointHint, type TranslationRecord } from './accumulator.js';
+
+/**
+ * applyTranslations: a flow keeps its identity across address translation. For every
+ * translation an observation showed (tuple `before`, then `after`), the flows of both tuples are
+ * one flow: the packets seen after the translation join the flow of the original tuple, which
+ * records what changed, where and by which evidence. The reply of a translated flow is translated
+ * back (conntrack keeps the pair: Cilium's lb4_rev_nat in bpf/lib/lb.h, netfilter's nf_nat for
+ * iptables), so its two tuples are one flow too, with a `revnat`.
+ *
+ * A socket-LB translation has no source address (it rewrote a socket, not a packet): it joins
+ * the flows whose destination is the backend it chose; when no packet was seen at all, the
+ * original tuple becomes a flow of its own with an unknown source.
+ */
+export function applyTranslations(acc: FlowAccumulator, resolve: (where: PointHint, stream: number) => string): void {
+  // A flow folded into another is found under its old key too: a packet translated twice (DNAT
+  // to one backend, then to another) stays one flow.
+  const moved = new Map<string, FlowRecord>();
+  for (const t of acc.translations) {
+    const point = typeof t.where === 'string' ? t.where : resolve(t.where, t.stream);
+    const entry: FlowTranslation = { point, kind: t.kind, from: endText(t.before.dst, t.before.dstPort), to: endText(t.after.dst, t.after.dstPort), evidence: t.evidence };
+    if (t.kind === 'snat' || t.kind === 'masquerade') {
+      entry.from = endText(t.before.src, t.before.srcPort);
+      entry.to = endText(t.after.src, t.after.srcPort);
+    }
+    if (t.sock) applySocketTranslation(acc, t, entry);
+    else applyPacketTranslation(acc, t, entry, moved);
+  }
+}
+
+function applyPacketTranslation(acc: FlowAccumulator, t: TranslationRecord, entry: FlowTranslation, moved: Map<string, FlowRecord>): void {
+  const forward = joinFlows(acc, t.before.key, t.after.key, t, moved);
+  addTranslation(forward, entry, t);
+  // The reply comes back from the translated address and is translated back to the original one.
+  const reply = joinFlows(acc, t.before.reverseKey, t.after.reverseKey, undefined, moved);
+  if (reply && t.kind !== 'revnat') {
+    const back: FlowTranslation = t.kind === 'dnat'
+      ? { point: entry.point, kind: 'revnat', from: entry.to, to: entry.from, evidence: `reverse of the DNAT (${entry.from} -> ${entry.to}): conntrack translates the reply's source back` }
+      : { point: entry.point, kind: 'revnat', from: entry.to, to: entry.from, evidence: `reverse of the ${entry.kind.toUpperCase()} (${entry.from} -> ${entry.to}): conntrack translates the reply's destination back` };
+    addTranslation(reply, back, { ...t, kind: 'revnat', before: t.after, after: t.before });
+  }
+}
+
+/** The flow of the original tuple with the translated tuple's flow folded in; either alone when only one was seen. */
+function joinFlows(acc: FlowAccumulator, originalKey: string, translatedKey: string, t: TranslationRecord | undefined, moved: Map<string, FlowRecord>): FlowRecord | undefined {
+  const original = acc.flows.get(originalKey) ?? moved.get(originalKey);
+  const translated = acc.flows.get(translatedKey) ?? moved.get(translatedKey);
+  if (original && translated && original !== translated) {
+    mergeFlowInto(translated, original);
+    acc.dropFlow(translated);
+    moved.set(translatedKey, original);
+    for (const [k, f] of moved) if (f === translated) moved.set(k, original);
+    return original;
+  }
+  if (original || translated) return original ?? translated;
+  return t ? acc.flowOfRef(t.before) : undefined;
+}
+
+function applySocketTranslation(acc: FlowAccumulator, t: TranslationRecord, entry: FlowTranslation): void {
+  // fwd: packets go to the backend (after); rev: the backend (before) sends the replies.
+  const backend = t.kind === 'revnat' ? t.before : t.after;
+  const matches = [...acc.flows.values()].filter((f) => {
+    const end = t.kind === 'revnat' ? { ip: f.ref.src, port: f.ref.srcPort } : { ip: f.ref.dst, port: f.ref.dstPort };
+    return f.ref.proto === backend.proto && end.ip === backend.dst && end.port === backend.dstPort;
+  });
+  if (matches.length === 0) {
+    // No packet of the socket was seen: the socket's own tuple is the flow (source unknown), and
+    // for the reverse records the backend's answer to it.
+    const flow = t.kind === 'revnat' ? replyOfSocket(acc, t) : acc.flowOfRef(t.before);
+    if (!flow) return;
+    matches.push(flow);
+  }
+  for (const flow of matches) addTranslation(flow, entry, t);
+}
+
+function addTranslation(flow: FlowRecord | undefined, entry: FlowTranslation, t: TranslationRecord): void {
+  if (!flow) return;
+  const list = (flow.translations ??= []);
+  if (list.some((x) => x.kind === entry.kind && x.from === entry.from && x.to === entry.to && x.point === entry.point)) return;
+  list.push(entry);
+  // Where the packets ended up: the destination a DNAT chose, the source a reverse NAT replaced.
+  // A later translation of the same packet (DNAT twice) is where it ended up.
+  if (t.kind === 'dnat' && !t.sock) flow.translatedDst = t.after.dst;
+  if (t.kind === 'revnat' && !t.sock) flow.translatedSrc = t.before.dst;
+}
+
+/** The flow `backend -> ?` a socket received from, when no packet of it was seen. */
+function replyOfSocket(acc: FlowAccumulator, t: TranslationRecord): FlowRecord | undefined {
+  const b = t.before;
+  const ref = flowOf({ ip: { version: b.dst.includes(':') ? 6 : 4, src: b.dst, dst: '?' }, l4: { proto: b.proto, srcPort: b.dstPort } });
+  if (!ref) return undefined;
+  ref.role = 'reply';
+  return acc.flowOfRef(ref);
+}

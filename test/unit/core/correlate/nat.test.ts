@@ -1,0 +1,88 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyzeFiles } from '../../../helpers/analyze-files.js';
+import type { ReportFlow } from '../../../../src/core/model/report.js';
+
+/**
+ * A flow keeps its identity across address translation: the report shows one flow with what was
+ * translated, where and by which evidence (translations[]), and the reply translated back.
+ */
+const view = (f: ReportFlow) => ({
+  flow: `${f.protocol} ${f.srcIp}:${f.source?.port ?? ''} -> ${f.dstIp}:${f.destination?.port ?? ''}`,
+  direction: f.direction,
+  translations: f.translations,
+});
+
+describe('address translation', () => {
+  it('socket LB records alone (trace-sock pre/post-xlate, fwd and rev): the socket\'s flow to the ClusterIP, DNAT to the backend, and the backend\'s answer translated back', async () => {
+    const report = await analyzeFiles('test/fixtures/cilium-monitor/docs-v1.13-kubeproxy-free-trace-sock-four-xlate-records.txt');
+    expect(report.flows.map(view)).toEqual([
+      {
+        flow: 'tcp ?: -> 10.96.128.44:80', direction: 'request',
+        translations: [{ point: 'socket-lb', kind: 'dnat', from: '10.96.128.44:80', to: '10.244.1.246:80', evidence: 'cilium monitor trace-sock: [pre-xlate-fwd] 10.96.128.44:80 -> [post-xlate-fwd] 10.244.1.246:80 (socket cookie 7123674, cgroup 479586): the socket LB connected the socket to the backend' }],
+      },
+      {
+        flow: 'tcp 10.244.1.246:80 -> ?:', direction: 'reply',
+        translations: [{ point: 'socket-lb', kind: 'revnat', from: '10.244.1.246:80', to: '10.96.128.44:80', evidence: 'cilium monitor trace-sock: [pre-xlate-rev] 10.244.1.246:80 -> [post-xlate-rev] 10.96.128.44:80 (socket cookie 7123674, cgroup 479586): replies reach the socket as from the service' }],
+      },
+    ]);
+  });
+
+  it('socket LB with the packets: the wire carries only the backend; its flow and its reply carry the ClusterIP as their translation, no flow to the ClusterIP', async () => {
+    const report = await analyzeFiles('test/fixtures/cilium-monitor/blog-zh-socklb-trace-sock-network-v1.18.txt');
+    expect(report.flows.map(view)).toEqual([
+      {
+        flow: 'tcp 10.244.1.56:56944 -> 10.244.2.148:80', direction: 'request',
+        translations: [{ point: 'socket-lb', kind: 'dnat', from: '10.96.211.254:80', to: '10.244.2.148:80', evidence: 'cilium monitor trace-sock: [pre-xlate-fwd] 10.96.211.254:80 -> [post-xlate-fwd] 10.244.2.148:80 (socket cookie 72480, cgroup 16761): the socket LB connected the socket to the backend' }],
+      },
+      {
+        flow: 'tcp 10.244.2.148:80 -> 10.244.1.56:56944', direction: 'reply',
+        translations: [{ point: 'socket-lb', kind: 'revnat', from: '10.244.2.148:80', to: '10.96.211.254:80', evidence: 'cilium monitor trace-sock: [pre-xlate-rev] 10.244.2.148:80 -> [post-xlate-rev] 10.96.211.254:80 (socket cookie 72480, cgroup 16761): replies reach the socket as from the service' }],
+      },
+    ]);
+  });
+
+  it('monitor DEBUG of a NodePort: the service tuple\'s conntrack lookup (flags 4) and the backend\'s are one packet, DNATed; the reply is the same flow translated back', async () => {
+    const report = await analyzeFiles('test/fixtures/cilium-monitor/gh-cilium-issue10983-2020-v-debug-slave-service-lookup-revnat-reply.txt');
+    const dnat = 'cilium monitor DEBUG: conntrack lookup of the service tuple 172.29.2.21:32532 (flags 4, TUPLE_F_SERVICE), then the same packet (CPU 1, MARK 0x6a60e2e6) looked up as 10.42.1.254:3306';
+    expect(report.flows.map(view)).toEqual([
+      {
+        flow: 'tcp 172.29.50.224:33632 -> 172.29.2.21:32532', direction: 'request',
+        translations: [{ point: 'cilium:?', kind: 'dnat', from: '172.29.2.21:32532', to: '10.42.1.254:3306', evidence: dnat }],
+      },
+      {
+        flow: 'tcp 10.42.1.254:3306 -> 172.29.50.224:33632', direction: 'reply',
+        translations: [{ point: 'cilium:?', kind: 'revnat', from: '10.42.1.254:3306', to: '172.29.2.21:32532', evidence: "reverse of the DNAT (172.29.2.21:32532 -> 10.42.1.254:3306): conntrack translates the reply's source back" }],
+      },
+    ]);
+    expect(report.flows[0].conclusions).toContain('Translated at cilium:?: destination translated (DNAT) 172.29.2.21:32532 -> 10.42.1.254:3306.');
+  });
+
+  it('pwru --output-tuple: one skb DNATed twice (ClusterIP -> 10.244.0.2 -> 10.244.0.4) is one flow with both translations, dropped where the kernel freed it', async () => {
+    // The mail client wrapped every pwru record over two lines; joined back here, nothing else changed.
+    const lines = readFileSync('test/fixtures/pwru/lkml-netfilter-2024-ojea-output-tuple-dnat-twice-otherhost.txt', 'utf8').split('\n');
+    const joined: string[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      if (/^\d\d:\d\d:\d\d\.\d+ 0x/.test(lines[i]) && /^\d+\.\d+\.\d+\.\d+:\d+->/.test(lines[i + 1] ?? '')) joined.push(`${lines[i]} ${lines[++i]}`);
+      else joined.push(lines[i]);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'nat-'));
+    try {
+      const file = join(dir, 'pwru-dnat-twice.txt');
+      writeFileSync(file, joined.join('\n'));
+      const report = await analyzeFiles(file);
+      expect(report.flows.map((f) => ({ ...view(f), verdict: f.verdict, dropReason: f.dropReason }))).toEqual([
+        {
+          flow: 'udp 10.244.0.3:39492 -> 10.96.0.10:53', direction: 'request', verdict: 'dropped', dropReason: 'SKB_DROP_REASON_OTHERHOST',
+          translations: [
+            { point: 'kernel:?', kind: 'dnat', from: '10.96.0.10:53', to: '10.244.0.2:53', evidence: 'pwru: skb 0xffff97ff83662280 changed its destination from 10.96.0.10:53 to 10.244.0.2:53 after inet_proto_csum_replace4' },
+            { point: 'kernel:?', kind: 'dnat', from: '10.244.0.2:53', to: '10.244.0.4:53', evidence: 'pwru: skb 0xffff97ff83662280 changed its destination from 10.244.0.2:53 to 10.244.0.4:53 after inet_proto_csum_replace4' },
+          ],
+        },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
