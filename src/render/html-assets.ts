@@ -57,6 +57,7 @@ svg.swimlane{display:block;font:12px system-ui,sans-serif;fill:var(--fg)}
 .hatch-line{stroke:var(--line);stroke-width:3}
 .row-rule{fill:none;stroke:var(--line);stroke-width:.6}
 .row-key{font-family:ui-monospace,monospace;font-size:11.5px}.row-sub{fill:var(--muted);font-size:11px}
+.row-sub.o-delivered{fill:var(--ok)}.row-sub.o-dropped,.row-sub.o-refused{fill:var(--drop);font-weight:600}.row-sub.o-lost,.row-sub.o-unknown{fill:var(--warn)}
 .arrow{fill:none;stroke:var(--muted);stroke-width:1.6}.arrow.by-flow{stroke-dasharray:4 3}
 #ah path{fill:var(--muted)}
 .hop{cursor:pointer;outline:none}.hop use{stroke-width:2.2}

@@ -1,5 +1,5 @@
 import { rankPoint } from '../core/correlate/build-report.js';
-import type { ReportEndpoint, ReportFlow, ReportHop } from '../core/model/report.js';
+import type { ReportEndpoint, ReportFlow, ReportHop, ReportPacket } from '../core/model/report.js';
 import { formatDelta } from './format-delta.js';
 import { escapeHtml as esc, escapeLines, shorten } from './html-escape.js';
 import { describeValue, toolClass } from './html-values.js';
@@ -155,11 +155,16 @@ export function swimlaneSvg(flow: ReportFlow, flowIndex: number, lanes: Lane[]):
   }
   flow.packets.forEach((packet, p) => {
     const y = top + p * ROW_H + ROW_H / 2 + 4;
+    const fate = packetOutcome(packet);
     const extra = packetExtras(packet as unknown as Record<string, unknown>);
-    out.push(`<g class="row-label"><title>${escapeLines([`packet ${packet.key}`, ...(extra ? [extra] : [])])}</title>`);
+    const hopCount = `${packet.hops.length} ${packet.hops.length === 1 ? 'hop' : 'hops'}`;
+    const sub = fate ? `${OUTCOME_ICON[fate.outcome] ?? '?'} ${fate.outcome}${fate.reason ? `: ${fate.reason}` : ''}` : extra || hopCount;
+    out.push(`<g class="row-label"><title>${escapeLines([`packet ${packet.key}`, hopCount, ...(fate ? [sub, ...(fate.dropPoint ? [`dropped at ${fate.dropPoint}`] : [])] : []), ...(extra ? [extra] : [])])}</title>`);
     out.push(`<text class="row-key" x="8" y="${y - 6}">${esc(shorten(packet.key, 22))}</text>`);
-    out.push(`<text class="row-sub" x="8" y="${y + 10}">${esc(shorten(extra || `${packet.hops.length} ${packet.hops.length === 1 ? 'hop' : 'hops'}`, 26))}</text></g>`);
-    const drop = flow.verdict === 'dropped' ? packet.hops.map((h) => h.point).lastIndexOf(flow.dropPoint ?? '') : -1;
+    out.push(`<text class="row-sub${fate ? ` o-${outcomeClass(fate.outcome)}` : ''}" x="8" y="${y + 10}">${esc(shorten(sub, 26))}</text></g>`);
+    // A packet that says what became of it is crossed where it says; otherwise the flow's drop point is.
+    const dropAt = fate ? (fate.outcome === 'dropped' ? fate.dropPoint ?? flow.dropPoint : null) : flow.verdict === 'dropped' ? flow.dropPoint : null;
+    const drop = dropAt ? packet.hops.map((h) => h.point).lastIndexOf(dropAt) : -1;
     out.push(...rowMarks(packet.hops, (h) => hopId(flowIndex, p, h), y, laneX, { arrows: true, drop }));
   });
   if (flowHops.length > 0) {
@@ -179,8 +184,23 @@ export function swimlaneSvg(flow: ReportFlow, flowIndex: number, lanes: Lane[]):
   return out.join('');
 }
 
+/** Icons of the outcome words, shared with the page's badges: a shape besides the colour. */
+export const OUTCOME_ICON: Record<string, string> = { delivered: '✓', dropped: '✗', refused: '⊘', lost: '⧗', unknown: '?' };
+
+/** The class of an outcome or verdict word; words this renderer does not know read as unknown. */
+export function outcomeClass(word: string): string {
+  return Object.hasOwn(OUTCOME_ICON, word) ? word : 'unknown';
+}
+
+/** What a packet says became of it (per-packet outcomes, added to the report by later versions), or undefined. */
+function packetOutcome(packet: ReportPacket): { outcome: string; reason: string | null; dropPoint: string | null } | undefined {
+  const p = packet as ReportPacket & { outcome?: unknown; outcomeReason?: unknown; dropPoint?: unknown };
+  if (typeof p.outcome !== 'string') return undefined;
+  return { outcome: p.outcome, reason: typeof p.outcomeReason === 'string' ? p.outcomeReason : null, dropPoint: typeof p.dropPoint === 'string' ? p.dropPoint : null };
+}
+
 function packetExtras(packet: Record<string, unknown>): string {
-  const { key: _k, hops: _h, ...rest } = packet;
+  const { key: _k, hops: _h, outcome: _o, outcomeReason: _r, dropPoint: _d, ...rest } = packet;
   return Object.keys(rest).length === 0 ? '' : describeValue(rest);
 }
 

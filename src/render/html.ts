@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { HopReport, ReportEndpoint, ReportFlow, ReportFlowEnd, ReportHop, ReportInput } from '../core/model/report.js';
+import type { HopReport, ReportCluster, ReportEndpoint, ReportFlow, ReportFlowEnd, ReportHop, ReportInput } from '../core/model/report.js';
 import { flowNodes, verdictText } from './flow-title.js';
 import { formatDelta } from './format-delta.js';
 import { HTML_SCRIPT, HTML_STYLE, SVG_DEFS } from './html-assets.js';
 import { escapeHtml as esc } from './html-escape.js';
-import { flowHopId, flowTranslations, hopId, laneLayout, swimlaneSvg } from './html-swimlane.js';
+import { flowHopId, flowTranslations, hopId, laneLayout, OUTCOME_ICON, outcomeClass, swimlaneSvg } from './html-swimlane.js';
 import { describeValue, DRAWN_TOOLS, extraFields, toolClass } from './html-values.js';
 import type { RenderOptions } from './renderer.js';
 import { sanitizeReport } from './sanitize.js';
@@ -12,16 +12,16 @@ import { sanitizeReport } from './sanitize.js';
 const REPORT_FIELDS = ['schemaVersion', 'inputs', 'endpoints', 'flows', 'warnings'] as const;
 const FLOW_FIELDS = [
   'src', 'dst', 'srcIp', 'dstIp', 'protocol', 'direction', 'srcNode', 'dstNode', 'path', 'verdict', 'dropReason', 'dropPoint',
-  'seenAt', 'notSeenAt', 'notObserved', 'packets', 'morePackets', 'conclusions', 'evidence', 'translations', 'outcome', 'source', 'destination',
+  'seenAt', 'notSeenAt', 'notObserved', 'packets', 'morePackets', 'conclusions', 'evidence', 'translations', 'outcome', 'outcomeReason', 'source', 'destination',
   'flowHops', 'moreFlowHops', 'tunnel',
 ] as const;
 const HOP_FIELDS = ['point', 'tool', 'time', 'deltaUs', 'detail', 'match', 'facts'] as const;
 
-const VERDICT_ICON: Record<string, string> = { delivered: '✓', dropped: '✗', refused: '⊘', lost: '⧗', unknown: '?' };
 
 /** What each path step means, for the reader who does not know Cilium's datapath by heart. */
 const PATH_WORDS: Record<string, string> = {
   'redirect-peer': 'bpf_redirect_peer(): from the source lxc straight into the destination pod, no host stack',
+  redirect: "bpf_redirect(): a BPF program sent it to the destination's lxc, not routed by the host stack",
   'redirect-neigh': 'bpf_redirect_neigh(): from BPF to the output device, neighbour resolved by the kernel',
   'host-stack': 'routed by the host network stack (legacy host routing)',
   overlay: 'encapsulated across the tunnel (VXLAN/Geneve) to the other node',
@@ -75,28 +75,40 @@ function pageTitle(report: HopReport): string {
   return first ? `Hop report: ${first.src} -> ${first.dst}` : 'Hop report';
 }
 
-/** The class and icon of a verdict word; words this renderer does not know read as unknown. */
-function verdictClass(verdict: string): string {
-  return Object.hasOwn(VERDICT_ICON, verdict) ? verdict : 'unknown';
-}
-
 function verdictBadge(verdict: string, text = verdict): string {
-  const v = verdictClass(verdict);
-  return `<span class="badge v-${v}">${VERDICT_ICON[v]} ${esc(text)}</span>`;
+  const v = outcomeClass(verdict);
+  return `<span class="badge v-${v}">${OUTCOME_ICON[v]} ${esc(text)}</span>`;
 }
 
 function header(report: HopReport): string {
   const counts = new Map<string, number>();
   for (const f of report.flows) counts.set(f.verdict, (counts.get(f.verdict) ?? 0) + 1);
   const summary = [...counts].map(([v, n]) => verdictBadge(v, `${n} ${v}`)).join(' ');
-  const extras = extraFields(report, REPORT_FIELDS);
+  const extras = extraFields(report, [...REPORT_FIELDS, 'cluster']);
+  const cluster = report.cluster ? clusterLine(report.cluster) : '';
   return [
     '<header>',
     '<h1>Hop report</h1>',
     `<p class="muted">kubectl-datapath · ${report.flows.length} ${report.flows.length === 1 ? 'flow' : 'flows'} · ${report.inputs.length} ${report.inputs.length === 1 ? 'input' : 'inputs'} ${summary}</p>`,
+    cluster,
     extras.length > 0 ? keyValues(extras) : '',
     '</header>',
   ].join('\n');
+}
+
+/** The datapath settings the agents' status inputs state, in one line, with where they come from. */
+function clusterLine(c: ReportCluster): string {
+  const parts = [
+    c.ciliumVersion ? `Cilium ${c.ciliumVersion}` : '',
+    c.routingMode ? `routing ${c.routingMode}${c.tunnelProtocol ? ` (${c.tunnelProtocol})` : ''}` : '',
+    c.hostRouting ? `host routing ${c.hostRouting}` : '',
+    c.kubeProxyReplacement ? `kube-proxy replacement ${c.kubeProxyReplacement}` : '',
+    c.masquerading ? `masquerading ${c.masquerading}` : '',
+    ...extraFields(c, ['ciliumVersion', 'routingMode', 'tunnelProtocol', 'hostRouting', 'kubeProxyReplacement', 'masquerading', 'sources']).map(([k, v]) => `${k} ${describeValue(v)}`),
+  ].filter((x) => x !== '');
+  if (parts.length === 0) return '';
+  const from = (c.sources ?? []).length > 0 ? ` <span class="muted">(from ${esc(c.sources.join(', '))})</span>` : '';
+  return `<p class="cluster"><b>Cluster:</b> ${esc(parts.join(' · '))}${from}</p>`;
 }
 
 function keyValues(entries: [string, unknown][]): string {
@@ -139,7 +151,10 @@ function flowSection(flow: ReportFlow, index: number, endpoints: ReportEndpoint[
   const loose = flow as unknown as Record<string, unknown>;
   const nodes = flowNodes(flow);
   const facts: string[] = [`<b>verdict:</b> ${esc(verdictText(flow))}`];
-  if (loose.outcome !== undefined && loose.outcome !== null) facts.push(`<b>outcome:</b> ${outcomeText(loose.outcome)}`);
+  if (loose.outcome !== undefined && loose.outcome !== null) {
+    const reason = typeof loose.outcomeReason === 'string' && loose.outcomeReason !== '' ? ` ${esc(loose.outcomeReason)}` : '';
+    facts.push(`<b>outcome:</b> ${outcomeText(loose.outcome)}${reason}`);
+  }
   facts.push(`<b>path:</b> ${pathChips(flow)}${flow.path.length > 0 ? ` <span class="muted">${esc(flow.path.map((s) => PATH_WORDS[s] ?? s).join('; then '))}</span>` : ''}`);
   if (flow.tunnel) {
     const t = flow.tunnel;
@@ -147,7 +162,7 @@ function flowSection(flow: ReportFlow, index: number, endpoints: ReportEndpoint[
   }
   const ends = ([['from', flow.source], ['to', flow.destination]] as const).filter(([, end]) => end).map(([word, end]) => `<b>${word}:</b> ${esc(endText(end!))}`);
   return [
-    `<section class="flow v-${verdictClass(flow.verdict)}" id="f${index}">`,
+    `<section class="flow v-${outcomeClass(flow.verdict)}" id="f${index}">`,
     `<h2>${verdictBadge(flow.verdict)} ${esc(flow.protocol.toUpperCase())} ${esc(flow.src)} → ${esc(flow.dst)} <span class="muted">${esc(flow.direction)}${nodes ? ` · ${esc(nodes)}` : ''}</span></h2>`,
     `<p class="facts-line">${facts.join(' &nbsp; ')}</p>`,
     ends.length > 0 ? `<p class="facts-line">${ends.join(' &nbsp; ')}</p>` : '',

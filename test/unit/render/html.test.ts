@@ -158,20 +158,48 @@ describe('renderHtml', () => {
     expect(section).toContain('<summary>Every hop as text (1 packet, 7 more flow hops, 5 flow hops)</summary>');
   });
 
-  it('shows report fields it does not know yet (a cluster header, an outcome, per-packet verdicts) in words', () => {
-    const report = loadSeedLikeReport() as HopReport & Record<string, unknown>;
-    (report as Record<string, unknown>).cluster = { name: 'lab', ciliumVersion: '1.16.3', routing: 'BPF, tunnel vxlan' };
-    const flow = report.flows[2] as unknown as Record<string, unknown>;
-    flow.outcome = 'refused';
-    flow.novel = { a: 1, b: ['x', 'y'] };
-    (report.flows[2].packets[0] as unknown as Record<string, unknown>).verdict = 'delivered';
+  it('says what became of each packet when the report does, and crosses a packet where it says it was dropped', () => {
+    const report = loadSeedLikeReport();
+    type WithOutcome = { outcome?: string; outcomeReason?: string | null; dropPoint?: string | null };
+    const [syn, ack] = report.flows[2].packets as (typeof report.flows[2]['packets'][0] & WithOutcome)[];
+    Object.assign(syn, { outcome: 'dropped', outcomeReason: 'Policy denied', dropPoint: 'host:bpf1/eth0' });
+    Object.assign(ack, { outcome: 'delivered', outcomeReason: null });
+    // The dropped flow's one packet says it was delivered: no cross on it, whatever the flow says.
+    Object.assign(report.flows[3].packets[0] as WithOutcome, { outcome: 'delivered' });
+    Object.assign(report.flows[2] as WithOutcome & object, { outcome: 'dropped', outcomeReason: '1 of 2 dropped at host:bpf1/eth0 (Policy denied)' });
     const html = render(report);
-    expect(decode(html)).toContain('<dt>cluster</dt><dd>name=lab, ciliumVersion=1.16.3, routing=BPF, tunnel vxlan</dd>');
+    expect(groups(html, 2, 'row-label').slice(0, 2).map((g) => texts(g.inner))).toEqual([
+      ['tcp S seq 3007214423', '✗ dropped: Policy denied'],
+      ['tcp . ack 1 seq 1', '✓ delivered'],
+    ]);
+    expect(titleOf(groups(html, 2, 'row-label')[0].inner)).toBe('packet tcp S seq 3007214423\n9 hops\n✗ dropped: Policy denied\ndropped at host:bpf1/eth0');
+    expect(groups(html, 2, 'hop').filter((g) => g.inner.includes('drop-x')).map((g) => g.attrs['data-hop'])).toEqual(['f2-p0-h4']);
+    expect(report.flows[2].packets[0].hops[4].point).toBe('host:bpf1/eth0');
+    expect(groups(html, 3, 'hop').filter((g) => g.inner.includes('drop-x'))).toEqual([]);
+    expect(decode(flowSection(html, 2))).toContain('<b>outcome:</b> <span class="badge v-dropped">✗ dropped</span> 1 of 2 dropped at host:bpf1/eth0 (Policy denied)');
+  });
+
+  it('says what the status inputs state about the cluster in the header', () => {
+    const report = loadSeedLikeReport();
+    report.cluster = { ciliumVersion: '1.16.3', routingMode: 'tunnel', tunnelProtocol: 'vxlan', hostRouting: 'BPF', kubeProxyReplacement: 'True', sources: ['status-bpf1.txt on bpf1'] };
+    expect(decode(render(report))).toContain(
+      '<p class="cluster"><b>Cluster:</b> Cilium 1.16.3 · routing tunnel (vxlan) · host routing BPF · kube-proxy replacement True <span class="muted">(from status-bpf1.txt on bpf1)</span></p>',
+    );
+    expect(render(loadSeedLikeReport())).not.toContain('<b>Cluster:</b>');
+  });
+
+  it('shows report fields it does not know yet in words', () => {
+    const report = loadSeedLikeReport() as HopReport & Record<string, unknown>;
+    report.capture = { name: 'lab', when: '2026-12-07' };
+    const flow = report.flows[2] as unknown as Record<string, unknown>;
+    flow.novel = { a: 1, b: ['x', 'y'] };
+    (report.flows[2].packets[0] as unknown as Record<string, unknown>).mark = 'blue';
+    const html = render(report);
+    expect(decode(html)).toContain('<dt>capture</dt><dd>name=lab, when=2026-12-07</dd>');
     const section = decode(flowSection(html, 2));
-    expect(section).toContain('<b>outcome:</b> <span class="badge v-refused">⊘ refused</span>');
     expect(section).toContain('<h3>More about this flow</h3>\n<dl class="kv"><dt>novel</dt><dd>a=1, b=(x; y)</dd></dl>');
-    expect(texts(groups(html, 2, 'row-label')[0].inner)).toEqual(['tcp S seq 3007214423', 'verdict=delivered']);
-    expect(render(loadSeedLikeReport())).not.toMatch(/<b>outcome:|<dt>cluster|More about this flow/);
+    expect(texts(groups(html, 2, 'row-label')[0].inner)).toEqual(['tcp S seq 3007214423', 'mark=blue']);
+    expect(render(loadSeedLikeReport())).not.toMatch(/<b>outcome:|<dt>capture|More about this flow/);
   });
 
   it('is one self-contained page: inline style and script allowed by hash, nothing to fetch', () => {
