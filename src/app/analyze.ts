@@ -3,7 +3,7 @@ import { Knowledge } from '../core/analyze/knowledge.js';
 import { inferOwners, onPodLink, OwnerClues, type LinkCapture } from '../core/analyze/owner.js';
 import { readPrompt, type CommandPlace } from '../core/analyze/prompt.js';
 import { FlowAccumulator, type StreamInfo } from '../core/correlate/accumulator.js';
-import { buildReport } from '../core/correlate/build-report.js';
+import { buildReport, type ReportContext } from '../core/correlate/build-report.js';
 import type { StatusInput } from '../core/correlate/cluster.js';
 import type { HubbleEvent, ProbeEvent, Tool } from '../core/model/event.js';
 import type { ParseResult } from '../core/parse/result.js';
@@ -48,6 +48,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
   const acc = new FlowAccumulator(req.maxPackets);
   const statuses: StatusInput[] = [];
   const links: LinkCapture[] = [];
+  const lbStates: NonNullable<ReportContext['lbStates']> = [];
   const pointOverride = new Map(req.points.map((p) => [p.file, p.point]));
 
   for (const p of problems) {
@@ -127,7 +128,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
       if (stream.tool === 'pwru' && !stream.point && stream.node) input.point = `kernel:${stream.node}`;
       if (stream.tool === 'iptables' && !stream.point && stream.node) input.point = `iptables:${stream.node}`;
     } else {
-      await readData(h.source, h.format, stream, input, place, knowledge, warnings, defaultNode, statuses);
+      await readData(h.source, h.format, stream, input, place, knowledge, warnings, defaultNode, statuses, lbStates);
     }
   }
 
@@ -165,7 +166,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
     }
   }
 
-  const report = buildReport(acc, { streams, inputs, endpoints: knowledge.endpoints(), warnings, statuses });
+  const report = buildReport(acc, { streams, inputs, endpoints: knowledge.endpoints(), warnings, statuses, lbStates });
   for (const input of inputs) {
     if (input.status.startsWith('failed') || input.status.startsWith('unknown-format') || input.status.startsWith('empty') || input.status.startsWith('partial')) {
       warnings.push(`${input.name}: ${input.status}`);
@@ -235,6 +236,8 @@ function toolOf(f: InputFormat): string {
     case 'status-text':
     case 'status-json':
       return 'status';
+    case 'lb-state':
+      return 'lb-state';
     default:
       return f;
   }
@@ -400,6 +403,7 @@ async function readData(
   warnings: string[],
   defaultNode: string | undefined,
   statuses: StatusInput[],
+  lbStates: NonNullable<ReportContext['lbStates']>,
 ): Promise<void> {
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -420,6 +424,7 @@ async function readData(
   if (result.error) input.status = `failed: ${result.error}`;
   const node = place?.node ?? stream.node ?? defaultNode;
   if (result.status) statuses.push({ name: source.name, node, status: result.status });
+  if (result.lbState) lbStates.push({ name: source.name, node, state: result.lbState });
   if (result.endpoints?.length) knowledge.addEndpoints(result.endpoints, format === 'cep-json' || format === 'cep-table' ? undefined : node);
   if (result.ethtool && place?.pod) {
     const link = result.ethtool.links.find((l) => l.ifindex === result.ethtool!.peerIfindex);

@@ -1,3 +1,4 @@
+import { isLbStateLine } from '../parse/cilium-lb.js';
 /**
  * Formats `analyze` recognises by content. Streams of events (captures, monitor, pwru, iptables)
  * feed the correlator; the rest (endpoint and status data, ethtool) feed what we know of endpoints.
@@ -14,6 +15,7 @@ export type InputFormat =
   | 'endpoint-json'
   | 'cep-json'
   | 'cep-table'
+  | 'lb-state'
   | 'status-text'
   | 'status-json'
   | 'ethtool'
@@ -75,6 +77,7 @@ export function detectFormat(head: Uint8Array, lines: readonly string[]): InputF
     if (ENDPOINT_LIST.test(line)) vote('endpoint-list', 10);
     else if (ETHTOOL.test(line)) vote('ethtool', 5);
     else if (CEP_TABLE.test(line)) vote('cep-table', 10);
+    else if (isLbStateLine(line)) vote('lb-state', 5);
     else if (KUBECTL_TABLE.test(line)) vote('kubectl-table', 5);
     else if (STATUS_TEXT.test(line)) vote('status-text', 2);
     else if (PWRU_LINE.test(line) || (line.startsWith('{') && PWRU_JSON.test(line))) vote('pwru', 2);

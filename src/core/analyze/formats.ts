@@ -5,6 +5,8 @@ import { parseEndpointGetJson, parseEndpointListTable, parseCiliumEndpointObject
 import { monitorParser } from '../parse/cilium-monitor.js';
 import { splitMonitorRecords } from '../parse/cilium-monitor-split.js';
 import { parseCepTable } from '../parse/cilium-endpoint-table.js';
+import { parseLbState } from '../parse/cilium-lb.js';
+import type { LbState } from '../model/lb-state.js';
 import { parseCiliumStatusJson, parseCiliumStatusText } from '../parse/cilium-status.js';
 import { parseEthtoolOutput, type EthtoolResult } from '../parse/ethtool.js';
 import { hubbleParser } from '../parse/hubble.js';
@@ -48,6 +50,8 @@ export interface DataResult {
   endpoints?: EndpointInfo[];
   status?: CiliumStatus;
   ethtool?: EthtoolResult;
+  /** Service / bpf lb / ct / nat tables (model/lb-state.ts). */
+  lbState?: LbState;
   error?: string;
   warning?: string;
 }
@@ -70,6 +74,11 @@ export function parseDataInput(format: InputFormat, text: string): DataResult {
     case 'endpoint-json': {
       const r = parseEndpointGetJson(text);
       return done([], { endpoints: r.endpoints, error: r.error });
+    }
+    case 'lb-state': {
+      const r = parseLbState(lines);
+      const found = r.state.services.length + r.state.conntrack.length + r.state.nat.length;
+      return done(r.unparsed, found ? { lbState: r.state } : { error: 'no service, lb, conntrack or NAT entry found' });
     }
     case 'cep-table': {
       const r = parseCepTable(lines);

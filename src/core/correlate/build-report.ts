@@ -7,6 +7,7 @@ import { hintKey, type FlowAccumulator, type FlowTranslation, type FlowRecord, t
 import { classifyFlow, type FlowFacts, type SeenAt } from './classify.js';
 import { readKernelPath } from './kernel-path.js';
 import { clusterOf, type StatusInput } from './cluster.js';
+import type { LbState } from '../model/lb-state.js';
 
 /** What the report builder needs besides the flows: inputs as they ended, and what we know of endpoints. */
 export interface ReportContext {
@@ -16,6 +17,8 @@ export interface ReportContext {
   warnings: string[];
   /** The agents' `cilium status` outputs among the inputs. */
   statuses?: StatusInput[];
+  /** The agents' service, bpf lb, ct and nat tables among the inputs (model/lb-state.ts), per node when known. */
+  lbStates?: { name: string; node?: string; state: LbState }[];
 }
 
 /** buildReport turns accumulated flows into the HopReport, with path rules applied per direction. */
