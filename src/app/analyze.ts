@@ -238,6 +238,8 @@ function toolOf(f: InputFormat): string {
       return 'status';
     case 'lb-state':
       return 'lb-state';
+    case 'policy-get':
+      return 'policy';
     default:
       return f;
   }

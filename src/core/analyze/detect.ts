@@ -1,3 +1,4 @@
+import { isPolicyGetLine } from '../parse/cilium-policy.js';
 import { isLbStateLine } from '../parse/cilium-lb.js';
 /**
  * Formats `analyze` recognises by content. Streams of events (captures, monitor, pwru, iptables)
@@ -16,6 +17,7 @@ export type InputFormat =
   | 'cep-json'
   | 'cep-table'
   | 'lb-state'
+  | 'policy-get'
   | 'status-text'
   | 'status-json'
   | 'ethtool'
@@ -78,6 +80,7 @@ export function detectFormat(head: Uint8Array, lines: readonly string[]): InputF
     else if (ETHTOOL.test(line)) vote('ethtool', 5);
     else if (CEP_TABLE.test(line)) vote('cep-table', 10);
     else if (isLbStateLine(line)) vote('lb-state', 5);
+    else if (isPolicyGetLine(line)) vote('policy-get', 5);
     else if (KUBECTL_TABLE.test(line)) vote('kubectl-table', 5);
     else if (STATUS_TEXT.test(line)) vote('status-text', 2);
     else if (PWRU_LINE.test(line) || (line.startsWith('{') && PWRU_JSON.test(line))) vote('pwru', 2);

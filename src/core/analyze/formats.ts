@@ -6,6 +6,8 @@ import { monitorParser } from '../parse/cilium-monitor.js';
 import { splitMonitorRecords } from '../parse/cilium-monitor-split.js';
 import { parseCepTable } from '../parse/cilium-endpoint-table.js';
 import { parseLbState } from '../parse/cilium-lb.js';
+import { parsePolicyGet } from '../parse/cilium-policy.js';
+import type { PolicyState } from '../model/policy.js';
 import type { LbState } from '../model/lb-state.js';
 import { parseCiliumStatusJson, parseCiliumStatusText } from '../parse/cilium-status.js';
 import { parseEthtoolOutput, type EthtoolResult } from '../parse/ethtool.js';
@@ -52,6 +54,8 @@ export interface DataResult {
   ethtool?: EthtoolResult;
   /** Service / bpf lb / ct / nat tables (model/lb-state.ts). */
   lbState?: LbState;
+  /** `cilium policy get` rules (model/policy.ts). */
+  policy?: PolicyState;
   error?: string;
   warning?: string;
 }
@@ -74,6 +78,10 @@ export function parseDataInput(format: InputFormat, text: string): DataResult {
     case 'endpoint-json': {
       const r = parseEndpointGetJson(text);
       return done([], { endpoints: r.endpoints, error: r.error });
+    }
+    case 'policy-get': {
+      const r = parsePolicyGet(lines);
+      return done(r.unparsed, r.state.rules.length ? { policy: r.state } : { error: 'no policy rule found' });
     }
     case 'lb-state': {
       const r = parseLbState(lines);

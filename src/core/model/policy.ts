@@ -1,0 +1,35 @@
+/** A Cilium network policy rule as the agent prints it (`cilium policy get`, api/v1 policy Rule JSON). */
+export interface PolicyRuleFact {
+  /** From the rule's k8s labels (`io.cilium.k8s.policy.name` / `.namespace`). */
+  name?: string;
+  namespace?: string;
+  /** The endpointSelector's matchLabels (`any:org` = `empire`). */
+  selector: Record<string, string>;
+  ingress: PolicyPeerRule[];
+  egress: PolicyPeerRule[];
+  ingressDeny: PolicyPeerRule[];
+  egressDeny: PolicyPeerRule[];
+  /** The rule's labels, `source:key=value`. */
+  labels: string[];
+}
+
+/** One ingress/egress section: the peers it names and the ports (and L7 rules) it allows or denies. */
+export interface PolicyPeerRule {
+  /** fromEndpoints / toEndpoints matchLabels, one map per selector; an empty map selects every endpoint. */
+  endpoints: Record<string, string>[];
+  /** fromCIDR / toCIDR and the cidr of fromCIDRSet / toCIDRSet. */
+  cidrs: string[];
+  /** fromEntities / toEntities (world, cluster, host, ...). */
+  entities: string[];
+  /** toFQDNs matchName / matchPattern. */
+  fqdns: string[];
+  ports: { port: string; protocol: string }[];
+  /** L7 rule kinds under toPorts[].rules (http, dns, kafka, l7proto). */
+  l7: string[];
+}
+
+export interface PolicyState {
+  rules: PolicyRuleFact[];
+  /** `Revision: N`, the agent's policy revision when the rules were printed. */
+  revision?: number;
+}

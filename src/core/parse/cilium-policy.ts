@@ -1,0 +1,134 @@
+import type { PolicyPeerRule, PolicyRuleFact, PolicyState } from '../model/policy.js';
+import { asRecord, asString } from './json-value.js';
+import { transcriptNoise } from './transcript-noise.js';
+
+/**
+ * `cilium policy get [labels]` / `cilium-dbg policy get`: the rules as a JSON array (api/v1
+ * models/policy Rule: endpointSelector, ingress, egress, ingressDeny, egressDeny, labels), then
+ * `Revision: N`. Several arrays may follow each other (one `policy get` per label set).
+ */
+export interface PolicyGetResult {
+  state: PolicyState;
+  unparsed: { line: number; text: string; reason: string }[];
+}
+
+const REVISION = /^Revision: (\d+)$/;
+
+/** isPolicyGetLine: a line only `policy get` prints (detection). */
+export function isPolicyGetLine(line: string): boolean {
+  return REVISION.test(line) || /^\s*"endpointSelector"\s*:/.test(line);
+}
+
+export function parsePolicyGet(lines: readonly string[]): PolicyGetResult {
+  const out: PolicyGetResult = { state: { rules: [] }, unparsed: [] };
+  let buffer: string[] | undefined;
+  let start = 0;
+  lines.forEach((raw, i) => {
+    const line = raw.replace(/\s+$/, '');
+    if (buffer) {
+      buffer.push(line);
+      // The array ends with `]` at column 0 (the agent pretty-prints with two-space indents).
+      if (line === ']') {
+        const text = buffer.join('\n');
+        buffer = undefined;
+        const problem = readRules(text, out.state);
+        if (problem) out.unparsed.push({ line: start + 1, text: lines[start], reason: problem });
+      }
+      return;
+    }
+    if (line === '') return;
+    if (line === '[' || line === '[]' || line.startsWith('[{')) {
+      if (line === '[') {
+        buffer = [line];
+        start = i;
+      } else {
+        const problem = readRules(line, out.state);
+        if (problem) out.unparsed.push({ line: i + 1, text: raw, reason: problem });
+      }
+      return;
+    }
+    const rev = REVISION.exec(line);
+    if (rev) {
+      out.state.revision = Number(rev[1]);
+      return;
+    }
+    if (transcriptNoise(line) !== undefined) return;
+    out.unparsed.push({ line: i + 1, text: raw, reason: 'not cilium policy get output' });
+  });
+  if (buffer) out.unparsed.push({ line: start + 1, text: lines[start], reason: 'policy JSON array without its end' });
+  return out;
+}
+
+function readRules(text: string, state: PolicyState): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'policy JSON not valid';
+  }
+  if (!Array.isArray(value)) return 'policy JSON is not an array of rules';
+  for (const r of value) {
+    const rule = asRecord(r);
+    if (!rule) return 'a policy rule is not an object';
+    state.rules.push(ruleOf(rule));
+  }
+  return undefined;
+}
+
+function matchLabels(v: unknown): Record<string, string> {
+  const labels = asRecord(asRecord(v)?.matchLabels) ?? {};
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(labels)) if (typeof x === 'string') out[k] = x;
+  return out;
+}
+
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function peerRules(v: unknown, dir: 'from' | 'to'): PolicyPeerRule[] {
+  return list(v).map((x) => {
+    const s = asRecord(x) ?? {};
+    const rule: PolicyPeerRule = {
+      endpoints: list(s[`${dir}Endpoints`]).map(matchLabels),
+      cidrs: [
+        ...list(s[`${dir}CIDR`]).filter((c): c is string => typeof c === 'string'),
+        ...list(s[`${dir}CIDRSet`]).map((c) => asString(asRecord(c)?.cidr)).filter((c): c is string => c !== undefined),
+      ],
+      entities: list(s[`${dir}Entities`]).filter((e): e is string => typeof e === 'string'),
+      fqdns: list(s.toFQDNs).map((f) => asString(asRecord(f)?.matchName) ?? asString(asRecord(f)?.matchPattern)).filter((f): f is string => f !== undefined),
+      ports: [],
+      l7: [],
+    };
+    for (const tp of list(s.toPorts)) {
+      const t = asRecord(tp) ?? {};
+      for (const p of list(t.ports)) {
+        const port = asRecord(p);
+        const n = asString(port?.port);
+        if (n !== undefined) rule.ports.push({ port: n, protocol: asString(port?.protocol) ?? 'ANY' });
+      }
+      for (const kind of Object.keys(asRecord(t.rules) ?? {})) if (!rule.l7.includes(kind)) rule.l7.push(kind);
+    }
+    return rule;
+  });
+}
+
+function ruleOf(r: Record<string, unknown>): PolicyRuleFact {
+  const labels = list(r.labels).map((l) => {
+    const o = asRecord(l) ?? {};
+    return `${asString(o.source) ?? ''}:${asString(o.key) ?? ''}${o.value !== undefined && o.value !== '' ? `=${asString(o.value) ?? ''}` : ''}`;
+  });
+  const fact: PolicyRuleFact = {
+    selector: matchLabels(r.endpointSelector),
+    ingress: peerRules(r.ingress, 'from'),
+    egress: peerRules(r.egress, 'to'),
+    ingressDeny: peerRules(r.ingressDeny, 'from'),
+    egressDeny: peerRules(r.egressDeny, 'to'),
+    labels,
+  };
+  const name = labels.find((l) => l.startsWith('k8s:io.cilium.k8s.policy.name='));
+  const ns = labels.find((l) => l.startsWith('k8s:io.cilium.k8s.policy.namespace='));
+  if (name) fact.name = name.slice(name.indexOf('=') + 1);
+  if (ns) fact.namespace = ns.slice(ns.indexOf('=') + 1);
+  return fact;
+}
