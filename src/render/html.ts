@@ -43,7 +43,7 @@ function sha256(text: string): string {
 export function renderHtml(report: HopReport, _opts: RenderOptions): string {
   const safe = sanitizeReport(report);
   const csp = `default-src 'none'; style-src ${sha256(HTML_STYLE)}; script-src ${sha256(HTML_SCRIPT)}; base-uri 'none'; form-action 'none'`;
-  const tools = [...new Set(safe.flows.flatMap((f) => f.packets.flatMap((p) => p.hops.map((h) => toolClass(h.tool)))))];
+  const tools = [...new Set(safe.flows.flatMap((f) => [...f.packets.flatMap((p) => p.hops), ...(f.flowHops ?? [])].map((h) => h.tool)))];
   const body = [
     header(safe),
     SVG_DEFS,
@@ -115,13 +115,16 @@ function keyValues(entries: [string, unknown][]): string {
   return `<dl class="kv">${entries.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(describeValue(v))}</dd>`).join('')}</dl>`;
 }
 
+/** The legend: each tool's shape (named as the report names the tools it stands for), then what lines, lanes and crosses mean. */
 function legend(tools: string[]): string {
-  const shown = [...DRAWN_TOOLS, 'other'].filter((t) => tools.includes(t));
+  const named = new Map<string, string[]>();
+  for (const tool of tools) named.set(toolClass(tool), [...(named.get(toolClass(tool)) ?? []), tool]);
+  const shown = [...DRAWN_TOOLS, 'other'].filter((t) => named.has(t));
   const mark = (tool: string, byFlow: boolean) =>
     `<svg width="22" height="22" viewBox="0 0 22 22" class="swimlane"><g class="hop ${tool} by-${byFlow ? 'flow' : 'packet'}"><use href="#k-${tool}" x="1" y="1" width="20" height="20"/></g></svg>`;
   const lane = (state: string) => `<svg width="34" height="18" viewBox="0 0 34 18" class="swimlane"><g class="lane ${state}"><rect class="lane-bg" x="1" y="1" width="32" height="16" rx="3"/></g></svg>`;
   const items = [
-    ...shown.map((t) => `<span>${mark(t, false)} ${t === 'other' ? 'other tool' : t}</span>`),
+    ...shown.map((t) => `<span>${mark(t, false)} ${esc(named.get(t)!.join(' / '))}</span>`),
     `<span>${mark('tcpdump', true)} hollow, dashed: matched by flow and order only, not this very packet</span>`,
     `<span><svg width="22" height="22" viewBox="0 0 22 22" class="swimlane"><path class="drop-x" d="M4 4L18 18M18 4L4 18"/></svg> dropped here</span>`,
     `<span>${lane('seen')} lane that saw the flow</span>`,
