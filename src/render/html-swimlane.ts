@@ -171,14 +171,14 @@ export function swimlaneSvg(flow: ReportFlow, flowIndex: number, lanes: Lane[]):
     // Hops no packet took (monitor records without a dump, pwru skbs): the flow's, not one packet's journey, so no arrows.
     const y = top + flow.packets.length * ROW_H + ROW_H / 2 + 4;
     const more = flow.moreFlowHops ?? 0;
-    out.push(`<g class="row-label"><title>hops of tools that cannot tell this flow's packets apart: they belong to the flow, not to one packet${more > 0 ? `\n${more} more counted only` : ''}</title>`);
+    out.push(`<g class="row-label"><title>hops of tools that cannot tell this flow's packets apart: they belong to the flow, not to one packet${more > 0 ? `\n${esc(more)} more counted only` : ''}</title>`);
     out.push(`<text class="row-key" x="8" y="${y - 6}">by flow, no packet</text>`);
-    out.push(`<text class="row-sub" x="8" y="${y + 10}">${flowHops.length} ${flowHops.length === 1 ? 'hop' : 'hops'}${more > 0 ? ` (+${more} counted)` : ''}</text></g>`);
+    out.push(`<text class="row-sub" x="8" y="${y + 10}">${flowHops.length} ${flowHops.length === 1 ? 'hop' : 'hops'}${more > 0 ? ` (+${esc(more)} counted)` : ''}</text></g>`);
     out.push(...rowMarks(flowHops, (h) => flowHopId(flowIndex, h), y, laneX, { arrows: false, drop: -1 }));
   }
   if (flow.morePackets > 0) {
     const y = top + (flow.packets.length + (flowHops.length > 0 ? 1 : 0)) * ROW_H + ROW_H / 2 + 4;
-    out.push(`<text class="row-sub" x="8" y="${y}">… and ${flow.morePackets} more ${flow.morePackets === 1 ? 'packet' : 'packets'} of this flow, counted only (--max-packets)</text>`);
+    out.push(`<text class="row-sub" x="8" y="${y}">… and ${esc(flow.morePackets)} more ${flow.morePackets === 1 ? 'packet' : 'packets'} of this flow, counted only (--max-packets)</text>`);
   }
   out.push('</svg>');
   return out.join('');

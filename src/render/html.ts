@@ -244,7 +244,7 @@ function hopTable(flow: ReportFlow, index: number): string {
   ].filter((x) => x !== '');
   const more = counted.length > 0 ? `, ${counted.join(', ')}` : '';
   const head = '<thead><tr><th>packet</th><th>delta</th><th>time</th><th>point</th><th>tool</th><th>match</th><th>what the tool said</th><th>facts</th></tr></thead>';
-  return `<details class="hops"><summary>Every hop as text (${flow.packets.length} ${flow.packets.length === 1 ? 'packet' : 'packets'}${more})</summary><table class="hops">${head}<tbody>${rows.join('\n')}</tbody></table></details>`;
+  return `<details class="hops"><summary>Every hop as text (${flow.packets.length} ${flow.packets.length === 1 ? 'packet' : 'packets'}${esc(more)})</summary><table class="hops">${head}<tbody>${rows.join('\n')}</tbody></table></details>`;
 }
 
 function inputsSection(inputs: ReportInput[]): string {
@@ -254,7 +254,7 @@ function inputsSection(inputs: ReportInput[]): string {
     const cls = word === 'ok' ? '' : word === 'failed' ? ' class="v-dropped"' : ' class="v-unknown"';
     const sample = i.notUnderstoodSamples?.[0];
     const skipped = i.notUnderstood > 0 ? `${i.notUnderstood} not understood${sample ? `, e.g. line ${sample.line} (${sample.reason}): ${sample.text}` : ''}` : '';
-    return `<tr><td><code>${esc(i.name)}</code></td><td>${esc(i.tool)}</td><td><code>${esc(i.point || '-')}</code></td><td>${esc(i.node || '-')}</td><td${cls}>${esc(i.status)}</td><td>${i.understood}/${i.lines}</td><td class="muted">${esc(skipped)}</td></tr>`;
+    return `<tr><td><code>${esc(i.name)}</code></td><td>${esc(i.tool)}</td><td><code>${esc(i.point || '-')}</code></td><td>${esc(i.node || '-')}</td><td${cls}>${esc(i.status)}</td><td>${esc(`${i.understood}/${i.lines}`)}</td><td class="muted">${esc(skipped)}</td></tr>`;
   });
   return `<section><h2>Inputs</h2><table><thead><tr><th>input</th><th>tool</th><th>point</th><th>node</th><th>status</th><th>understood</th><th>not understood</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
 }
@@ -263,7 +263,7 @@ function endpointsSection(endpoints: ReportEndpoint[]): string {
   if (endpoints.length === 0) return '';
   const cell = (v: string | number | null | undefined) => esc(v === null || v === undefined || v === '' ? '-' : v);
   const rows = endpoints.map(
-    (e) => `<tr><td>${cell(e.pod)}</td><td>${cell(e.node)}</td><td>${cell(e.id)}</td><td>${cell(e.identity)}</td><td>${cell(e.ips.join(', '))}</td><td><code>${cell(e.interface)}</code>${e.ifindex !== null ? ` (${e.ifindex})` : ''}</td><td>${cell(e.mac)}</td><td>${cell(e.hostMac)}</td></tr>`,
+    (e) => `<tr><td>${cell(e.pod)}</td><td>${cell(e.node)}</td><td>${cell(e.id)}</td><td>${cell(e.identity)}</td><td>${cell(e.ips.join(', '))}</td><td><code>${cell(e.interface)}</code>${e.ifindex !== null ? ` (${esc(e.ifindex)})` : ''}</td><td>${cell(e.mac)}</td><td>${cell(e.hostMac)}</td></tr>`,
   );
   return `<section><h2>Endpoints</h2><table><thead><tr><th>pod</th><th>node</th><th>endpoint</th><th>identity</th><th>IPs</th><th>lxc (ifindex)</th><th>MAC</th><th>host MAC</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
 }

@@ -255,6 +255,14 @@ function hostileReport(): HopReport {
   flow.translations = [{ point: spoiled.flows[0].seenAt[1], [HOSTILE[2]]: HOSTILE[3] }];
   flow.outcome = HOSTILE[1];
   flow[HOSTILE[3]] = HOSTILE[8];
+  // Numbers too, should a report ever carry a string where a number belongs.
+  const asNumber = (s: string) => s as unknown as number;
+  spoiled.flows[2].morePackets = asNumber(HOSTILE[1]);
+  spoiled.flows[2].moreFlowHops = asNumber(HOSTILE[0]);
+  spoiled.flows[2].flowHops = [spoiled.flows[2].packets[0].hops[0]];
+  spoiled.inputs[0].understood = asNumber(HOSTILE[4]);
+  spoiled.endpoints[0].ifindex = asNumber(HOSTILE[8]);
+  spoiled.flows[0].packets[0].hops[0].deltaUs = asNumber(HOSTILE[0]);
   return spoiled;
 }
 
