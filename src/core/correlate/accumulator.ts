@@ -94,6 +94,8 @@ export interface FlowRecord {
   ctOnly?: boolean;
   /** The direction conntrack gave its packets (CT verdict, trace `state`): weaker than the packet's own. */
   ctRole?: 'request' | 'reply';
+  /** A netfilter NAT rule a trace of this flow matched (its target, the address it names, its text). */
+  natRule?: { target: 'DNAT' | 'SNAT' | 'MASQUERADE'; to?: string; chain: string; text: string };
   /** Address translations applied to this flow (applyTranslations), in the order seen. */
   translations?: FlowTranslation[];
   /** The addresses the packets had after translation, where they differ (the delivered-to end). */
@@ -558,7 +560,8 @@ export class FlowAccumulator {
     if (event.outIface) facts.out = event.outIface;
     // The lines of one trace id are one packet (xtables-monitor `TRACE: <family> <id>`, nft `trace id <id>`),
     // also where the packet shows nothing else to tell it apart (TCP without a sequence number).
-    if (event.traceId !== undefined) this.followTrace(event.traceId, flow);
+    if (event.rule) noteNatRule(flow, event, chain);
+    if (event.traceId !== undefined) this.followTrace(event.traceId, flow, stream, chain);
     const identity = packetOf(ref) ?? (event.traceId !== undefined ? { packetId: `trace ${event.traceId}`, packetKey: `trace id ${event.traceId}` } : undefined);
     this.place(flow, identity, stream.index, this.hop(stream, where, event.time, event.summary, facts));
   }
@@ -566,13 +569,38 @@ export class FlowAccumulator {
   /** The flow each trace id was first seen in (bounded: ids are per packet). */
   private readonly traceFlows = new Map<string, FlowRecord>();
 
-  private followTrace(traceId: string, flow: FlowRecord): void {
+  private followTrace(traceId: string, flow: FlowRecord, stream: StreamInfo, chain: string): void {
     const first = this.traceFlows.get(traceId);
     if (!first) {
       if (this.traceFlows.size < 4096) this.traceFlows.set(traceId, flow);
     } else if (first !== flow) {
+      if (!first.evidence.iptablesContinuedAs) this.noteTraceTranslation(traceId, first, flow, stream, chain);
       first.evidence.iptablesContinuedAs ??= `${flow.ref.src} > ${flow.ref.dst}`;
     }
+  }
+
+  /**
+   * One netfilter trace id (one packet) in two flows with one end kept: netfilter's NAT rewrote
+   * it. A DNAT/SNAT/MASQUERADE rule the trace matched names the kind; without one, conntrack
+   * translated an established connection back (the nat table is only traversed by a
+   * connection's first packet: nf_nat_inet_fn applies the stored mapping to the rest).
+   */
+  private noteTraceTranslation(traceId: string, first: FlowRecord, then: FlowRecord, stream: StreamInfo, chain: string): void {
+    const a = first.ref;
+    const b = then.ref;
+    if (a.proto !== b.proto) return;
+    const dstChanged = a.src === b.src && a.srcPort === b.srcPort;
+    const srcChanged = a.dst === b.dst && a.dstPort === b.dstPort;
+    if (dstChanged === srcChanged) return;
+    const rule = first.natRule;
+    const kind: FlowTranslation['kind'] = dstChanged
+      ? rule?.target === 'DNAT' ? 'dnat' : 'revnat'
+      : rule?.target === 'MASQUERADE' ? 'masquerade' : rule?.target === 'SNAT' ? 'snat' : 'revnat';
+    const how = rule && kind !== 'revnat' ? `, rule ${rule.text}` : ', no NAT rule matched: conntrack translated an established connection back';
+    this.noteTranslation({
+      kind, before: a, after: b, where: { kind: 'iptables' }, stream: stream.index,
+      evidence: `netfilter trace ${traceId}: the packet ${a.src} > ${a.dst} went on as ${b.src} > ${b.dst} in ${chain}${how}`,
+    });
   }
 
   /** The latest Hubble hop per stream: the events of one packet at one point (policy verdict, then drop or delivery) share it. */
@@ -862,6 +890,19 @@ export class FlowAccumulator {
 
 const MAX_TRANSLATIONS = 256;
 
+/** iptables `-j DNAT --to-destination A`, `-j SNAT --to-source A`, `-j MASQUERADE`; nft `dnat to A`, `snat to A`, `masquerade`. */
+const NAT_RULE = /(?:-j (DNAT|SNAT|MASQUERADE)\b(?:.*?--to-(?:destination|source)[ =](\S+))?)|(?:\b(dnat|snat)(?: ip6?)? to (\S+))|(?:\b(masquerade)\b)/;
+
+/** A NAT rule a trace line printed, kept on the flow once (the first: a connection's first packet meets it). */
+function noteNatRule(flow: FlowRecord, event: IptablesEvent, chain: string): void {
+  if (flow.natRule || !event.rule || !chain.startsWith('nat:')) return;
+  const m = NAT_RULE.exec(event.rule);
+  if (!m) return;
+  const target = (m[1] ?? m[3] ?? m[5]).toUpperCase() as 'DNAT' | 'SNAT' | 'MASQUERADE';
+  const to = m[2] ?? m[4];
+  flow.natRule = to ? { target, to, chain, text: event.rule } : { target, chain, text: event.rule };
+}
+
 /** `10.96.0.10:53`, `[fd00::1]:53`, or the address alone without a port. */
 export function endText(ip: string, port: number | undefined): string {
   if (port === undefined) return ip;
@@ -904,7 +945,10 @@ export function mergeFlowInto(from: FlowRecord, into: FlowRecord): void {
   for (const [k, v] of ev.monitor) if (!into.evidence.monitor.has(k)) into.evidence.monitor.set(k, v);
   into.evidence.drops.push(...ev.drops);
   into.evidence.kernel.push(...ev.kernel);
-  for (const [k, v] of ev.iptables) if (!into.evidence.iptables.has(k)) into.evidence.iptables.set(k, v);
+  // Chains in the order the packet crossed them: the earlier flow's first.
+  const chains = from.firstSeq < into.firstSeq ? [...ev.iptables, ...into.evidence.iptables] : [...into.evidence.iptables, ...ev.iptables];
+  into.evidence.iptables = new Map();
+  for (const [k, v] of chains) if (!into.evidence.iptables.has(k)) into.evidence.iptables.set(k, v);
   into.firstSeq = Math.min(into.firstSeq, from.firstSeq);
   if (!into.role && from.role) into.role = from.role;
   if (!into.ctRole && from.ctRole) into.ctRole = from.ctRole;

@@ -20,7 +20,8 @@ export function applyTranslations(acc: FlowAccumulator, resolve: (where: PointHi
   for (const t of acc.translations) {
     const point = typeof t.where === 'string' ? t.where : resolve(t.where, t.stream);
     const entry: FlowTranslation = { point, kind: t.kind, from: endText(t.before.dst, t.before.dstPort), to: endText(t.after.dst, t.after.dstPort), evidence: t.evidence };
-    if (t.kind === 'snat' || t.kind === 'masquerade') {
+    // The end that changed: the source for SNAT, masquerade and a reply's restored source.
+    if (t.kind === 'snat' || t.kind === 'masquerade' || (t.before.dst === t.after.dst && t.before.dstPort === t.after.dstPort)) {
       entry.from = endText(t.before.src, t.before.srcPort);
       entry.to = endText(t.after.src, t.after.srcPort);
     }
@@ -30,16 +31,42 @@ export function applyTranslations(acc: FlowAccumulator, resolve: (where: PointHi
 }
 
 function applyPacketTranslation(acc: FlowAccumulator, t: TranslationRecord, entry: FlowTranslation, moved: Map<string, FlowRecord>): void {
+  if (t.kind === 'revnat') {
+    // A reply translated back: it belongs to its connection, under the tuple it was restored to.
+    const reply = joinFlows(acc, t.after.key, t.before.key, undefined, moved);
+    addTranslation(reply, entry, t);
+    noteSourceTranslationOfRequest(acc, t, entry.point, moved);
+    return;
+  }
   const forward = joinFlows(acc, t.before.key, t.after.key, t, moved);
   addTranslation(forward, entry, t);
   // The reply comes back from the translated address and is translated back to the original one.
   const reply = joinFlows(acc, t.before.reverseKey, t.after.reverseKey, undefined, moved);
-  if (reply && t.kind !== 'revnat') {
+  if (reply) {
     const back: FlowTranslation = t.kind === 'dnat'
       ? { point: entry.point, kind: 'revnat', from: entry.to, to: entry.from, evidence: `reverse of the DNAT (${entry.from} -> ${entry.to}): conntrack translates the reply's source back` }
       : { point: entry.point, kind: 'revnat', from: entry.to, to: entry.from, evidence: `reverse of the ${entry.kind.toUpperCase()} (${entry.from} -> ${entry.to}): conntrack translates the reply's destination back` };
     addTranslation(reply, back, { ...t, kind: 'revnat', before: t.after, after: t.before });
   }
+}
+
+/**
+ * A reply whose destination was translated back (to the pod, from the address it came back to)
+ * shows what the request's source had been translated to: masquerade or SNAT by the rule the
+ * request's trace matched, else an SNAT that no rule here showed.
+ */
+function noteSourceTranslationOfRequest(acc: FlowAccumulator, t: TranslationRecord, point: string, moved: Map<string, FlowRecord>): void {
+  const b = t.before;
+  const a = t.after;
+  if (b.src !== a.src || b.dst === a.dst) return;
+  const request = acc.flows.get(a.reverseKey) ?? moved.get(a.reverseKey);
+  if (!request) return;
+  const rule = request.natRule;
+  const kind = rule?.target === 'MASQUERADE' ? 'masquerade' : 'snat';
+  const from = endText(a.dst, a.dstPort);
+  const to = endText(b.dst, b.dstPort);
+  const evidence = `its reply came back to ${to} and was translated back to ${from}${rule && rule.target !== 'DNAT' ? ` (rule ${rule.text}, ${rule.chain})` : ''}`;
+  addTranslation(request, { point, kind, from, to, evidence }, { ...t, kind });
 }
 
 /** The flow of the original tuple with the translated tuple's flow folded in; either alone when only one was seen. */

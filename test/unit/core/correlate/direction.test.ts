@@ -1,4 +1,4 @@
-import { analyzeFiles } from '../../../helpers/analyze-files.js';
+import { analyzeFixtures } from './analyze-fixture.js';
 
 /**
  * Request or reply follows the protocol, not the order of the lines: TCP SYN vs SYN-ACK, ICMP
@@ -10,7 +10,7 @@ const ends = (f: { protocol: string; srcIp: string; dstIp: string; direction: st
 
 describe('direction from the protocol', () => {
   it('a monitor transcript that starts with a DNS answer (from port 53, conntrack state reply): a reply with no request', async () => {
-    const report = await analyzeFiles('test/fixtures/cilium-monitor/docs-v1.8-debugging-dns-related-to.txt');
+    const report = await analyzeFixtures(['test/fixtures/cilium-monitor/docs-v1.8-debugging-dns-related-to.txt']);
     expect(report.flows.map(ends)).toEqual([
       ['udp', '10.63.240.10:53', '10.60.0.182:42132', 'reply'],
       ['tcp', '10.60.0.182:41510', '104.198.14.52:80', 'request'],
@@ -19,7 +19,7 @@ describe('direction from the protocol', () => {
   });
 
   it('a SYN-ACK whose SYN went to another address is a reply, and the client RST to it a request of that connection', async () => {
-    const report = await analyzeFiles('test/fixtures/tcpdump/gh-cilium-issue5239-2018-v-clusterip-syn-reply-from-wrong-service-ip.txt');
+    const report = await analyzeFixtures(['test/fixtures/tcpdump/gh-cilium-issue5239-2018-v-clusterip-syn-reply-from-wrong-service-ip.txt']);
     expect(report.flows.map(ends)).toEqual([
       ['tcp', '10.2.2.139:48582', '172.18.0.50:80', 'request'],
       ['tcp', '10.2.2.139:48582', '172.18.0.146:9200', 'request'],
@@ -28,7 +28,7 @@ describe('direction from the protocol', () => {
   });
 
   it('an ICMP port unreachable answers the UDP packet: a reply, never a request (real tcpdump capture made here)', async () => {
-    const report = await analyzeFiles('test/fixtures/pcap/tcp-udp.pcap');
+    const report = await analyzeFixtures(['test/fixtures/pcap/tcp-udp.pcap']);
     expect(report.flows.filter((f) => f.protocol === 'icmp').map(ends)).toEqual([['icmp', '10.99.0.2:', '10.99.0.1:', 'reply']]);
   });
 });

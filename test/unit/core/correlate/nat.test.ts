@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyzeFiles } from '../../../helpers/analyze-files.js';
+import { analyzeFixtures } from './analyze-fixture.js';
 import type { ReportFlow } from '../../../../src/core/model/report.js';
 
 /**
@@ -16,7 +16,7 @@ const view = (f: ReportFlow) => ({
 
 describe('address translation', () => {
   it('socket LB records alone (trace-sock pre/post-xlate, fwd and rev): the socket\'s flow to the ClusterIP, DNAT to the backend, and the backend\'s answer translated back', async () => {
-    const report = await analyzeFiles('test/fixtures/cilium-monitor/docs-v1.13-kubeproxy-free-trace-sock-four-xlate-records.txt');
+    const report = await analyzeFixtures(['test/fixtures/cilium-monitor/docs-v1.13-kubeproxy-free-trace-sock-four-xlate-records.txt']);
     expect(report.flows.map(view)).toEqual([
       {
         flow: 'tcp ?: -> 10.96.128.44:80', direction: 'request',
@@ -30,7 +30,7 @@ describe('address translation', () => {
   });
 
   it('socket LB with the packets: the wire carries only the backend; its flow and its reply carry the ClusterIP as their translation, no flow to the ClusterIP', async () => {
-    const report = await analyzeFiles('test/fixtures/cilium-monitor/blog-zh-socklb-trace-sock-network-v1.18.txt');
+    const report = await analyzeFixtures(['test/fixtures/cilium-monitor/blog-zh-socklb-trace-sock-network-v1.18.txt']);
     expect(report.flows.map(view)).toEqual([
       {
         flow: 'tcp 10.244.1.56:56944 -> 10.244.2.148:80', direction: 'request',
@@ -44,7 +44,7 @@ describe('address translation', () => {
   });
 
   it('monitor DEBUG of a NodePort: the service tuple\'s conntrack lookup (flags 4) and the backend\'s are one packet, DNATed; the reply is the same flow translated back', async () => {
-    const report = await analyzeFiles('test/fixtures/cilium-monitor/gh-cilium-issue10983-2020-v-debug-slave-service-lookup-revnat-reply.txt');
+    const report = await analyzeFixtures(['test/fixtures/cilium-monitor/gh-cilium-issue10983-2020-v-debug-slave-service-lookup-revnat-reply.txt']);
     const dnat = 'cilium monitor DEBUG: conntrack lookup of the service tuple 172.29.2.21:32532 (flags 4, TUPLE_F_SERVICE), then the same packet (CPU 1, MARK 0x6a60e2e6) looked up as 10.42.1.254:3306';
     expect(report.flows.map(view)).toEqual([
       {
@@ -71,7 +71,7 @@ describe('address translation', () => {
     try {
       const file = join(dir, 'pwru-dnat-twice.txt');
       writeFileSync(file, joined.join('\n'));
-      const report = await analyzeFiles(file);
+      const report = await analyzeFixtures([file]);
       expect(report.flows.map((f) => ({ ...view(f), verdict: f.verdict, dropReason: f.dropReason }))).toEqual([
         {
           flow: 'udp 10.244.0.3:39492 -> 10.96.0.10:53', direction: 'request', verdict: 'dropped', dropReason: 'SKB_DROP_REASON_OTHERHOST',
@@ -85,4 +85,19 @@ describe('address translation', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('netfilter trace of a masqueraded ping (xtables-monitor): the answer to the node address and its de-masqueraded copy are one reply flow; the request is masqueraded to that address', async () => {
+    const report = await analyzeFixtures(['test/fixtures/iptables-trace/xtables-monitor-docker0-icmp-forward-masquerade.txt']);
+    expect(report.flows.map(view)).toEqual([
+      {
+        flow: 'ip 172.17.0.2: -> 52.142.124.215:', direction: 'request',
+        translations: [{ point: 'iptables:?', kind: 'masquerade', from: '172.17.0.2', to: '192.168.91.132', evidence: 'its reply came back to 192.168.91.132 and was translated back to 172.17.0.2 (rule -4 -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE, nat:POSTROUTING)' }],
+      },
+      {
+        flow: 'ip 52.142.124.215: -> 172.17.0.2:', direction: 'reply',
+        translations: [{ point: 'iptables:?', kind: 'revnat', from: '192.168.91.132', to: '172.17.0.2', evidence: 'netfilter trace 5d0e7204: the packet 52.142.124.215 > 192.168.91.132 went on as 52.142.124.215 > 172.17.0.2 in filter:FORWARD, no NAT rule matched: conntrack translated an established connection back' }],
+      },
+    ]);
+  });
 });
+

@@ -129,7 +129,7 @@ describe('netfilter traces', () => {
     ]);
   });
 
-  it("xtables-monitor: a container ping forwarded through docker0 (FORWARD), and the answer translated back in PREROUTING", async () => {
+  it("xtables-monitor: a container ping forwarded through docker0 (FORWARD), and the answer translated back in PREROUTING (one reply flow: the trace id shows the reverse NAT, and the request is masqueraded to the address the answer came back to)", async () => {
     const report = await analyzeFixtures(["test/fixtures/iptables-trace/xtables-monitor-docker0-icmp-forward-masquerade.txt"]);
     expect(report.flows.map((f) => ({ ...conclusionOf(f), packets: f.packets.map((p) => [p.key, p.hops.length]) }))).toEqual([
       {
@@ -147,7 +147,8 @@ describe('netfilter traces', () => {
         "notObserved": [],
         "conclusions": [
           "Delivered: the request reached 52.142.124.215 (the reply was seen (iptables:?)).",
-          "Path host-stack: the request entered the host on docker0, was routed by its network stack (netfilter FORWARD) and left on ens160; chains crossed: raw:PREROUTING -> nat:PREROUTING -> filter:FORWARD -> filter:DOCKER-USER -> filter:DOCKER-ISOLATION-STAGE-1 -> filter:DOCKER-ISOLATION-STAGE-2 -> nat:POSTROUTING. The last verdict traced: accept at nat:POSTROUTING."
+          "Path host-stack: the request entered the host on docker0, was routed by its network stack (netfilter FORWARD) and left on ens160; chains crossed: raw:PREROUTING -> nat:PREROUTING -> filter:FORWARD -> filter:DOCKER-USER -> filter:DOCKER-ISOLATION-STAGE-1 -> filter:DOCKER-ISOLATION-STAGE-2 -> nat:POSTROUTING. The last verdict traced: accept at nat:POSTROUTING.",
+          "Translated at iptables:?: source masqueraded to the node address 172.17.0.2 -> 192.168.91.132."
         ],
         "evidence": [
           {
@@ -160,6 +161,12 @@ describe('netfilter traces', () => {
             "claim": "delivered",
             "because": [
               "the reply was seen (iptables:?)"
+            ]
+          },
+          {
+            "claim": "translated",
+            "because": [
+              "its reply came back to 192.168.91.132 and was translated back to 172.17.0.2 (rule -4 -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE, nat:POSTROUTING)"
             ]
           }
         ],
@@ -185,52 +192,27 @@ describe('netfilter traces', () => {
         "notObserved": [],
         "conclusions": [
           "Not enough evidence to say whether the reply was delivered: nothing watched 172.17.0.2's side, or it stayed silent.",
-          "Path host-stack: the reply entered the host on ens160, was routed by its network stack (netfilter FORWARD) and left on docker0; chains crossed: filter:FORWARD -> filter:DOCKER-USER -> filter:DOCKER-ISOLATION-STAGE-1. The last verdict traced: accept at filter:FORWARD."
+          "Path host-stack: the reply entered the host on ens160, was routed by its network stack (netfilter FORWARD) and left on docker0; chains crossed: raw:PREROUTING -> filter:FORWARD -> filter:DOCKER-USER -> filter:DOCKER-ISOLATION-STAGE-1. The last verdict traced: accept at filter:FORWARD.",
+          "Translated at iptables:?: translated back (reverse NAT) 192.168.91.132 -> 172.17.0.2."
         ],
         "evidence": [
           {
             "claim": "host-stack",
             "because": [
-              "iptables TRACE on ?: filter:FORWARD -> filter:DOCKER-USER -> filter:DOCKER-ISOLATION-STAGE-1 (in ens160, out docker0); last verdict accept at filter:FORWARD: the host's netfilter hooks ran"
+              "iptables TRACE on ?: raw:PREROUTING -> filter:FORWARD -> filter:DOCKER-USER -> filter:DOCKER-ISOLATION-STAGE-1 (in ens160, out docker0); last verdict accept at filter:FORWARD: the host's netfilter hooks ran"
+            ]
+          },
+          {
+            "claim": "translated",
+            "because": [
+              "netfilter trace 5d0e7204: the packet 52.142.124.215 > 192.168.91.132 went on as 52.142.124.215 > 172.17.0.2 in filter:FORWARD, no NAT rule matched: conntrack translated an established connection back"
             ]
           }
         ],
         "packets": [
           [
             "ip ip-id 8322",
-            5
-          ]
-        ]
-      },
-      {
-        "flow": "ip 52.142.124.215 -> 192.168.91.132 request",
-        "path": [
-          "host-stack"
-        ],
-        "verdict": "unknown",
-        "dropReason": null,
-        "dropPoint": null,
-        "seenAt": [
-          "iptables:?"
-        ],
-        "notSeenAt": [],
-        "notObserved": [],
-        "conclusions": [
-          "Not enough evidence to say whether the request was delivered: nothing watched 192.168.91.132's side, or it stayed silent.",
-          "Path host-stack: the request entered the host on ens160 and its addresses were translated in PREROUTING (raw:PREROUTING): the same trace goes on as 52.142.124.215 > 172.17.0.2."
-        ],
-        "evidence": [
-          {
-            "claim": "host-stack",
-            "because": [
-              "iptables TRACE on ?: raw:PREROUTING (in ens160); last verdict accept at raw:PREROUTING: the host's netfilter hooks ran"
-            ]
-          }
-        ],
-        "packets": [
-          [
-            "ip ip-id 8322",
-            3
+            8
           ]
         ]
       }
