@@ -30,7 +30,7 @@ const FLOW_END = keysOf<ReportFlowEnd>()(['ip', 'port', 'namespace', 'pod', 'nod
 const TRANSLATION = keysOf<ReportTranslation>()(['point', 'kind', 'from', 'to', 'evidence']);
 const TUNNEL = keysOf<ReportTunnel>()(['protocol', 'vni', 'outer', 'evidence']);
 const PACKET = keysOf<ReportPacket>()(['key', 'hops']);
-const HOP = keysOf<ReportHop>()(['point', 'tool', 'time', 'deltaUs', 'detail', 'match', 'facts']);
+const HOP = keysOf<ReportHop>()(['point', 'tool', 'time', 'deltaUs', 'deltaNote', 'detail', 'match', 'facts']);
 const EVIDENCE = keysOf<ReportEvidence>()(['claim', 'because']);
 
 type Plain = { [key: string]: unknown };

@@ -244,6 +244,7 @@ function hopDetail(hop: ReportHop, ctx: TextContext): string {
 /** `-o wide`: the hop's time and facts (in the order the correlator gave them), on lines under its point. */
 function factsLines(hop: ReportHop, ctx: TextContext): string[] {
   const entries = Object.entries(hop.facts ?? {});
+  if (hop.deltaNote) entries.unshift(['no delta', hop.deltaNote]);
   if (hop.time !== null) entries.unshift(['time', hop.time]);
   if (entries.length === 0) return [];
   const cols = ctx.hopColumns;

@@ -8,6 +8,7 @@ import { classifyFlow, type FlowFacts, type SeenAt } from './classify.js';
 import { readKernelPath } from './kernel-path.js';
 import { clusterOf, type StatusInput } from './cluster.js';
 import type { LbState } from '../model/lb-state.js';
+import { alignClocks, guardDelta } from './clocks.js';
 
 /** What the report builder needs besides the flows: inputs as they ended, and what we know of endpoints. */
 export interface ReportContext {
@@ -28,6 +29,9 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   const { cluster, warnings } = clusterOf(ctx.statuses ?? []);
   ctx.warnings.push(...warnings);
   applyTranslations(acc, (w, s) => resolver.resolve(w, s));
+  const clocks = alignClocks(acc.flows.values(), (s) => ctx.streams[s]?.name ?? `input ${s}`);
+  resolver.shifts = clocks.shifts;
+  ctx.warnings.push(...clocks.warnings);
   const records = [...acc.flows.values()];
   const flows: ReportFlow[] = [];
   const pairs = orderFlows(records, acc);
@@ -260,7 +264,7 @@ function buildPackets(
   const keyed = [...flow.packets.values()];
   const timedFirst = (hops: HopRecord[]) => {
     let best = Infinity;
-    for (const h of hops) if (h.time && (h.tool === 'tcpdump' || h.tool === 'pcap')) best = Math.min(best, h.time.us);
+    for (const h of hops) if (h.time && (h.tool === 'tcpdump' || h.tool === 'pcap')) best = Math.min(best, r.usOf(h)!);
     return best;
   };
   keyed.sort((a, b) => {
@@ -315,15 +319,17 @@ function buildPackets(
  * clock: hops of the flow that are not one packet's get none.
  */
 function reportHops(hops: HopRecord[], r: PointResolver, rank: (point: string) => number, samePacket: boolean): ReportHop[] {
-  const placed = hops.map((h) => ({ h, point: r.resolve(h.where, h.stream), domain: r.clockDomain(h) }));
+  const placed = hops.map((h) => ({ h, point: r.resolve(h.where, h.stream), domain: r.clockDomain(h), us: r.usOf(h) }));
   placed.sort((a, b) => rank(a.point) - rank(b.point) || sameDomainTimeOrder(a, b) || a.h.seq - b.h.seq);
   const base = samePacket ? placed.find((x) => x.domain !== undefined) : undefined;
-  return placed.map(({ h, point, domain }) => {
-    const deltaUs = base && domain === base.domain && h.time && base.h.time ? round3(h.time.us - base.h.time.us) : null;
+  return placed.map(({ h, point, domain, us }) => {
+    // Every delta of the report is made here, and guarded: never negative, never longer than one packet's way.
+    const delta = base && domain === base.domain && us !== undefined && base.us !== undefined ? guardDelta(round3(us - base.us)) : { deltaUs: null };
     let detail = h.funcs ? kernelDetail(h.funcs) : h.detail;
     // Outside a packet, an skb is named by its address: the one identity pwru gives it.
     if (!samePacket && h.funcs && h.facts.skb !== undefined) detail = `skb ${h.facts.skb}: ${detail}`;
-    const hop: ReportHop = { point, tool: h.tool, time: h.time ? formatTime(h.time) : null, deltaUs, detail, match: h.match };
+    const hop: ReportHop = { point, tool: h.tool, time: h.time ? formatTime(h.time) : null, deltaUs: delta.deltaUs, detail, match: h.match };
+    if (delta.note) hop.deltaNote = delta.note;
     const facts: Record<string, string | number> = { ...h.facts };
     if (h.funcs) facts.functions = h.funcs.join(' ') + (h.funcsDropped ? ` (+${h.funcsDropped} more)` : '');
     if (Object.keys(facts).length) hop.facts = facts;
@@ -338,8 +344,8 @@ function kernelDetail(funcs: string[]): string {
   return funcs.length === 1 ? funcs[0] : `${funcs[0]} -> ... -> ${funcs[funcs.length - 1]} (${funcs.length} functions)`;
 }
 
-function sameDomainTimeOrder(a: { h: HopRecord; domain?: string }, b: { h: HopRecord; domain?: string }): number {
-  if (a.domain && a.domain === b.domain && a.h.time && b.h.time) return a.h.time.us - b.h.time.us;
+function sameDomainTimeOrder(a: { domain?: string; us?: number }, b: { domain?: string; us?: number }): number {
+  if (a.domain && a.domain === b.domain && a.us !== undefined && b.us !== undefined) return a.us - b.us;
   return 0;
 }
 
@@ -422,6 +428,14 @@ class PointResolver {
   }
 
   /** Hops whose times can be subtracted share a domain: same node (one kernel clock), same clock kind. */
+  /** Streams whose clock runs a time-zone offset away from another's, and the µs that align them (alignClocks). */
+  shifts = new Map<number, number>();
+
+  /** A hop's time on its domain's clock, aligned where its stream's clock was shifted. */
+  usOf(h: HopRecord): number | undefined {
+    return h.time ? h.time.us + (this.shifts.get(h.stream) ?? 0) : undefined;
+  }
+
   clockDomain(h: HopRecord): string | undefined {
     if (!h.time) return undefined;
     return `${h.node ?? this.nodeOfStream(h.stream)}|${h.time.clock}`;

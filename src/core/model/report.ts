@@ -165,6 +165,8 @@ export interface ReportHop {
   time: string | null;
   /** Microseconds since the first hop of this packet on the same clock (same node); null when not comparable. */
   deltaUs: number | null;
+  /** Why deltaUs is null although the hop has a time on the packet's clock (a negative or implausible delta); absent otherwise. */
+  deltaNote?: string;
   detail: string;
   /** packet: the tool identified this very packet; flow: attached by flow and order only. */
   match: 'packet' | 'flow';
