@@ -10,9 +10,10 @@ export const HUBBLE_MAX_BYTES = 64 * 1024 * 1024;
 /**
  * How far back `observe` starts: `--follow` alone prints only flows after its request reached the
  * server, which is after `status` answered; `--since` replays the moments between from Hubble's
- * ring buffer, so the traffic sent once the probe is ready cannot fall in that gap.
+ * ring buffer, so the traffic sent once the probe is ready cannot fall in that gap (milliseconds:
+ * one exec of the CLI and a connect). Kept short: what the pods sent in that second before shows too.
  */
-export const HUBBLE_SINCE = '5s';
+export const HUBBLE_SINCE = '1s';
 
 /**
  * The agent image ships the hubble CLI, which talks to the node's own Hubble socket (its image sets

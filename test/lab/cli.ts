@@ -1,7 +1,7 @@
 /**
  * `npm run lab -- up|down|status`: the lab's command line (needs root).
  *   up [--mode legacy|legacy-endpoint-routes|bpf] [--tunnel vxlan|disabled] [--cilium-version X]
- *      [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--no-api]
+ *      [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--hubble on|off] [--no-api]
  *   down [--all]     remove the lab (--all: every dplab- namespace, whatever made it)
  *   status
  * Exit codes: 0 done, 1 failed, 2 usage error, 3 refused (a lab is already up).
@@ -10,7 +10,7 @@ import { labDown, labStatus, labUp, type UpOptions } from './kernel/lab.js';
 import { LabError } from './kernel/run.js';
 import { DATAPATH_MODES } from './kernel/topology.js';
 
-const USAGE = 'usage: npm run lab -- up [--mode legacy|legacy-endpoint-routes|bpf] [--tunnel vxlan|disabled] [--cilium-version X] [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--no-api] | down [--all] | status';
+const USAGE = 'usage: npm run lab -- up [--mode legacy|legacy-endpoint-routes|bpf] [--tunnel vxlan|disabled] [--cilium-version X] [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--hubble on|off] [--no-api] | down [--all] | status';
 
 class UsageError extends Error {}
 
@@ -52,6 +52,12 @@ function parseUp(args: string[]): UpOptions {
       case '--datapath-debug':
         opts.datapathDebug = true;
         break;
+      case '--hubble': {
+        const v = value();
+        if (v !== 'on' && v !== 'off') throw new UsageError(`--hubble must be on or off, not ${v}`);
+        opts.hubble = v === 'on';
+        break;
+      }
       case '--no-api':
         opts.api = false;
         break;

@@ -292,6 +292,15 @@ function buildPackets(
     // with that id: the k-th such hop of a stream to the k-th ping of that session.
     const hintOrder = new Map<string, number>();
     list.forEach((hop) => {
+      const near = hop.tool === 'hubble' ? nearestInTime(hop, packets, r) : undefined;
+      if (near === 'none-near') {
+        flowLevel.push(hop);
+        return;
+      }
+      if (near) {
+        near.hops.push(hop);
+        return;
+      }
       if (hop.keyHint) {
         const candidates = packets.filter((p) => p.key.startsWith(hop.keyHint!));
         if (candidates.length) {
@@ -312,6 +321,36 @@ function buildPackets(
   const rank = memoRank(srcEp, dstEp);
   const shown = packets.map((p) => ({ key: p.key, hops: reportHops(p.hops, r, rank, true) }));
   return { packets: shown, flowHops: reportHops(flowLevel, r, rank, false), counted };
+}
+
+/** Hubble's hops carry no packet identity but a time on their node's clock: within this, the captured packet nearest in time is theirs. */
+const NEAREST_PACKET_US = 200_000;
+
+/**
+ * nearestInTime: the packet (among those the hop's key hint allows) with a hop on the same clock
+ * nearest in time to this one, when one is within NEAREST_PACKET_US; `none-near` when packets were
+ * timed on that clock but none near (the hop is another packet's, one no capture kept); undefined
+ * when no packet was timed on that clock.
+ */
+function nearestInTime(hop: HopRecord, packets: { key: string; hops: HopRecord[] }[], r: PointResolver): { key: string; hops: HopRecord[] } | 'none-near' | undefined {
+  const domain = r.clockDomain(hop);
+  if (!domain || !hop.time) return undefined;
+  let best: { key: string; hops: HopRecord[] } | undefined;
+  let bestGap = NEAREST_PACKET_US;
+  let comparable = false;
+  for (const p of packets) {
+    if (hop.keyHint && !p.key.startsWith(hop.keyHint)) continue;
+    for (const h of p.hops) {
+      if (h.tool === 'hubble' || !h.time || r.clockDomain(h) !== domain) continue;
+      comparable = true;
+      const gap = Math.abs(h.time.us - hop.time.us);
+      if (gap <= bestGap) {
+        bestGap = gap;
+        best = p;
+      }
+    }
+  }
+  return best ?? (comparable ? 'none-near' : undefined);
 }
 
 /**

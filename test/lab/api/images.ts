@@ -7,10 +7,10 @@
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { emulatedBundle } from '../emulated/bundle.js';
+import { emulatedBundle, type EmulatedScript } from '../emulated/bundle.js';
 
 /** Where a command of an image comes from. */
-export type CommandSource = { kind: 'host' } | { kind: 'emulated'; script: 'cilium-dbg' | 'pwru'; cliName?: string };
+export type CommandSource = { kind: 'host' } | { kind: 'emulated'; script: EmulatedScript; cliName?: string };
 
 /** The repository root, from which the API server's script and tsx are found. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -81,6 +81,8 @@ export function imageCommands(image: string): Map<string, CommandSource> {
       // 1.15 renamed the CLI to cilium-dbg and kept `cilium` as a symlink to it.
       commands.set('cilium', { kind: 'emulated', script: 'cilium-dbg', cliName: 'cilium' });
       if (!before115(imageTag(image))) commands.set('cilium-dbg', { kind: 'emulated', script: 'cilium-dbg', cliName: 'cilium-dbg' });
+      // The agent image ships the hubble CLI, which talks to the node's own Hubble socket.
+      commands.set('hubble', { kind: 'emulated', script: 'hubble' });
       break;
     case 'cilium/pwru':
       host(BUSYBOX);

@@ -11,9 +11,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type EmulatedScript = 'cilium-dbg' | 'pwru';
+export type EmulatedScript = 'cilium-dbg' | 'pwru' | 'hubble';
 
-const SCRIPTS: EmulatedScript[] = ['cilium-dbg', 'pwru'];
+const SCRIPTS: EmulatedScript[] = ['cilium-dbg', 'pwru', 'hubble'];
 const SOURCE_DIR = fileURLToPath(new URL('./', import.meta.url));
 
 /** The bundle of an emulated program in a lab directory. */

@@ -9,7 +9,7 @@ import { CliError } from './cilium/cli-error.js';
 import { endpointGet, endpointList } from './cilium/endpoint.js';
 import { parseMonitorArgs, runMonitor } from './cilium/monitor.js';
 import { status } from './cilium/status.js';
-import { nodeContext, NoLabError } from './lab-context.js';
+import { nodeContext, runEmulated } from './lab-context.js';
 
 const name = process.env.LAB_CLI_NAME || 'cilium-dbg';
 
@@ -76,14 +76,4 @@ function main(argv: string[]): number {
   throw new CliError(`unknown command "${command}" for "${name}"\nRun '${name} --help' for usage.`);
 }
 
-try {
-  const code = main(process.argv.slice(2));
-  if (code >= 0) process.exitCode = code;
-} catch (err) {
-  if (err instanceof CliError || err instanceof NoLabError) {
-    process.stderr.write(`Error: ${err.message}\n`);
-    process.exitCode = 1;
-  } else {
-    throw err;
-  }
-}
+runEmulated(main);

@@ -6,6 +6,7 @@
  */
 import { readLab, type KernelFacts } from '../kernel/kernel-facts.js';
 import type { LabNode, LabPod, LabState } from '../state.js';
+import { CliError } from './cilium/cli-error.js';
 
 export interface NodeContext {
   statePath: string;
@@ -33,4 +34,22 @@ export function nodeContext(env: NodeJS.ProcessEnv = process.env): NodeContext {
   const node = lab.state.nodes.find((n) => n.name === nodeName);
   if (!node) throw new NoLabError(`node ${nodeName} is not in the lab`);
   return { statePath, state: lab.state, kernel: lab.kernel, node, pods: lab.state.pods.filter((p) => p.node === nodeName) };
+}
+
+/**
+ * runEmulated runs an emulated command's main as cobra does: a CLI or lab error is one
+ * `Error: <message>` line and exit 1; a negative code keeps the process running (monitor, observe).
+ */
+export function runEmulated(main: (argv: string[]) => number): void {
+  try {
+    const code = main(process.argv.slice(2));
+    if (code >= 0) process.exitCode = code;
+  } catch (err) {
+    if (err instanceof CliError || err instanceof NoLabError) {
+      process.stderr.write(`Error: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      throw err;
+    }
+  }
 }

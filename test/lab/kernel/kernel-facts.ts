@@ -14,6 +14,8 @@ export interface KernelFacts {
   monitorAggregation: MonitorAggregation;
   /** The agent's Debug option: without it Cilium's datapath compiles its cilium_dbg() messages out (no DEBUG lines). */
   datapathDebug?: boolean;
+  /** Hubble on the agents (`lab up --hubble on|off`, on by default as in Cilium's Helm chart): the emulated hubble CLI answers only then. */
+  hubble?: boolean;
   nodes: Record<string, { hostEndpointId: number; underlayIfindex: number; ciliumHostIfindex: number; vxlanIfindex?: number; netnsInode: number; agentPid: number }>;
   /** By `namespace/name`. */
   pods: Record<string, { netnsInode: number }>;

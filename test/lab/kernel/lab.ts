@@ -25,6 +25,8 @@ export interface UpOptions {
   monitorAggregation?: MonitorAggregation;
   /** The agent's Debug option (datapath debug messages, `cilium-dbg monitor -v` DEBUG lines); off by default, as in Cilium. */
   datapathDebug?: boolean;
+  /** Hubble on the agents (default on): off, the emulated `hubble` fails as the real CLI without a Hubble socket. */
+  hubble?: boolean;
   /** Start the API server (default true); tests of the kernel side alone skip it. */
   api?: boolean;
 }
@@ -100,6 +102,7 @@ export async function labUp(options: UpOptions = {}): Promise<UpResult> {
     ciliumVersion: options.ciliumVersion ?? DEFAULT_VERSION,
     monitorAggregation: options.monitorAggregation ?? 'medium',
     datapathDebug: options.datapathDebug ?? false,
+    hubble: options.hubble ?? true,
   };
   const instance = options.instance ?? '';
   const paths = labPaths(opts.dir);
@@ -138,6 +141,7 @@ export async function labUp(options: UpOptions = {}): Promise<UpResult> {
       instance,
       monitorAggregation: opts.monitorAggregation,
       datapathDebug: opts.datapathDebug,
+      hubble: opts.hubble,
       nodes: Object.fromEntries(topology.nodes.map((n) => {
         const f = facts.nodes.get(n.name) as NetworkFacts['nodes'] extends Map<string, infer V> ? V : never;
         return [n.name, { hostEndpointId: n.hostEndpointId, underlayIfindex: f.underlayIfindex, ciliumHostIfindex: f.ciliumHostIfindex, vxlanIfindex: f.vxlanIfindex, netnsInode: f.netnsInode, agentPid: agentPids[n.name] }];

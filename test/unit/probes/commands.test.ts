@@ -260,7 +260,7 @@ describe('the Hubble probe', () => {
       target: { namespace: 'kube-system', name: 'cilium-n1', container: 'cilium-agent', cli: 'cilium' },
       setup: [],
       argv: ['sh', '-c', 'echo $$ > "$0" && exec "$@"', '/tmp/kubectl-datapath-r1-hubble-n1.pid', 'timeout', '90',
-        'sh', '-c', HUBBLE_SCRIPT, 'hubble', '--follow', '--since', '5s', '-o', 'jsonpb', '--ip', '10.0.1.5', '--ip', '10.0.2.7'],
+        'sh', '-c', HUBBLE_SCRIPT, 'hubble', '--follow', '--since', '1s', '-o', 'jsonpb', '--ip', '10.0.1.5', '--ip', '10.0.2.7'],
       ready: { kind: 'marker', text: 'Healthcheck (via ' },
       stop: ['sh', '-c', expect.any(String), '/tmp/kubectl-datapath-r1-hubble-n1.pid'],
       teardown: [],
@@ -287,7 +287,7 @@ describe('the Hubble probe', () => {
 
     it('Hubble on: the status answer goes to stderr (the ready marker), observe gets every flag as one word', () => {
       const r = fake(true);
-      expect([r.status, r.stderr, r.stdout]).toEqual([0, 'Healthcheck (via unix:///var/run/cilium/hubble.sock): Ok\n', 'observe|--follow|--since|5s|-o|jsonpb|--ip|10.0.1.5|--ip|10.0.2.7|']);
+      expect([r.status, r.stderr, r.stdout]).toEqual([0, 'Healthcheck (via unix:///var/run/cilium/hubble.sock): Ok\n', 'observe|--follow|--since|1s|-o|jsonpb|--ip|10.0.1.5|--ip|10.0.2.7|']);
     });
 
     it('Hubble off: status fails with the CLI\'s reason and observe never starts', () => {

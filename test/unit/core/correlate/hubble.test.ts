@@ -128,4 +128,28 @@ describe('Hubble hops join the packets of a capture', () => {
     ]);
     expect([syn.verdict, syn.dropReason, syn.dropPoint, syn.srcNode, syn.dstNode]).toEqual(['dropped', 'Policy denied', 'cilium:node2/22', 'node1', 'node2']);
   });
+
+  it('pings (no identity in Hubble): each Hubble hop goes to the captured ping nearest in time on its node clock', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hubble-near-'));
+    const cap = join(dir, 'eth0.txt');
+    writeFileSync(cap, [
+      '1700000000.000100 IP 10.0.1.5 > 10.0.2.7: ICMP echo request, id 7, seq 1, length 64',
+      '1700000001.000100 IP 10.0.1.5 > 10.0.2.7: ICMP echo request, id 7, seq 2, length 64',
+      '',
+    ].join('\n'));
+    const ping = (time: string) => JSON.stringify({ flow: {
+      time, verdict: 'FORWARDED', IP: { source: '10.0.1.5', destination: '10.0.2.7', ipVersion: 'IPv4' }, l4: { ICMPv4: { type: 8 } },
+      source: { ID: 11, identity: 100 }, destination: { identity: 200 }, node_name: 'node1', event_type: { type: 4, sub_type: 11 }, trace_observation_point: 'TO_NETWORK',
+    }, node_name: 'node1' });
+    const hub = join(dir, 'hubble.json');
+    // Printed out of order: time, not order, decides.
+    // to-network is stamped in bpf_host's tc egress, before the NIC's capture tap sees the packet.
+    writeFileSync(hub, `${ping('2023-11-14T22:13:21.000050Z')}\n${ping('2023-11-14T22:13:20.000080Z')}\n`);
+    const report = await analyzeFixtures([cap, hub], { points: [{ point: 'host:node1/eth0', file: cap }] });
+    expect(report.flows[0].packets.map((p) => [p.key, p.hops.map((h) => [h.tool, h.deltaUs])])).toEqual([
+      ['icmp id 7 seq 1', [['hubble', 0], ['tcpdump', 20]]],
+      ['icmp id 7 seq 2', [['hubble', 0], ['tcpdump', 50]]],
+    ]);
+    expect(report.flows[0].flowHops).toBeUndefined();
+  });
 });
