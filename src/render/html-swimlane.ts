@@ -23,6 +23,8 @@ export interface Lane {
 
 const GUTTER = 160;
 const LANE_W = 120;
+/** A lane nothing watched holds no mark: it is drawn narrower, so the lanes that did see stay in view. */
+const UNOBSERVED_W = 90;
 const NODE_BAND = 24;
 const HEAD_H = 66;
 const ROW_H = 66;
@@ -140,14 +142,15 @@ export function swimlaneSvg(flow: ReportFlow, flowIndex: number, lanes: Lane[]):
   const flowHops = flow.flowHops ?? [];
   const packetRows = flow.packets.length === 0 && flowHops.length === 0 ? 1 : flow.packets.length;
   const rows = packetRows + (flowHops.length > 0 ? 1 : 0) + (flow.morePackets > 0 ? 1 : 0);
-  const width = GUTTER + Math.max(1, lanes.length) * LANE_W + 8;
+  const laneLeft = laneEdges(lanes);
+  const width = laneLeft[lanes.length] + 8;
   const height = top + rows * ROW_H + 6;
-  const laneX = new Map(lanes.map((l, i) => [l.point, GUTTER + i * LANE_W + LANE_W / 2]));
+  const laneX = new Map(lanes.map((l, i) => [l.point, (laneLeft[i] + laneLeft[i + 1]) / 2]));
   const out: string[] = [];
   out.push(`<svg class="swimlane" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="group" aria-labelledby="f${flowIndex}-svgt">`);
   out.push(`<title id="f${flowIndex}-svgt">Swimlane of flow ${flowIndex + 1}: ${lanes.length} observation points, ${flow.packets.length} packets</title>`);
-  out.push(...nodeBands(lanes, nodeBand));
-  lanes.forEach((lane, i) => out.push(...laneColumn(lane, GUTTER + i * LANE_W, nodeBand, height)));
+  out.push(...nodeBands(lanes, laneLeft, nodeBand));
+  lanes.forEach((lane, i) => out.push(...laneColumn(lane, laneLeft[i], laneLeft[i + 1] - laneLeft[i], nodeBand, height)));
   const rules = Array.from({ length: rows + 1 }, (_, r) => `M4 ${top + r * ROW_H}H${width - 4}`);
   out.push(`<path class="row-rule" d="${rules.join('')}"/>`);
   if (flow.packets.length === 0 && flowHops.length === 0) {
@@ -204,15 +207,23 @@ function packetExtras(packet: Record<string, unknown>): string {
   return Object.keys(rest).length === 0 ? '' : describeValue(rest);
 }
 
-function nodeBands(lanes: Lane[], band: number): string[] {
+/** The left edge of each lane, and after the last one the right edge of the diagram's lanes. */
+function laneEdges(lanes: Lane[]): number[] {
+  const edges = [GUTTER];
+  for (const lane of lanes) edges.push(edges[edges.length - 1] + (lane.state === 'not-observed' ? UNOBSERVED_W : LANE_W));
+  if (lanes.length === 0) edges.push(GUTTER + LANE_W);
+  return edges;
+}
+
+function nodeBands(lanes: Lane[], laneLeft: number[], band: number): string[] {
   if (band === 0) return [];
   const out: string[] = [];
   let start = 0;
   for (let i = 1; i <= lanes.length; i++) {
     if (i < lanes.length && lanes[i].node === lanes[start].node) continue;
     const node = lanes[start].node;
-    const x = GUTTER + start * LANE_W + 3;
-    const w = (i - start) * LANE_W - 6;
+    const x = laneLeft[start] + 3;
+    const w = laneLeft[i] - laneLeft[start] - 6;
     out.push(`<g class="node-band${node === null ? ' node-unknown' : ''}"><rect x="${x}" y="2" width="${w}" height="${band - 6}" rx="4"/>`);
     // Times restart at a node's first hop: each node's capture clock is its own.
     const clock = start > 0 && node !== null && lanes[0].node !== null ? ' · own clock' : '';
@@ -225,22 +236,24 @@ function nodeBands(lanes: Lane[], band: number): string[] {
 
 const STATE_WORDS: Record<LaneState, string> = { seen: 'saw this flow', 'not-seen': 'watched, saw nothing', 'not-observed': 'not observed' };
 
-function laneColumn(lane: Lane, x: number, y0: number, height: number): string[] {
+function laneColumn(lane: Lane, x: number, laneW: number, y0: number, height: number): string[] {
+  // Characters a label line may take: about 6.3 px each at the lanes' font sizes.
+  const chars = Math.floor((laneW - 4) / 6.3);
   const [what, which] = pointLines(lane.point);
-  const cx = x + LANE_W / 2;
+  const cx = x + laneW / 2;
   const cls = `lane ${lane.state}${lane.drop ? ' drop' : ''}`;
-  const stateText = lane.drop ? '✗ dropped here' : lane.state === 'seen' ? '' : lane.state === 'not-seen' ? '▨ not seen' : '┈ not observed';
+  const stateText = lane.drop ? '✗ dropped here' : lane.state === 'seen' ? '' : lane.state === 'not-seen' ? '▨ not seen' : '┈ unobserved';
   const title = escapeLines([lane.point, STATE_WORDS[lane.state], ...(lane.drop ? [`the flow was dropped here${lane.dropReason ? `: ${lane.dropReason}` : ''}`] : []), ...lane.translations.map((t) => `translated: ${t.text}`)]);
   const out = [`<g class="${cls}" data-point="${esc(lane.point)}"><title>${title}</title>`];
-  out.push(`<rect class="lane-bg" x="${x + 3}" y="${y0}" width="${LANE_W - 6}" height="${height - y0 - 2}" rx="5"/>`);
-  out.push(`<text class="lane-what" x="${cx}" y="${y0 + 17}">${esc(shorten(what, LABEL_CHARS))}</text>`);
-  out.push(`<text class="lane-which" x="${cx}" y="${y0 + 33}">${esc(shorten(which, LABEL_CHARS - 2))}</text>`);
+  out.push(`<rect class="lane-bg" x="${x + 3}" y="${y0}" width="${laneW - 6}" height="${height - y0 - 2}" rx="5"/>`);
+  out.push(`<text class="lane-what" x="${cx}" y="${y0 + 17}">${esc(shorten(what, chars))}</text>`);
+  out.push(`<text class="lane-which" x="${cx}" y="${y0 + 33}">${esc(shorten(which, chars - 2))}</text>`);
   if (stateText !== '') out.push(`<text class="lane-state" x="${cx}" y="${y0 + 50}">${stateText}</text>`);
   if (lane.dropReason && lane.translations.length === 0) {
-    out.push(`<text class="lane-state drop-reason" x="${cx}" y="${y0 + 62}">${esc(shorten(lane.dropReason, LABEL_CHARS))}</text>`);
+    out.push(`<text class="lane-state drop-reason" x="${cx}" y="${y0 + 62}">${esc(shorten(lane.dropReason, chars))}</text>`);
   }
   if (lane.translations.length > 0) {
-    const tag = `⇄ ${shorten(lane.translations[0].tag, LABEL_CHARS - 4)}${lane.translations.length > 1 ? ` +${lane.translations.length - 1}` : ''}`;
+    const tag = `⇄ ${shorten(lane.translations[0].tag, chars - 4)}${lane.translations.length > 1 ? ` +${lane.translations.length - 1}` : ''}`;
     out.push(`<text class="lane-nat" x="${cx}" y="${y0 + (stateText === '' ? 50 : 62)}">${esc(tag)}</text>`);
   }
   out.push('</g>');

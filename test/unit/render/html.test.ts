@@ -31,7 +31,7 @@ describe('renderHtml', () => {
       ['pod:default/same/eth0', 'lane seen', ['pod default/same', 'eth0']],
       ['host:bpf1/lxcda6f5295b4b7', 'lane seen', ['host bpf1', 'lxcda6f5295b4b7']],
       ['cilium:bpf1/2836', 'lane seen', ['cilium bpf1', 'endpoint 2836']],
-      ['iptables:bpf1', 'lane not-observed', ['iptables', 'bpf1', '┈ not observed']],
+      ['iptables:bpf1', 'lane not-observed', ['iptables', 'bpf1', '┈ unobserved']],
       ['kernel:bpf1', 'lane seen', ['kernel', 'bpf1']],
       ['cilium:bpf1/3663', 'lane seen', ['cilium bpf1', 'endpoint 3663']],
       ['host:bpf1/lxcf9d0a91de5fb', 'lane not-seen', ['host bpf1', 'lxcf9d0a91de5fb', '▨ not seen']],
