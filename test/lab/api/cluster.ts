@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import type { LabNode, LabPod, LabState } from '../state.js';
 import { prepareImage } from './images.js';
+import { stopInit } from './node-init.js';
 import {
   ciliumEndpointObject,
   defaultedContainer,
@@ -42,8 +43,14 @@ export interface ExecTarget {
   image: string;
   binDir: string;
   container: string;
-  /** Named netns the command may see in /run/netns: the node's pods for node-level execs, none in a pod. */
+  /** Named netns the command sees in /run/netns: the node's pods when the spec mounts the host's /run/netns, else none. */
   visibleNetns: string[];
+  /** The node's pods' named netns (what the node's own /run/netns holds). */
+  nodeNetnsNames: string[];
+  /** spec.hostPID: the command runs in the node's PID namespace (else in one of its own). */
+  hostPID: boolean;
+  /** The container's capabilities as a setpriv bounding set (`all` when privileged). */
+  capabilities: string;
   /** Empty directory netns-view.sh mounts over while it builds that view. */
   stashDir: string;
 }
@@ -311,6 +318,7 @@ export class LabCluster {
     const existing = this.store.get('pods', namespace, name);
     if (!existing) throw notFound('', 'pods', name);
     this.processes.killPod(key);
+    stopInit(`pod:${key}`);
     const created = this.created.get(key);
     created?.timers.forEach(clearTimeout);
     this.created.delete(key);
@@ -348,9 +356,9 @@ export class LabCluster {
     if (phase !== 'Running' || !node) throw badRequest(`container not found ("${chosen.name}")`);
     const labPod = this.labPodsByKey.get(podKey(namespace, name));
     const netns = labPod?.netns ?? node.netns; // hostNetwork, agent and probe pods share the node's
-    const visibleNetns = labPod?.netns
-      ? []
-      : [...this.labPodsByKey.values()].flatMap((p) => (p.node === node.name && p.netns ? [p.netns] : []));
+    const nodeNetnsNames = [...this.labPodsByKey.values()].flatMap((p) => (p.node === node.name && p.netns ? [p.netns] : []));
+    const spec = pod.spec as PodConfinement;
+    const visibleNetns = labPod?.netns || !mountsHostNetns(spec, chosen.name) ? [] : nodeNetnsNames;
     return {
       podKey: podKey(namespace, name),
       node,
@@ -359,6 +367,9 @@ export class LabCluster {
       binDir: this.binDirFor(chosen.image),
       container: chosen.name,
       visibleNetns,
+      nodeNetnsNames,
+      hostPID: spec.hostPID === true,
+      capabilities: capabilitySet(spec.containers?.find((c) => c.name === chosen.name)?.securityContext),
       stashDir: this.stashDir,
     };
   }
@@ -384,4 +395,42 @@ export class LabCluster {
     this.processes.killAll();
     this.persist();
   }
+}
+
+/** The parts of a pod spec that confine its commands. */
+interface PodConfinement {
+  hostPID?: boolean;
+  volumes?: { name: string; hostPath?: { path: string } }[];
+  containers?: { name: string; volumeMounts?: { name: string; mountPath: string }[]; securityContext?: SecurityContext }[];
+}
+
+interface SecurityContext {
+  privileged?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+}
+
+/** The capabilities a container runtime gives a container by default (containerd's and CRI-O's list, with NET_RAW). */
+export const DEFAULT_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE'];
+
+/** A container's capabilities as setpriv's bounding-set list: the runtime's defaults, plus add, minus drop; `all` when privileged. */
+export function capabilitySet(sc: SecurityContext | undefined): string {
+  if (sc?.privileged) return 'all';
+  const norm = (c: string) => c.toUpperCase().replace(/^CAP_/, '');
+  const drop = (sc?.capabilities?.drop ?? []).map(norm);
+  const all = drop.includes('ALL');
+  const caps = new Set([...(all ? [] : DEFAULT_CAPABILITIES.filter((c) => !drop.includes(c))), ...(sc?.capabilities?.add ?? []).map(norm)]);
+  return ['-all', ...[...caps].sort().map((c) => `+${c.toLowerCase()}`)].join(',');
+}
+
+/** Whether the container mounts the host's /run/netns (a hostPath volume of it, or of /run or /var/run, at the same place). */
+export function mountsHostNetns(spec: PodConfinement, container: string): boolean {
+  const hostPaths = new Map((spec.volumes ?? []).flatMap((v) => (v.hostPath ? [[v.name, v.hostPath.path.replace(/\/+$/, '')] as const] : [])));
+  const mounts = spec.containers?.find((c) => c.name === container)?.volumeMounts ?? [];
+  const netnsDirs = ['/run/netns', '/var/run/netns'];
+  return mounts.some((m) => {
+    const host = hostPaths.get(m.name);
+    if (host === undefined) return false;
+    const at = m.mountPath.replace(/\/+$/, '');
+    return (netnsDirs.includes(host) && netnsDirs.includes(at)) || (['/run', '/var/run'].includes(host) && ['/run', '/var/run'].includes(at));
+  });
 }

@@ -2,8 +2,9 @@
  * Pod exec over WebSocket, channel.k8s.io v5 (preferred) or v4: binary frames whose first byte is
  * the channel, an empty frame on the lowest output channel once connected, one metav1.Status on
  * channel 3, then a close with code 1000 (notes/protocols.md §1.2-§1.6). The command runs for real
- * with `ip netns exec <netns>`, the image's command directory as its only PATH, and the /run/netns
- * view of a container (empty) or of its node (that node's pods).
+ * with `ip netns exec <netns>`, the image's command directory as its only PATH, confined as its
+ * pod's spec asks and no more (confine.sh): the node's PID namespace with hostPID (else one of its
+ * own), the host's /run/netns only when a hostPath volume mounts it, the container's capabilities.
  */
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { ExecTarget } from './cluster.js';
 import { hostBinary, missingExecutable } from './images.js';
+import { initPid } from './node-init.js';
 import type { ProcessGroups } from './processes.js';
 import { badRequest } from './status.js';
 
@@ -101,7 +103,7 @@ export interface ExecContext {
 }
 
 const IP = hostBinary('ip') ?? '/usr/sbin/ip';
-const NETNS_VIEW = fileURLToPath(new URL('./netns-view.sh', import.meta.url));
+const CONFINE = fileURLToPath(new URL('./confine.sh', import.meta.url));
 
 /** Runs one exec session on an accepted WebSocket until the command ends or the client leaves. */
 export function runExec(ws: WebSocket, ctx: ExecContext): void {
@@ -143,7 +145,17 @@ export function runExec(ws: WebSocket, ctx: ExecContext): void {
     LAB_POD: target.podKey,
   };
   if (options.tty) env.TERM = 'xterm';
-  const argv = ['netns', 'exec', target.netns, '/bin/sh', NETNS_VIEW, target.stashDir, ...target.visibleNetns, '--', ...options.command];
+  const confine = ['/bin/sh', CONFINE, target.stashDir, target.capabilities, ...target.visibleNetns, '--', ...options.command];
+  // hostPID: the node's PID namespace; otherwise the container's own, shared by all its execs.
+  const init = target.hostPID
+    ? initPid(`node:${target.node.name}`, target.node.netns, target.nodeNetnsNames, target.stashDir)
+    : initPid(`pod:${target.podKey}`, target.netns, [], target.stashDir);
+  if (init === undefined) {
+    if (options.stderr) send(STDERR, runtimeStartFailure('the container PID namespace could not be entered'));
+    finish(126);
+    return;
+  }
+  const argv = ['netns', 'exec', target.netns, '/usr/bin/nsenter', '--target', String(init), '--pid', '--', ...confine];
   const child: ChildProcess = ctx.processes.spawn(target.podKey, IP, argv, {
     cwd: '/',
     env,

@@ -102,9 +102,8 @@ describeAsRoot('lab API server with real kubectl', () => {
     expect(r.stdout).toContain('inet 192.168.2.61/24');
     expect(r.stdout).toMatch(/\/cilium-dbg\n.*\/cilium\n/);
     expect(r.stdout).toContain('no tcpdump');
-    // The node's view of /run/netns: its own pods only.
-    expect(r.stdout).toContain(t.lab.netns.same);
-    expect(r.stdout).not.toContain(t.lab.netns.bpf2);
+    // Cilium's agent container mounts no /run/netns: its view of it is empty.
+    expect(r.stdout).not.toContain(t.lab.netns.same);
     expect(r.stdout.trim().endsWith('bpf1')).toBe(true);
   });
 
@@ -116,16 +115,45 @@ describeAsRoot('lab API server with real kubectl', () => {
   });
 
   it('creates a hostNetwork probe pod, execs in its node namespace, and deletes it killing its execs', async () => {
-    const overrides = JSON.stringify({ apiVersion: 'v1', spec: { hostNetwork: true, hostPID: true, nodeName: 'bpf1' } });
-    const created = await run(['run', 'probe', '--image=nicolaka/netshoot:v0.13', '--restart=Never', `--overrides=${overrides}`, '--', 'sleep', '3600']);
+    // As the plugin's capture pod (src/app/probe-pods.ts): hostNetwork, hostPID, NET_ADMIN, NET_RAW,
+    // SYS_ADMIN (setns) and SYS_PTRACE (the node init's root), no volume.
+    const overrides = JSON.stringify({
+      apiVersion: 'v1',
+      spec: { hostNetwork: true, hostPID: true, nodeName: 'bpf1', containers: [{ name: 'probe', image: 'nicolaka/netshoot:v0.13', command: ['sleep', '3600'], securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE'] } } }] },
+    });
+    const created = await run(['run', 'probe', '--image=nicolaka/netshoot:v0.13', '--restart=Never', `--overrides=${overrides}`]);
     expect(created.stdout).toBe('pod/probe created\n');
     const ready = await run(['wait', '--for=condition=Ready', 'pod/probe', '--timeout=10s']);
     expect(ready.code).toBe(0);
 
-    const view = await run(['exec', 'probe', '--', 'sh', '-c', `ip netns list; nsenter --net=/run/netns/${t.lab.netns.cni} ip -o -4 addr show eth0`]);
+    // Confined as its spec asks: no volume, so the container's /run/netns is empty; hostPID, so
+    // /proc/1 is the node's init and its /run/netns holds the node's pods (not bpf2's); the
+    // capabilities a runtime gives by default plus those the spec adds, no more.
+    const view = await run(['exec', 'probe', '--', 'sh', '-c', `ls -A /run/netns; echo ---; ls /proc/1/root/run/netns; echo ---; nsenter --net=/proc/1/root/run/netns/${t.lab.netns.cni} ip -o -4 addr show eth0; grep CapBnd /proc/self/status`]);
     expect(view.code).toBe(0);
-    expect(view.stdout).toContain(t.lab.netns.same);
-    expect(view.stdout).toContain('inet 10.0.1.180/24');
+    const [own, nodes, rest] = view.stdout.split('---\n');
+    expect(own).toBe('');
+    expect(nodes.trim().split('\n').sort()).toEqual([t.lab.netns.cni, t.lab.netns.same].sort());
+    expect(rest).toContain('inet 10.0.1.180/24');
+    // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP
+    // + NET_ADMIN SYS_PTRACE SYS_ADMIN
+    expect(rest).toMatch(/CapBnd:\s+00000000a82c35fb\n/);
+    // A pod whose spec mounts the host's /run/netns sees the node's pods there.
+    const withVolume = JSON.stringify({
+      apiVersion: 'v1',
+      spec: {
+        hostNetwork: true, nodeName: 'bpf1', volumes: [{ name: 'netns', hostPath: { path: '/run/netns' } }],
+        containers: [{ name: 'probe2', image: 'nicolaka/netshoot:v0.13', command: ['sleep', '3600'], volumeMounts: [{ name: 'netns', mountPath: '/run/netns' }], securityContext: { capabilities: { add: ['NET_ADMIN'] } } }],
+      },
+    });
+    expect((await run(['run', 'probe2', '--image=nicolaka/netshoot:v0.13', '--restart=Never', `--overrides=${withVolume}`])).code).toBe(0);
+    expect((await run(['wait', '--for=condition=Ready', 'pod/probe2', '--timeout=10s'])).code).toBe(0);
+    const mounted = await run(['exec', 'probe2', '--', 'sh', '-c', 'ls /run/netns; echo ---; ls -A /proc/1/root/run/netns; tr "\\0" " " < /proc/1/cmdline; echo; grep CapBnd /proc/self/status']);
+    const [named, init] = mounted.stdout.split('---\n');
+    expect(named.trim().split('\n').sort()).toEqual([t.lab.netns.cni, t.lab.netns.same].sort());
+    // No hostPID: PID 1 is the container's own init, whose /run/netns is the image's (empty).
+    expect(init).toBe('sleep infinity \nCapBnd:\t00000000a80435fb\n');
+    expect((await run(['delete', 'pod', 'probe2'])).code).toBe(0);
 
     // A long exec, then the pod's deletion: its process must die and kubectl exec must end.
     const execChild = spawn('/usr/bin/kubectl', ['exec', 'probe', '--', 'sleep', '300'], {

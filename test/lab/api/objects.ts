@@ -185,11 +185,18 @@ export function defaultedContainer(container: Record<string, unknown>): Record<s
   };
 }
 
+/** The cilium-agent container's securityContext of Cilium's Helm chart (install/kubernetes/cilium values: securityContext.capabilities.ciliumAgent). */
+const AGENT_SECURITY_CONTEXT = {
+  capabilities: { add: ['CHOWN', 'KILL', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'SYS_MODULE', 'SYS_ADMIN', 'SYS_RESOURCE', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'], drop: ['ALL'] },
+  privileged: false,
+  seLinuxOptions: { level: 's0', type: 'spc_t' },
+};
+
 export function labPodObject(pod: LabPod, node: LabNode | undefined, createdAt: string): KubeObject {
   const agent = isAgentPod(pod);
   const hostIP = node?.ip ?? pod.ip;
   const containers = pod.containers.map((name) =>
-    defaultedContainer(agent ? { name, image: pod.image, command: ['cilium-agent'], args: ['--config-dir=/tmp/cilium/config-map'] } : { name, image: pod.image }),
+    defaultedContainer(agent ? { name, image: pod.image, command: ['cilium-agent'], args: ['--config-dir=/tmp/cilium/config-map'], securityContext: AGENT_SECURITY_CONTEXT } : { name, image: pod.image }),
   );
   const metadata: ObjectMeta = {
     name: pod.name,

@@ -7,7 +7,7 @@
  * v1.0.9 format. Reads LAB_STATE and LAB_NODE like the emulated agent CLI.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ARTIFACTS } from '../kernel/compile.js';
 import { labPaths } from '../kernel/paths.js';
@@ -89,8 +89,15 @@ function main(): void {
   const { inodes, names } = watchedNetns(ctx, flags);
   const bin = labPaths(dirname(ctx.statePath)).bin;
   const netfilter = new Set<number>();
+  // Which netns have netfilter rules (nf_hook_slow runs there). Run as a probe pod's command, this
+  // sees what its spec lets it: its own netns (the node's, hostNetwork), and pods' netns only
+  // through a /run/netns it can read; a netns it cannot enter is taken to have none (the lab's
+  // pods have no rules).
+  const ownNetns = statSync('/proc/self/ns/net').ino;
   for (const [inode, netns] of names) {
-    if (/\n-A |^\*/m.test(tryRun('ip', ['netns', 'exec', netns, 'iptables-save']).stdout)) netfilter.add(inode);
+    const dir = ['/run/netns', '/proc/1/root/run/netns'].find((d) => existsSync(`${d}/${netns}`));
+    const save = inode === ownNetns ? tryRun('/usr/sbin/iptables-save', []) : dir ? tryRun('/usr/bin/nsenter', [`--net=${dir}/${netns}`, '/usr/sbin/iptables-save']) : undefined;
+    if (save && /\n-A |^\*/m.test(save.stdout)) netfilter.add(inode);
   }
   const { netnsInode: nodeNetns, underlayIfindex } = ctx.kernel.nodes[ctx.node.name];
   const pathCtx: PathContext = {
