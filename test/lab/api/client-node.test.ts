@@ -96,7 +96,7 @@ describeAsRoot('lab API server with @kubernetes/client-node 1.4', () => {
           name: 'probe',
           image: 'nicolaka/netshoot:v0.13',
           command: ['sleep', '3600'],
-          securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'BPF', 'PERFMON'] } },
+          securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE', 'BPF', 'PERFMON'] } },
         },
       ],
       ...extra,
@@ -182,8 +182,10 @@ describeAsRoot('lab API server with @kubernetes/client-node 1.4', () => {
       expect(created.spec?.containers[0].securityContext?.capabilities?.add).toContain('NET_ADMIN');
       await until('Running', () => (events.some(([, phase]) => phase === 'Running') ? true : undefined));
 
-      const r = await execAndWait('probe-watch', 'probe', ['sh', '-c', `ip netns list; nsenter --net=/run/netns/${lab.netns.same} ip -o -4 addr show eth0`]);
+      // No volume: its /run/netns is empty; hostPID + SYS_PTRACE: the node init's holds the node's pods.
+      const r = await execAndWait('probe-watch', 'probe', ['sh', '-c', `ls -A /run/netns; echo ---; ls /proc/1/root/run/netns; nsenter --net=/proc/1/root/run/netns/${lab.netns.same} ip -o -4 addr show eth0`]);
       expect(exitCode(r.status)).toBe(0);
+      expect(r.stdout.startsWith('---\n')).toBe(true);
       expect(r.stdout).toContain(lab.netns.cni);
       expect(r.stdout).not.toContain(lab.netns.bpf1);
       expect(r.stdout).toContain('inet 10.0.1.135/24');

@@ -107,7 +107,9 @@ describe('LabCluster', () => {
     const running = cluster.store.get('pods', 'default', created.metadata.name) as KubeObject;
     expect(running.status).toMatchObject({ phase: 'Running', podIP: '192.168.2.61', hostIP: '192.168.2.61' });
     const target = cluster.execTarget('default', created.metadata.name, '');
-    expect(target).toMatchObject({ netns: 'dplab-unit-bpf1', container: 'probe', visibleNetns: ['dplab-unit-same'] });
+    // No volume mounts the host's /run/netns: the container's is empty; the node's holds its pods.
+    expect(target).toMatchObject({ netns: 'dplab-unit-bpf1', container: 'probe', visibleNetns: [], nodeNetnsNames: ['dplab-unit-same'], hostPID: false });
+    expect(target.capabilities).toBe('-all,+audit_write,+chown,+dac_override,+fowner,+fsetid,+kill,+mknod,+net_bind_service,+net_raw,+setfcap,+setgid,+setpcap,+setuid,+sys_chroot');
     expect(cluster.execTarget('default', 'same', 'same')).toMatchObject({ netns: 'dplab-unit-same', visibleNetns: [] });
   });
 

@@ -110,8 +110,14 @@ struct ct_entry {
 	__u32 tx_packets;
 	__u32 rx_packets;
 	__u8 tcp_established;
-	__u8 pad[7];
+	__u8 tx_flags_seen; /* TCP flags of CT_REPORT_FLAGS seen per direction (Cilium's tx/rx_flags_seen) */
+	__u8 rx_flags_seen;
+	__u8 pad[5];
 };
+
+/* Cilium's default CT_REPORT_FLAGS (monitor-aggregation-flags syn,fin,rst): a direction's first
+ * packet with one of these is reported under medium aggregation (ct_update_timeout). */
+#define CT_REPORT_FLAGS (0x01 | 0x02 | 0x04)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -299,8 +305,9 @@ static __always_inline __u32 mono_seconds(void)
 /*
  * Cilium's ct_lookup4 as the lab needs it: the tuple as seen, then its reverse. Emits the
  * "Conntrack lookup" debug records, creates nothing (ct_create does). *monitor tells whether
- * medium monitor aggregation would report the packet (new flow, first packet of a direction,
- * or last report of that direction older than 5 s).
+ * medium monitor aggregation would report the packet (Cilium's __ct_update_timeout: new flow,
+ * last report of that direction older than 5 s, or a TCP flag of CT_REPORT_FLAGS that direction
+ * had not shown yet).
  */
 static __always_inline __u32 ct_lookup(struct __sk_buff *skb, const struct origin *o, const struct flow *f, __u8 egress, __u32 *monitor)
 {
@@ -327,8 +334,12 @@ static __always_inline __u32 ct_lookup(struct __sk_buff *skb, const struct origi
 		life = CT_SYN_TIMEOUT;
 	e->lifetime = mono_seconds() + life;
 	__u64 *last = state == CT_REPLY ? &e->last_rx_report : &e->last_tx_report;
-	if (*last + CT_REPORT_INTERVAL_NS < now) {
+	__u8 *flags_seen = state == CT_REPLY ? &e->rx_flags_seen : &e->tx_flags_seen;
+	__u8 accumulated = *flags_seen;
+	__u8 seen = accumulated | (f->proto == IPPROTO_TCP ? (f->tcp_flags & CT_REPORT_FLAGS) : 0);
+	if (*last + CT_REPORT_INTERVAL_NS < now || seen != accumulated) {
 		*last = now;
+		*flags_seen = seen;
 		*monitor = 1;
 	} else {
 		*monitor = 0;
@@ -349,6 +360,7 @@ static __always_inline void ct_create(struct __sk_buff *skb, const struct origin
 	e.lifetime = mono_seconds() + (f->proto == IPPROTO_TCP ? CT_SYN_TIMEOUT : CT_LIFETIME_NONTCP);
 	e.src_identity = src_identity;
 	e.last_tx_report = bpf_ktime_get_ns();
+	e.tx_flags_seen = f->proto == IPPROTO_TCP ? (f->tcp_flags & CT_REPORT_FLAGS) : 0;
 	e.tx_packets = 1;
 	bpf_map_update_elem(&conntrack, &k, &e, BPF_ANY);
 	debug(skb, o, DBG_CT_CREATED4, 0, src_identity, 0);
