@@ -7,6 +7,7 @@
  * - `legacy-endpoint-routes`: bpf_lxc does no local delivery, the node's stack forwards
  *   same-node traffic by the endpoint route (ip_forward, FORWARD chain).
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { describeAsRoot } from './require-root.js';
 import { emulated, icmpLines, icmpTraceIn, ping, pwruFuncs, quiet, settle, tcpdump, useLab, type TestLab } from './lab-harness.js';
 
@@ -116,5 +117,23 @@ describeAsRoot('lab in legacy mode with endpoint routes (native routing)', () =>
     expect(funcs).toContain('ip_forward');
     expect(funcs).not.toContain('skb_do_redirect');
     expect(funcs.indexOf('ip_forward')).toBeGreaterThan(funcs.indexOf('tcf_classify'));
+  }, 40000);
+});
+
+describeAsRoot('lab monitor aggregation medium: TCP flags ask for a report', () => {
+  const lab = useLab({ mode: 'legacy', tunnel: 'disabled', monitorAggregation: 'medium' }, 'legacy-tcp');
+
+  it('reports a direction first SYN and FIN within the 5 s interval, not its plain ACKs', async () => {
+    const l = lab();
+    const server = spawn('ip', ['netns', 'exec', l.pod('cni-6vf5d').netns!, 'python3', '-c', 'import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(("0.0.0.0",8080));s.listen();print("up",flush=True);c,_=s.accept();c.recv(10);time.sleep(0.3);c.close()'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((res) => server.stdout!.once('data', () => res()));
+    const monitor = emulated(l, 'bpf1', 'cilium-dbg', ['monitor', '--related-to', '3663'], 'Press Ctrl-C to quit');
+    await monitor.ready;
+    spawnSync('ip', ['netns', 'exec', l.pod('same').netns!, 'python3', '-c', 'import socket,time;s=socket.create_connection(("10.0.1.180",8080));s.send(b"x");time.sleep(0.6);s.close()']);
+    await new Promise((res) => server.once('exit', res));
+    await quiet(monitor);
+    await monitor.stop();
+    const toServer = monitor.stdout().split('\n').filter((x) => x.startsWith('-> endpoint 3663') && x.includes('-> 10.0.1.180:8080'));
+    expect(toServer.map((x) => / tcp (.*)$/.exec(x)?.[1])).toEqual(['SYN', 'ACK, FIN']);
   }, 40000);
 });
