@@ -174,7 +174,9 @@ describeAsRoot('cluster adapter against the lab API server', () => {
     const pid = await until('the remote sleep', () => findLabProcess(t.lab.statePath, ['sleep', '31789']));
     const before = await exec.exec({ pod, container: 'same', argv: ['pgrep', '-x', '-f', 'sleep 31789'], collect: true });
     expect(before.exitCode).toBe(0);
-    expect(before.stdout.trim()).toBe(String(pid));
+    // pgrep in the container sees the container's own PID namespace: the pid there is the last of NSpid.
+    const nsPid = /^NSpid:.*\s(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    expect(before.stdout.trim()).toBe(nsPid);
     const started = performance.now();
     abort.abort();
     const result = await running;
