@@ -24,12 +24,12 @@ const ENDPOINT = keysOf<ReportEndpoint>()(['pod', 'node', 'id', 'identity', 'ips
 const FLOW = keysOf<ReportFlow>()([
   'src', 'dst', 'srcIp', 'dstIp', 'protocol', 'direction', 'srcNode', 'dstNode', 'path', 'verdict', 'dropReason', 'dropPoint',
   'seenAt', 'notSeenAt', 'notObserved', 'packets', 'morePackets', 'flowHops', 'moreFlowHops', 'conclusions', 'evidence',
-  'source', 'destination', 'translations', 'tunnel',
+  'source', 'destination', 'translations', 'tunnel', 'outcome', 'outcomeReason',
 ]);
 const FLOW_END = keysOf<ReportFlowEnd>()(['ip', 'port', 'namespace', 'pod', 'node', 'identity', 'endpointId', 'interface', 'external']);
 const TRANSLATION = keysOf<ReportTranslation>()(['point', 'kind', 'from', 'to', 'evidence']);
 const TUNNEL = keysOf<ReportTunnel>()(['protocol', 'vni', 'outer', 'evidence']);
-const PACKET = keysOf<ReportPacket>()(['key', 'hops']);
+const PACKET = keysOf<ReportPacket>()(['key', 'outcome', 'outcomeReason', 'dropPoint', 'hops']);
 const HOP = keysOf<ReportHop>()(['point', 'tool', 'time', 'deltaUs', 'deltaNote', 'detail', 'match', 'facts']);
 const EVIDENCE = keysOf<ReportEvidence>()(['claim', 'because']);
 

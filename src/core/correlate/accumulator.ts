@@ -41,6 +41,8 @@ export interface HopRecord {
   funcs?: string[];
   funcsDropped?: number;
   match: 'packet' | 'flow';
+  /** The tool reported this packet dropped here; afterDelivery: by the receiving stack, after ip_local_deliver. */
+  drop?: { reason: string; afterDelivery?: boolean };
   /** Part of the packet key (ICMP id without seq): attach to the packet that has it, when there is one. */
   keyHint?: string;
   /** The node whose clock stamped `time`, when the event itself names it (Hubble's node_name). */
@@ -437,7 +439,7 @@ export class FlowAccumulator {
         mergeMonitorFacts(group.hop, monitorFacts(event, group.flow.ref));
       }
       this.noteMonitor(group.flow, event, stream.index);
-      if (event.type === 'drop') this.noteDrop(group.flow, stream.index, where, event.dropReason ?? 'dropped', event.summary);
+      if (event.type === 'drop') this.noteDrop(group.flow, stream.index, where, monitorDropReason(event), event.summary, false, group.kept ? group.hop : undefined);
       return;
     }
     if (!ref) return;
@@ -466,7 +468,7 @@ export class FlowAccumulator {
     if (event.type === 'trace') group.traced = true;
     this.noteSeen(flow, where, stream.index, ref.encap);
     this.noteMonitor(flow, event, stream.index);
-    if (event.type === 'drop') this.noteDrop(flow, stream.index, where, event.dropReason ?? 'dropped', event.summary);
+    if (event.type === 'drop') this.noteDrop(flow, stream.index, where, monitorDropReason(event), event.summary, false, group.kept ? group.hop : undefined);
   }
 
   private addPwru(stream: StreamInfo, event: PwruEvent): void {
@@ -520,7 +522,7 @@ export class FlowAccumulator {
       if (event.netns !== undefined && hop.facts.netns === undefined) hop.facts.netns = event.netns;
     }
     if (event.dropReason && !BENIGN_DROP.has(event.dropReason)) {
-      this.noteDrop(group.flow, stream.index, { kind: 'kernel' }, event.dropReason, `${func}(${event.dropReason})`, group.delivered);
+      this.noteDrop(group.flow, stream.index, { kind: 'kernel' }, event.dropReason, `${func}(${event.dropReason})`, group.delivered, group.hop);
     }
     group.lastFunc = func;
     if (endsSkb(event.func)) groups.delete(event.skb);
@@ -553,7 +555,6 @@ export class FlowAccumulator {
     if (!flow.evidence.iptables.has(chain)) flow.evidence.iptables.set(chain, { stream: stream.index, text: event.summary, in: event.inIface || undefined, out: event.outIface || undefined });
     this.noteSeen(flow, where, stream.index, ref.encap);
     const verdict = event.verdict?.toUpperCase();
-    if (verdict === 'DROP' || verdict === 'REJECT') this.noteDrop(flow, stream.index, where, `iptables ${chain} ${verdict}`, event.summary);
     if (verdict && TERMINAL_VERDICTS.has(verdict)) flow.evidence.iptablesFinal = { chain, verdict: verdict.toLowerCase(), stream: stream.index };
     const facts: Record<string, string | number> = { chain };
     if (event.inIface) facts.in = event.inIface;
@@ -563,7 +564,9 @@ export class FlowAccumulator {
     if (event.rule) noteNatRule(flow, event, chain);
     if (event.traceId !== undefined) this.followTrace(event.traceId, flow, stream, chain);
     const identity = packetOf(ref) ?? (event.traceId !== undefined ? { packetId: `trace ${event.traceId}`, packetKey: `trace id ${event.traceId}` } : undefined);
-    this.place(flow, identity, stream.index, this.hop(stream, where, event.time, event.summary, facts));
+    const hop = this.hop(stream, where, event.time, event.summary, facts);
+    if (verdict === 'DROP' || verdict === 'REJECT') this.noteDrop(flow, stream.index, where, `iptables ${chain} ${verdict}`, event.summary, false, hop);
+    this.place(flow, identity, stream.index, hop);
   }
 
   /** The flow each trace id was first seen in (bounded: ids are per packet). */
@@ -638,12 +641,14 @@ export class FlowAccumulator {
     if (tag && !flow.evidence.monitor.has(tag)) flow.evidence.monitor.set(tag, said);
     // Delivered to the flow's own destination, whether or not the endpoint list names its id.
     if (tag?.startsWith('to-endpoint:') && !flow.evidence.monitor.has('to-endpoint:dst')) flow.evidence.monitor.set('to-endpoint:dst', said);
-    if (event.kind === 'drop' || (event.kind === 'policy-verdict' && event.verdict === 'DENIED')) {
+    const dropped = event.kind === 'drop' || (event.kind === 'policy-verdict' && event.verdict === 'DENIED');
+    if (dropped) {
       this.noteDrop(flow, stream.index, where, event.dropReason ?? 'Policy denied', `Hubble: ${hubbleWords(event)} (${event.summary})`);
     }
     const words = hubbleWords(event);
     const last = this.lastHubble.get(stream.index);
     if (last && last.flow === flow && last.hop.where === where && sameHubblePacket(last.event, event)) {
+      if (dropped && !last.hop.drop) last.hop.drop = { reason: event.dropReason ?? 'Policy denied' };
       appendDetail(last.hop, words);
       Object.assign(last.hop.facts, hubbleFacts(event));
       last.event = event;
@@ -652,6 +657,7 @@ export class FlowAccumulator {
     const hop = this.keeps(flow, undefined, stream.index) ? this.hop(stream, where, event.time, words, hubbleFacts(event)) : undefined;
     if (hop) {
       hop.node = event.node ?? stream.node;
+      if (dropped) hop.drop = { reason: event.dropReason ?? 'Policy denied' };
       const l4 = packet!.l4;
       // Hubble shows no TCP sequence or ICMP id: its hop goes to the packet whose flags or ICMP type it shares.
       if (l4?.tcpFlags) hop.keyHint = `tcp [${l4.tcpFlags}] seq `;
@@ -883,7 +889,8 @@ export class FlowAccumulator {
     if (tag && !flow.evidence.monitor.has(tag)) flow.evidence.monitor.set(tag, { endpoint: event.endpoint, stream, text: event.summary });
   }
 
-  private noteDrop(flow: FlowRecord, stream: number, where: PointHint, reason: string, detail: string, afterDelivery = false): void {
+  private noteDrop(flow: FlowRecord, stream: number, where: PointHint, reason: string, detail: string, afterDelivery = false, hop?: HopRecord): void {
+    if (hop && !hop.drop) hop.drop = afterDelivery ? { reason, afterDelivery } : { reason };
     if (flow.evidence.drops.length < 8) flow.evidence.drops.push({ stream, where, reason, detail, afterDelivery });
   }
 }
@@ -969,6 +976,38 @@ function packetOf(ref: FlowRef): FlowRef | undefined {
 
 /** Netfilter verdicts that end a packet's way through a hook (not continue, return, jump or goto). */
 const TERMINAL_VERDICTS = new Set(['ACCEPT', 'DROP', 'REJECT', 'QUEUE', 'STOLEN']);
+
+/**
+ * A monitor drop's reason with the numbers it came with: `drop (119, 0)` is how monitor prints a
+ * code its own table does not name (pkg/monitor/api DropReasonExt: "%d, %d", reason, extended
+ * error), so the numbers are all there is and both are kept; a named reason keeps its extended
+ * error, named where Cilium gives it a meaning (FIB lookup failures carry BPF_FIB_LKUP_RET_*).
+ */
+function monitorDropReason(e: MonitorEvent): string {
+  const name = e.dropReason ?? 'dropped';
+  const ext = e.dropExtError;
+  const unnamed = e.dropCode !== undefined && name === String(e.dropCode);
+  if (unnamed) return `drop reason ${e.dropCode} (not named by this monitor or by kubectl-datapath)${ext !== undefined ? `, extended error ${ext}` : ''}`;
+  if (ext === undefined) return name;
+  const extName = e.dropCode === DROP_NO_FIB ? FIB_LOOKUP_RESULTS[ext] : undefined;
+  return `${name} (${e.dropCode !== undefined ? `code ${e.dropCode}, ` : ''}extended error ${ext}${extName ? `: ${extName}` : ''})`;
+}
+
+/**
+ * DROP_NO_FIB (bpf/lib/common.h): its extended error is the bpf_fib_lookup() result, `*ext_err = (__s8)ret;
+ * return DROP_NO_FIB;` in cilium/cilium bpf/lib/fib.h; the values are include/uapi/linux/bpf.h's.
+ */
+const DROP_NO_FIB = 169;
+const FIB_LOOKUP_RESULTS: Readonly<Record<number, string>> = {
+  1: 'BPF_FIB_LKUP_RET_BLACKHOLE: the route is a blackhole',
+  2: 'BPF_FIB_LKUP_RET_UNREACHABLE: the route is unreachable',
+  3: 'BPF_FIB_LKUP_RET_PROHIBIT: the route is prohibited',
+  4: 'BPF_FIB_LKUP_RET_NOT_FWDED: the packet is not forwarded (local destination)',
+  5: 'BPF_FIB_LKUP_RET_FWD_DISABLED: forwarding is disabled on the interface',
+  6: 'BPF_FIB_LKUP_RET_UNSUPP_LWT: the route needs an unsupported lightweight tunnel',
+  7: 'BPF_FIB_LKUP_RET_NO_NEIGH: no neighbour entry for the next hop',
+  8: 'BPF_FIB_LKUP_RET_FRAG_NEEDED: the packet is larger than the route MTU',
+};
 
 /** Drop reasons pwru prints for skbs freed normally. */
 const BENIGN_DROP = new Set(['SKB_CONSUMED', 'SKB_DROP_REASON_NOT_SPECIFIED', 'NOT_SPECIFIED']);
@@ -1094,12 +1133,20 @@ function captureDetail(e: CaptureEvent, ref: FlowRef): string {
   const l4 = p.l4;
   let what: string;
   if (p.arp) what = p.arp.op === 'reply' ? `ARP reply ${p.arp.targetIp} is-at ${p.arp.mac ?? '?'}` : `ARP who-has ${p.arp.targetIp} tell ${p.arp.senderIp ?? '?'}`;
+  else if (l4?.icmpType && l4.icmpId === undefined && ICMP_ERROR_TEXT.test(e.summary)) what = icmpErrorText(e.summary);
   else if (l4?.icmpType) what = `${ref.proto === 'icmp6' ? 'ICMP6' : 'ICMP'} ${l4.icmpType.replace(/-/g, ' ')}${l4.icmpId !== undefined ? ` id ${l4.icmpId} seq ${l4.icmpSeq}` : ''}`;
   else if (l4?.tcpFlags !== undefined) what = `TCP [${l4.tcpFlags}]${l4.tcpSeq !== undefined ? ` seq ${l4.tcpSeq}` : ''}${l4.tcpAck !== undefined ? ` ack ${l4.tcpAck}` : ''}`;
   else what = e.summary;
   const ttl = p.ip?.ttl !== undefined ? `, ttl ${p.ip.ttl}` : '';
   const enc = ref.encap ? ` (in ${ref.encap})` : '';
   return `${dir}${what}${ttl}${enc}`;
+}
+
+/** An ICMP error as the capture words it (`ICMP 10.0.2.20 udp port 5000 unreachable`): what it quotes names the packet it answers. */
+const ICMP_ERROR_TEXT = /^ICMP6?,? .*(unreachable|need to frag|too big|time exceeded|prohibited)/;
+
+function icmpErrorText(summary: string): string {
+  return summary.replace(/, length \d+$/, '');
 }
 
 function captureFacts(packet: Packet, ref: FlowRef): Record<string, string | number> {

@@ -4,7 +4,9 @@ import { applyTranslations } from './translations.js';
 import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import { hintKey, type FlowAccumulator, type FlowTranslation, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
-import { classifyFlow, type FlowFacts, type SeenAt } from './classify.js';
+import { classifyFlow, podPointOf, type FlowFacts, type SeenAt } from './classify.js';
+import { flowOutcome, packetVerdicts, type VerdictPacket } from './packet-verdicts.js';
+import { nameIcmpErrors } from './icmp-errors.js';
 import { readKernelPath } from './kernel-path.js';
 import { clusterOf, type StatusInput } from './cluster.js';
 import type { LbState } from '../model/lb-state.js';
@@ -40,6 +42,7 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
     const reverse = acc.flows.get(flow.ref.reverseKey);
     flows.push(buildFlow(flow, reverse === flow ? undefined : reverse, direction, resolver, ctx, cluster));
   }
+  nameIcmpErrors(flows);
   return { schemaVersion: 1, inputs: ctx.inputs, endpoints: ctx.endpoints, flows, warnings: ctx.warnings, ...(cluster ? { cluster } : {}) };
 }
 
@@ -80,7 +83,7 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
   // A translated flow is delivered to (or answered from) the address after translation.
   const srcEp = r.endpointByIp(flow.translatedSrc ?? flow.ref.src) ?? r.endpointByIp(flow.ref.src);
   const dstEp = r.endpointByIp(flow.translatedDst ?? flow.ref.dst) ?? r.endpointByIp(flow.ref.dst);
-  const { packets, flowHops, counted } = buildPackets(flow, r, srcEp, dstEp);
+  const { packets, flowHops, counted, views } = buildPackets(flow, r, srcEp, dstEp);
   const seen = collectSeen(flow, r);
   const reverseSeen = reverse ? collectSeen(reverse, r) : [];
   const facts: FlowFacts = {
@@ -103,6 +106,23 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     tunnel: flow.tunnel ?? reverse?.tunnel,
     cluster,
   };
+  const dstPod = podPointOf(dstEp, facts);
+  const verdicts = packetVerdicts(views, {
+    proto: flow.ref.proto,
+    direction,
+    dstPod,
+    dstPodCapturing: !!dstPod && !!facts.capturing.get(dstPod),
+    dstEndpoint: dstEp?.node && dstEp.id != null ? ciliumPoint(dstEp.node, dstEp.id) : undefined,
+    reverseKeys: reverse ? [...reverse.packets.values()].map((p) => p.key) : [],
+    flowDrops: flow.evidence.drops.filter((d) => !d.afterDelivery).map((d) => ({ reason: d.reason, point: r.resolve(d.where, d.stream) })),
+  });
+  verdicts.forEach((v, i) => {
+    packets[i].outcome = v.outcome;
+    packets[i].outcomeReason = v.reason;
+    if (v.outcome === 'dropped') packets[i].dropPoint = v.point;
+  });
+  facts.packetOutcome = flowOutcome(verdicts, flow.extraPackets + flow.extraUnkeyed + counted);
+  facts.packetVerdicts = verdicts;
   const verdictAndPath = classifyFlow(facts);
   const rank = memoRank(srcEp, dstEp);
   return {
@@ -130,6 +150,8 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
       ? [...verdictAndPath.evidence, { claim: 'translated', because: flow.translations.map((t) => t.evidence) }]
       : verdictAndPath.evidence,
     ...(flow.translations?.length ? { translations: flow.translations } : {}),
+    outcome: verdictAndPath.outcome,
+    outcomeReason: verdictAndPath.outcomeReason,
     ...flowEnds(flow, srcEp, dstEp),
     ...tunnelOfFlow(verdictAndPath.path, verdictAndPath.evidence, flow.tunnel ?? reverse?.tunnel),
   };
@@ -260,7 +282,7 @@ function buildPackets(
   r: PointResolver,
   srcEp: ReportEndpoint | undefined,
   dstEp: ReportEndpoint | undefined,
-): { packets: ReportPacket[]; flowHops: ReportHop[]; counted: number } {
+): { packets: ReportPacket[]; flowHops: ReportHop[]; counted: number; views: VerdictPacket[] } {
   const keyed = [...flow.packets.values()];
   const timedFirst = (hops: HopRecord[]) => {
     let best = Infinity;
@@ -320,7 +342,12 @@ function buildPackets(
   }
   const rank = memoRank(srcEp, dstEp);
   const shown = packets.map((p) => ({ key: p.key, hops: reportHops(p.hops, r, rank, true) }));
-  return { packets: shown, flowHops: reportHops(flowLevel, r, rank, false), counted };
+  // What the verdict rules read of each shown packet: where each hop was, and whether it was a drop.
+  const views: VerdictPacket[] = packets.map((p) => ({
+    key: p.key,
+    hops: p.hops.map((h) => ({ point: r.resolve(h.where, h.stream), tool: h.tool, match: h.match, detail: h.detail, drop: h.drop })),
+  }));
+  return { packets: shown, flowHops: reportHops(flowLevel, r, rank, false), counted, views };
 }
 
 /** Hubble's hops carry no packet identity but a time on their node's clock: within this, the captured packet nearest in time is theirs. */

@@ -1,10 +1,11 @@
-import type { PathStep, ReportCluster, ReportEndpoint, ReportEvidence, Verdict } from '../model/report.js';
+import type { Outcome, PathStep, ReportCluster, ReportEndpoint, ReportEvidence, Verdict } from '../model/report.js';
 import { ciliumPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import type { FlowRecord, PointHint } from './accumulator.js';
 import { readKernelPath } from './kernel-path.js';
 import type { TunnelInfo } from './flow-key.js';
 import { statusNotes } from './cluster.js';
 import { netfilterEvidence, netfilterSentence, readNetfilter } from './netfilter.js';
+import type { FlowOutcome, PacketVerdict } from './packet-verdicts.js';
 
 /** SeenAt: a resolved point that saw the flow, with how often and whether it was encapsulated there. */
 export interface SeenAt {
@@ -36,11 +37,16 @@ export interface FlowFacts {
   cluster?: ReportCluster;
   /** The tunnel a packet of this flow, or of its other direction, was seen in. */
   tunnel?: TunnelInfo;
+  /** The shown packets' own outcomes, and their sum, when the report builder judged them. */
+  packetVerdicts?: PacketVerdict[];
+  packetOutcome?: FlowOutcome;
 }
 
 export interface Classification {
   path: PathStep[];
   verdict: Verdict;
+  outcome: Outcome;
+  outcomeReason: string | null;
   dropReason: string | null;
   dropPoint: string | null;
   notSeenAt: string[];
@@ -281,7 +287,28 @@ export function classifyFlow(f: FlowFacts): Classification {
   if (dir === 'request' && f.reverseSeen.length) delivered.push(`the reply was seen (${uniq(f.reverseSeen.map((s) => s.point)).slice(0, 3).join(', ')})`);
   const pointOfDrop = (d: (typeof drops)[number]) =>
     f.resolve ? f.resolve(d.where, d.stream) : d.where.kind === 'kernel' ? kernelPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'iptables' ? iptablesPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'endpoint' ? ciliumPoint(f.nodeOfEndpointId(d.where.endpoint, d.stream), d.where.endpoint) : d.where.kind === 'fixed' ? d.where.point : '?';
-  if (pathDrops.length || (receiverDrops.length && !delivered.length)) {
+  // Per packet first: a packet's own hops decide it (build-report, packet-verdicts.ts); the flow
+  // sums them up. Only when no shown packet could be judged do the flow-level facts decide.
+  const po = f.packetOutcome;
+  const judged = (f.packetVerdicts ?? []).filter((v) => v.counted);
+  let outcome: Outcome = 'unknown';
+  let outcomeReason: string | null = null;
+  if (po && po.outcome !== 'unknown') {
+    outcome = po.outcome;
+    outcomeReason = po.summary;
+    verdict = outcome === 'refused' ? 'delivered' : outcome;
+    const firstDrop = judged.find((v) => v.outcome === 'dropped');
+    if (firstDrop) {
+      dropReason = firstDrop.dropReason ?? firstDrop.reason;
+      dropPoint = firstDrop.point;
+      evidence.push({ claim: 'dropped', because: uniq(drops.filter((d) => !d.afterDelivery).map((x) => `${x.detail}`)) });
+    }
+    if (judged.some((v) => v.outcome === 'delivered' || v.outcome === 'refused') && delivered.length) evidence.push({ claim: 'delivered', because: delivered });
+    const refusals = uniq(judged.filter((v) => v.outcome === 'refused').map((v) => v.reason!));
+    if (refusals.length) evidence.push({ claim: 'refused', because: refusals });
+    const losses = uniq(judged.filter((v) => v.outcome === 'lost').map((v) => v.reason!));
+    if (losses.length) evidence.push({ claim: 'lost', because: losses });
+  } else if (pathDrops.length && !delivered.length || (receiverDrops.length && !delivered.length)) {
     verdict = 'dropped';
     const d = pathDrops[0] ?? receiverDrops[0];
     dropReason = d.reason;
@@ -294,6 +321,12 @@ export function classifyFlow(f: FlowFacts): Classification {
     verdict = 'lost';
     evidence.push({ claim: 'lost', because: [`${dstPod} was capturing (${f.capturing.get(dstPod)} packets) and never saw it`, 'no tool reported a drop'] });
   }
+  if (!(po && po.outcome !== 'unknown')) {
+    outcome = verdict;
+    outcomeReason = verdict === 'dropped' ? `dropped at ${dropPoint} (${dropReason})` : null;
+  }
+  // A drop no packet could be pinned to, on a flow whose packets got through: said, not concluded.
+  const unpinned = verdict === 'delivered' ? pathDrops : [];
 
   // Points that watched and stayed silent, and points nobody watched.
   // ARP never leaves the pod's link: only IP flows have a path to watch.
@@ -323,7 +356,10 @@ export function classifyFlow(f: FlowFacts): Classification {
   }
 
   const conclusions: string[] = [];
-  conclusions.push(verdictSentence(verdict, dir, dstName, delivered, dropPoint, dropReason, f, dstPod));
+  conclusions.push(outcomeSentence(outcome, outcomeReason, judged, dir, dstName) ?? verdictSentence(verdict, dir, dstName, delivered, dropPoint, dropReason, f, dstPod));
+  if (unpinned.length) {
+    conclusions.push(`A drop was reported for this flow without naming the packet (${uniq(unpinned.map((d) => `${d.reason} at ${pointOfDrop(d)}`)).join('; ')}): it is not pinned on a packet the destination received.`);
+  }
   if (verdict === 'delivered' && receiverDrops.length) {
     const d = receiverDrops[0];
     conclusions.push(`After delivery, the kernel at ${pointOfDrop(d)} freed a copy with ${d.reason} (${d.detail}): that is the receiving stack's doing (no socket or port wanted it), not the datapath's.`);
@@ -339,7 +375,7 @@ export function classifyFlow(f: FlowFacts): Classification {
     conclusions.push(`Evidence disagrees: some points suggest the host stack and others a BPF redirect (${peer.length ? 'bpf_redirect_peer' : 'bpf_redirect to the lxc'}); the path above follows the host-stack evidence.`);
   }
   if (f.cluster && f.flow.ref.proto !== 'arp') conclusions.push(...statusNotes(f.cluster, path, evidence, crossNode, sameNode));
-  return { path, verdict, dropReason, dropPoint, notSeenAt: uniq(notSeenAt), notObserved: uniq(notObserved), conclusions, evidence };
+  return { path, verdict, dropReason, dropPoint, notSeenAt: uniq(notSeenAt), notObserved: uniq(notObserved), conclusions, evidence, outcome, outcomeReason };
 }
 
 function hasConflict(path: PathStep[], crossNode: boolean, stack: NodeEvidence[], peer: NodeEvidence[], redirect: NodeEvidence[]): boolean {
@@ -380,7 +416,7 @@ function inferredOwner(ep: ReportEndpoint | undefined, lxc: string): string {
   return iface && ep?.inferred?.some((why) => why.startsWith(`${iface} inferred`)) ? ` (${iface}'s owner inferred from its capture: see Endpoints)` : '';
 }
 
-function podPointOf(ep: ReportEndpoint | undefined, f: FlowFacts): string | undefined {
+export function podPointOf(ep: ReportEndpoint | undefined, f: Pick<FlowFacts, 'observed' | 'seen'>): string | undefined {
   if (!ep?.pod) return undefined;
   const prefix = `pod:${ep.pod}/`;
   for (const p of f.observed) if (p.startsWith(prefix)) return p;
@@ -394,6 +430,24 @@ function lxcPointOf(ep: ReportEndpoint | undefined, f: FlowFacts): string | unde
   for (const p of f.observed) if (p.startsWith('host:') && p.endsWith(suffix)) return p;
   for (const s of f.seen) if (s.point.startsWith('host:') && s.point.endsWith(suffix)) return s.point;
   return ep.node ? `host:${ep.node}${suffix}` : undefined;
+}
+
+/**
+ * The verdict sentence from per-packet outcomes, when they say more than the flow-level sentence:
+ * mixed outcomes, a refusal, a loss with its reason. Undefined leaves the flow-level sentence.
+ */
+function outcomeSentence(outcome: Outcome, reason: string | null, judged: readonly PacketVerdict[], dir: string, dstName: string): string | undefined {
+  if (!judged.length || !reason) return undefined;
+  const mixed = judged.some((v) => v.outcome !== judged[0].outcome);
+  if (mixed) return `Per packet: ${reason}.`;
+  switch (outcome) {
+    case 'refused':
+      return `Refused: the ${dir} reached ${dstName}'s host and was ${uniq(judged.map((v) => v.reason)).join('; ')}.`;
+    case 'lost':
+      return `Lost: the ${dir} ${uniq(judged.map((v) => v.reason)).join('; ')}.`;
+    default:
+      return undefined;
+  }
 }
 
 function verdictSentence(

@@ -69,6 +69,13 @@ export interface ReportEndpoint {
  */
 export type PathStep = 'redirect-peer' | 'redirect' | 'redirect-neigh' | 'host-stack' | 'overlay' | 'native-routing' | 'unknown';
 export type Verdict = 'delivered' | 'dropped' | 'lost' | 'unknown';
+/**
+ * What became of a packet, or of a flow's packets: delivered to the destination; refused by the
+ * destination host (a SYN answered by RST, ICMP port unreachable, no socket); dropped (with
+ * reason and point); lost (never reached a watching destination and no tool reported a drop);
+ * unknown (nothing watched the destination).
+ */
+export type Outcome = 'delivered' | 'refused' | 'dropped' | 'lost' | 'unknown';
 
 export interface ReportFlow {
   /** Address with the pod in parentheses when known: `10.0.1.135 (default/same)`. */
@@ -112,6 +119,14 @@ export interface ReportFlow {
   translations?: ReportTranslation[];
   /** The tunnel the flow crossed, when an observation names it. */
   tunnel?: ReportTunnel;
+  /**
+   * What became of the flow's packets, judged per packet first: the most serious outcome of
+   * any shown packet (dropped, refused, lost, then delivered; unknown only when none is known).
+   * `verdict` stays for older readers.
+   */
+  outcome?: Outcome;
+  /** The outcome in words, per packet: `2 of 3 delivered; 1 dropped at X (reason)`. */
+  outcomeReason?: string | null;
 }
 
 /** One end of a flow; a field is absent when nothing observed says it. */
@@ -156,6 +171,12 @@ export interface ReportPacket {
   /** How this packet is told apart: `icmp id 20480 seq 0`, `tcp S seq 123`, `skb 0xffff...`. */
   key: string;
   hops: ReportHop[];
+  /** What became of this packet, from its own hops (a drop counts only when the tool identified the packet). */
+  outcome?: Outcome;
+  /** Why, in words (the drop reason, the answer that refused it); null for a delivery seen at the destination. */
+  outcomeReason?: string | null;
+  /** Where it was dropped, for outcome dropped. */
+  dropPoint?: string | null;
 }
 
 export interface ReportHop {

@@ -419,7 +419,8 @@ function dropReason(text: string): Pick<MonitorEvent, 'dropReason' | 'dropCode' 
     const code = dropReasonCode(reason);
     if (code !== undefined) out.dropCode = code;
   }
-  if (ext !== undefined && ext !== 0) out.dropExtError = ext;
+  // `(119, 0)`: the agent could not name the code and printed both numbers; keep both.
+  if (ext !== undefined && (ext !== 0 || /^\d+$/.test(reason))) out.dropExtError = ext;
   return out;
 }
 
