@@ -96,6 +96,8 @@ export interface FlowRecord {
   ctOnly?: boolean;
   /** The direction conntrack gave its packets (CT verdict, trace `state`): weaker than the packet's own. */
   ctRole?: 'request' | 'reply';
+  /** Conclusions about this flow found across flows (a reply from the wrong address). */
+  notes?: string[];
   /** A netfilter NAT rule a trace of this flow matched (its target, the address it names, its text). */
   natRule?: { target: 'DNAT' | 'SNAT' | 'MASQUERADE'; to?: string; chain: string; text: string };
   /** Address translations applied to this flow (applyTranslations), in the order seen. */

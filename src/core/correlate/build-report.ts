@@ -1,6 +1,6 @@
 import type { HopReport, ReportCluster, PathStep, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTunnel } from '../model/report.js';
 import type { TunnelInfo } from './flow-key.js';
-import { applyTranslations } from './translations.js';
+import { applyTranslations, noteMismatchedReplies } from './translations.js';
 import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import { hintKey, type FlowAccumulator, type FlowTranslation, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
@@ -31,6 +31,7 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   const { cluster, warnings } = clusterOf(ctx.statuses ?? []);
   ctx.warnings.push(...warnings);
   applyTranslations(acc, (w, s) => resolver.resolve(w, s));
+  noteMismatchedReplies(acc, (w, s) => resolver.resolve(w, s));
   const clocks = alignClocks(acc.flows.values(), (s) => ctx.streams[s]?.name ?? `input ${s}`);
   resolver.shifts = clocks.shifts;
   ctx.warnings.push(...clocks.warnings);
@@ -145,7 +146,7 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     morePackets: flow.extraPackets,
     ...(flowHops.length ? { flowHops } : {}),
     ...(flow.extraUnkeyed + counted ? { moreFlowHops: flow.extraUnkeyed + counted } : {}),
-    conclusions: [...verdictAndPath.conclusions, ...translationSentences(flow)],
+    conclusions: [...verdictAndPath.conclusions, ...translationSentences(flow), ...(flow.notes ?? [])],
     evidence: flow.translations?.length
       ? [...verdictAndPath.evidence, { claim: 'translated', because: flow.translations.map((t) => t.evidence) }]
       : verdictAndPath.evidence,

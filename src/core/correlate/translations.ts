@@ -120,3 +120,44 @@ function replyOfSocket(acc: FlowAccumulator, t: TranslationRecord): FlowRecord |
   ref.role = 'reply';
   return acc.flowOfRef(ref);
 }
+
+/**
+ * A reply that answers a request but comes from another address than the request went to: the
+ * request had no reply of its own, while a SYN-ACK (or another reply) reached the requester's
+ * address and port from elsewhere. Its TCP ack = the SYN's seq + 1 proves it answers that SYN; the
+ * same ports alone only suggest it. The translation back (reverse NAT) did not restore the
+ * address the client sent to, so the client's stack does not recognise the answer (it resets it).
+ */
+export function noteMismatchedReplies(acc: FlowAccumulator, resolve: (where: PointHint, stream: number) => string): void {
+  const flows = [...acc.flows.values()];
+  for (const request of flows) {
+    if (request.role !== 'request' || request.ref.srcPort === undefined || acc.flows.has(request.ref.reverseKey)) continue;
+    for (const reply of flows) {
+      const r = reply.ref;
+      if (reply === request || (reply.role ?? reply.ctRole) !== 'reply' || r.proto !== request.ref.proto) continue;
+      if (r.dst !== request.ref.src || r.dstPort !== request.ref.srcPort || (r.src === request.ref.dst && r.srcPort === request.ref.dstPort)) continue;
+      const proof = tcpAnswer(request, reply);
+      const to = endText(request.ref.dst, request.ref.dstPort);
+      const from = endText(r.src, r.srcPort);
+      const why = proof ? `its ${proof}` : `it went to the same address and port ${endText(r.dst, r.dstPort)}`;
+      const at = [...new Set([...reply.evidence.seen.values()].map((x) => resolve(x.where, x.stream)))].join(', ');
+      (request.notes ??= []).push(`The answer came back from ${from}, not from ${to} where the request was sent (${why}): at ${at} its source had not been translated back to ${to} (a missing or wrong reverse NAT), so the requester cannot match it.`);
+      (reply.notes ??= []).push(`This answers the request to ${to} (${why}) but comes from ${from}: at ${at} its source had not been translated back (a missing or wrong reverse NAT).`);
+    }
+  }
+}
+
+/** `SYN-ACK acks seq 4272068331 = the SYN's seq + 1` when the packets show it. */
+function tcpAnswer(request: FlowRecord, reply: FlowRecord): string | undefined {
+  if (request.ref.proto !== 'tcp') return undefined;
+  const syns = new Set<number>();
+  for (const p of request.packets.values()) {
+    const m = /^tcp \[S\] seq (\d+)/.exec(p.key);
+    if (m) syns.add(Number(m[1]));
+  }
+  for (const p of reply.packets.values()) {
+    const m = /^tcp \[S\.\] seq \d+ ack (\d+)/.exec(p.key);
+    if (m && syns.has(Number(m[1]) - 1)) return `SYN-ACK acknowledges ${m[1]}, the SYN's sequence number + 1`;
+  }
+  return undefined;
+}

@@ -99,5 +99,16 @@ describe('address translation', () => {
       },
     ]);
   });
+
+  it('a SYN-ACK from another service IP than the SYN went to (2018, wrong reverse NAT): its ack proves it answers that SYN, and both flows say the source was not translated back', async () => {
+    const report = await analyzeFixtures(['test/fixtures/tcpdump/gh-cilium-issue5239-2018-v-clusterip-syn-reply-from-wrong-service-ip.txt']);
+    const at = 'unknown:test/fixtures/tcpdump/gh-cilium-issue5239-2018-v-clusterip-syn-reply-from-wrong-service-ip.txt';
+    const proof = "its SYN-ACK acknowledges 4272068331, the SYN's sequence number + 1";
+    expect(report.flows.map((f) => [`${f.srcIp}:${f.source?.port} -> ${f.dstIp}:${f.destination?.port}`, f.direction, f.conclusions.filter((c) => /translated back/.test(c))])).toEqual([
+      ['10.2.2.139:48582 -> 172.18.0.50:80', 'request', [`The answer came back from 172.18.0.146:9200, not from 172.18.0.50:80 where the request was sent (${proof}): at ${at} its source had not been translated back to 172.18.0.50:80 (a missing or wrong reverse NAT), so the requester cannot match it.`]],
+      ['10.2.2.139:48582 -> 172.18.0.146:9200', 'request', []],
+      ['172.18.0.146:9200 -> 10.2.2.139:48582', 'reply', [`This answers the request to 172.18.0.50:80 (${proof}) but comes from 172.18.0.146:9200: at ${at} its source had not been translated back (a missing or wrong reverse NAT).`]],
+    ]);
+  });
 });
 
