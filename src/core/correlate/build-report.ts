@@ -36,12 +36,13 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   resolver.shifts = clocks.shifts;
   ctx.warnings.push(...clocks.warnings);
   const records = [...acc.flows.values()];
+  const cilium = showsCilium(ctx, records);
   const flows: ReportFlow[] = [];
   const pairs = orderFlows(records, acc);
   for (const { flow, direction } of pairs) {
     // A flow between one address and port and itself (loopback) is its own reverse: it has none.
     const reverse = acc.flows.get(flow.ref.reverseKey);
-    flows.push(buildFlow(flow, reverse === flow ? undefined : reverse, direction, resolver, ctx, cluster));
+    flows.push(buildFlow(flow, reverse === flow ? undefined : reverse, direction, resolver, ctx, cluster, cilium));
   }
   nameIcmpErrors(flows);
   return { schemaVersion: 1, inputs: ctx.inputs, endpoints: ctx.endpoints, flows, warnings: ctx.warnings, ...(cluster ? { cluster } : {}) };
@@ -80,7 +81,15 @@ function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRe
   return out;
 }
 
-function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction: 'request' | 'reply', r: PointResolver, ctx: ReportContext, cluster?: ReportCluster): ReportFlow {
+function buildFlow(
+  flow: FlowRecord,
+  reverse: FlowRecord | undefined,
+  direction: 'request' | 'reply',
+  r: PointResolver,
+  ctx: ReportContext,
+  cluster: ReportCluster | undefined,
+  cilium: boolean,
+): ReportFlow {
   // A translated flow is delivered to (or answered from) the address after translation.
   const srcEp = r.endpointByIp(flow.translatedSrc ?? flow.ref.src) ?? r.endpointByIp(flow.ref.src);
   const dstEp = r.endpointByIp(flow.translatedDst ?? flow.ref.dst) ?? r.endpointByIp(flow.ref.dst);
@@ -106,6 +115,7 @@ function buildFlow(flow: FlowRecord, reverse: FlowRecord | undefined, direction:
     resolve: (w, s) => r.resolve(w, s),
     tunnel: flow.tunnel ?? reverse?.tunnel,
     cluster,
+    cilium,
   };
   const dstPod = podPointOf(dstEp, facts);
   const verdicts = packetVerdicts(views, {
@@ -221,6 +231,22 @@ function flowEnd(ip: string, port: number | undefined, ep: ReportEndpoint | unde
   if (ep?.interface) end.interface = ep.interface;
   if (!ep && identity === WORLD_IDENTITY) end.external = true;
   return end;
+}
+
+const CILIUM_DEVICE = /^(lxc|cilium_)/;
+
+/**
+ * Whether any input shows Cilium: its devices (an lxc, cilium_host/net/vxlan/geneve) as a capture
+ * point or an interface a packet was seen on, monitor or Hubble output, its endpoint or status data.
+ * Without any, the report speaks of veths and tc BPF programs, not of Cilium's mechanisms.
+ */
+function showsCilium(ctx: ReportContext, flows: FlowRecord[]): boolean {
+  if (ctx.streams.some((s) => s.tool === 'monitor' || s.tool === 'hubble' || s.tool === 'endpoint' || s.tool === 'status')) return true;
+  if (ctx.inputs.some((i) => i.tool === 'endpoint' || i.tool === 'status') || (ctx.statuses?.length ?? 0) > 0) return true;
+  if (ctx.endpoints.some((e) => e.id !== null || e.identity !== null || CILIUM_DEVICE.test(e.interface ?? ''))) return true;
+  const device = (point: string | undefined) => !!point && CILIUM_DEVICE.test(parsePoint(point)?.iface ?? '');
+  if (ctx.streams.some((s) => device(s.point))) return true;
+  return flows.some((f) => [...f.evidence.seen.values()].some((x) => x.where.kind === 'iface' ? CILIUM_DEVICE.test(x.where.iface) : x.where.kind === 'fixed' && device(x.where.point)));
 }
 
 function label(ip: string, ep: ReportEndpoint | undefined): string {

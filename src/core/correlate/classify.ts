@@ -35,6 +35,8 @@ export interface FlowFacts {
   resolve?: (where: PointHint, stream: number) => string;
   /** What the agents' status says about the datapath, when a status input was given. */
   cluster?: ReportCluster;
+  /** False when no input shows Cilium (no lxc or cilium_* device, no monitor, endpoint or status data): the words stay neutral. */
+  cilium?: boolean;
   /** The tunnel a packet of this flow, or of its other direction, was seen in. */
   tunnel?: TunnelInfo;
   /** The shown packets' own outcomes, and their sum, when the report builder judged them. */
@@ -369,7 +371,7 @@ export function classifyFlow(f: FlowFacts): Classification {
   } else {
     // Traffic of the host itself, or routed through it, is told by the chains and interfaces it crossed, not as lxc to lxc.
     const byNetfilter = netfilter && !crossNode && !(srcLxc && dstLxc) && path.length === 1 && path[0] === 'host-stack';
-    conclusions.push(byNetfilter ? netfilterSentence(netfilter, dir) : pathSentence(path, { dir, srcName, dstName, srcLxc, dstLxc, dstPod, srcNode, dstNode, crossNode, overlay, peer, bpfDelivery, viaLxc, tunnel: f.tunnel, outerOnly: f.flow.outerOnly }));
+    conclusions.push(byNetfilter ? netfilterSentence(netfilter, dir) : pathSentence(path, { dir, srcName, dstName, srcLxc, dstLxc, dstPod, srcNode, dstNode, crossNode, overlay, peer, bpfDelivery, viaLxc, tunnel: f.tunnel, outerOnly: f.flow.outerOnly, cilium: f.cilium }));
   }
   if (path.length > 0 && hasConflict(path, crossNode, stack, peer, redirect)) {
     conclusions.push(`Evidence disagrees: some points suggest the host stack and others a BPF redirect (${peer.length ? 'bpf_redirect_peer' : 'bpf_redirect to the lxc'}); the path above follows the host-stack evidence.`);
@@ -476,9 +478,38 @@ function verdictSentence(
 
 function arpSentence(f: FlowFacts): string {
   const ref = f.flow.ref;
+  if (f.cilium === false) {
+    return ref.role === 'reply' ? `ARP reply for ${ref.src}: answered on the pod's link.` : `ARP request from ${ref.src} for ${ref.dst}: the pod resolves a next hop on its link.`;
+  }
   return ref.role === 'reply'
     ? `ARP reply for ${ref.src}: answered on the pod's link; Cilium answers ARP for the pod's gateway from the host side.`
     : `ARP request from ${ref.src} for ${ref.dst}: the pod resolves its gateway (Cilium routes every pod packet via the router address).`;
+}
+
+/**
+ * The words that name Cilium's mechanisms, or neutral ones (veth, a tc BPF program, the tunnel
+ * device) where no input shows Cilium: another CNI may deliver the same way for other reasons.
+ */
+function cniWords(cilium: boolean) {
+  return cilium
+    ? {
+        veth: 'lxc',
+        decideUnknown: 'capture the lxc of both pods and run pwru or cilium monitor on the node',
+        viaVeth: "which both the host stack and Cilium's bpf_redirect() to the lxc (no BPF host routing) do; pwru (ip_forward or skb_do_redirect), an iptables TRACE or cilium monitor (-> stack or not) on the node would decide",
+        peerBy: "Cilium's BPF host routing delivered it with bpf_redirect_peer()",
+        redirectBy: "Cilium's local delivery without BPF host routing",
+        tunnelDevice: 'the tunnel device, cilium_vxlan or cilium_geneve',
+        tunnelConfig: 'cilium status names it',
+      }
+    : {
+        veth: 'host-side veth',
+        decideUnknown: "capture the host side of both pods' veths and run pwru on the node",
+        viaVeth: 'which both the host stack and a BPF redirect to the veth do; pwru (ip_forward or skb_do_redirect) or an iptables TRACE on the node would decide',
+        peerBy: 'a tc BPF program delivered it with bpf_redirect_peer()',
+        redirectBy: 'a tc BPF program redirected it',
+        tunnelDevice: 'the tunnel device',
+        tunnelConfig: "the CNI's configuration names it",
+      };
 }
 
 interface PathWords {
@@ -497,6 +528,7 @@ interface PathWords {
   tunnel?: TunnelInfo;
   outerOnly?: boolean;
   viaLxc: NodeEvidence[];
+  cilium?: boolean;
 }
 
 function ifaceOf(point: string | undefined): string | undefined {
@@ -504,28 +536,29 @@ function ifaceOf(point: string | undefined): string | undefined {
 }
 
 function pathSentence(path: PathStep[], w: PathWords): string {
-  const srcLxc = ifaceOf(w.srcLxc) ?? `${w.srcName}'s lxc`;
-  const dstLxc = ifaceOf(w.dstLxc) ?? `${w.dstName}'s lxc`;
+  const cni = cniWords(w.cilium !== false);
+  const srcLxc = ifaceOf(w.srcLxc) ?? `${w.srcName}'s ${cni.veth}`;
+  const dstLxc = ifaceOf(w.dstLxc) ?? `${w.dstName}'s ${cni.veth}`;
   if (path.length === 1 && path[0] === 'unknown') {
     if (w.viaLxc.length) {
-      return `Path unknown: the ${w.dir} reached ${w.dstName} through ${dstLxc}, which both the host stack and Cilium's bpf_redirect() to the lxc (no BPF host routing) do; pwru (ip_forward or skb_do_redirect), an iptables TRACE or cilium monitor (-> stack or not) on the node would decide.`;
+      return `Path unknown: the ${w.dir} reached ${w.dstName} through ${dstLxc}, ${cni.viaVeth}.`;
     }
-    return `Path unknown: no probe saw enough of the ${w.dir} to tell how it travelled; capture the lxc of both pods and run pwru or cilium monitor on the node.`;
+    return `Path unknown: no probe saw enough of the ${w.dir} to tell how it travelled; ${cni.decideUnknown}.`;
   }
   if (!w.crossNode && path[0] === 'overlay') {
     const tunnel = w.tunnel ? `the ${tunnelName(w.tunnel)}` : 'a';
     if (w.outerOnly) {
-      return `Path overlay: these are the outer packets of ${tunnel} tunnel${w.tunnel?.outer ? ` between the nodes ${w.tunnel.outer}` : ''}; the packet inside was not decoded, so which pods it joins is unknown (capture on the tunnel device, cilium_vxlan or cilium_geneve, or with a larger snaplen to see it).`;
+      return `Path overlay: these are the outer packets of ${tunnel} tunnel${w.tunnel?.outer ? ` between the nodes ${w.tunnel.outer}` : ''}; the packet inside was not decoded, so which pods it joins is unknown (capture on ${cni.tunnelDevice}, or with a larger snaplen to see it).`;
     }
     const why = w.overlay[0] ? ` (${w.overlay[0].text})` : '';
-    return `Path overlay: the ${w.dir} crossed between nodes inside ${tunnel} tunnel${why}; ${w.tunnel ? '' : 'the tunnel protocol is not shown by this evidence (cilium status names it); '}which nodes it joined is unknown without endpoint data.`;
+    return `Path overlay: the ${w.dir} crossed between nodes inside ${tunnel} tunnel${why}; ${w.tunnel ? '' : `the tunnel protocol is not shown by this evidence (${cni.tunnelConfig}); `}which nodes it joined is unknown without endpoint data.`;
   }
   if (!w.crossNode) {
     if (path[0] === 'redirect-peer') {
-      return `Path redirect-peer: the ${w.dir} went from ${srcLxc}'s tc ingress straight into ${w.dstName}'s eth0 without crossing ${dstLxc} or the host stack: Cilium's BPF host routing delivered it with bpf_redirect_peer().`;
+      return `Path redirect-peer: the ${w.dir} went from ${srcLxc}'s tc ingress straight into ${w.dstName}'s eth0 without crossing ${dstLxc} or the host stack: ${cni.peerBy}.`;
     }
     if (path[0] === 'redirect') {
-      return `Path redirect: the ${w.dir} went from ${srcLxc}'s tc ingress to ${dstLxc} by bpf_redirect() and from there into ${w.dstName}, never routed by the node's network stack (no ip_forward, no netfilter FORWARD): Cilium's local delivery without BPF host routing.`;
+      return `Path redirect: the ${w.dir} went from ${srcLxc}'s tc ingress to ${dstLxc} by bpf_redirect() and from there into ${w.dstName}, never routed by the node's network stack (no ip_forward, no netfilter FORWARD): ${cni.redirectBy}.`;
     }
     return `Path host-stack: the ${w.dir} entered the host through ${srcLxc}, was routed by the node's network stack and left through ${dstLxc} into ${w.dstName}.`;
   }

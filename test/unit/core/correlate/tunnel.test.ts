@@ -35,7 +35,7 @@ describe('tunnel evidence', () => {
     expect([outer.srcIp, outer.dstIp, outer.path, outer.tunnel, outer.conclusions[1]]).toEqual([
       '10.53.32.14', '10.53.32.18', ['overlay'],
       { protocol: 'vxlan', vni: 72, outer: '10.53.32.14 > 10.53.32.18', evidence: 'host:?/bond0 saw vxlan (VNI 72) packets between the nodes 10.53.32.14 > 10.53.32.18' },
-      'Path overlay: these are the outer packets of the vxlan (VNI 72) tunnel between the nodes 10.53.32.14 > 10.53.32.18; the packet inside was not decoded, so which pods it joins is unknown (capture on the tunnel device, cilium_vxlan or cilium_geneve, or with a larger snaplen to see it).',
+      'Path overlay: these are the outer packets of the vxlan (VNI 72) tunnel between the nodes 10.53.32.14 > 10.53.32.18; the packet inside was not decoded, so which pods it joins is unknown (capture on the tunnel device, or with a larger snaplen to see it).',
     ]);
     const inner = report.flows.find((f) => f.protocol === 'icmp')!;
     expect([inner.srcIp, inner.dstIp, inner.path, inner.tunnel?.vni]).toEqual(['10.56.1.9', '10.56.1.1', ['overlay'], 72]);
