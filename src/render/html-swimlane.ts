@@ -119,12 +119,14 @@ export function flowHopId(flowIndex: number, hopIndex: number): string {
 export function hopTimeLabel(hop: ReportHop): string {
   const delta = formatDelta(hop.deltaUs);
   if (delta !== '') return delta;
+  if (hop.deltaNote) return 'no delta';
   return hop.time === null ? 'untimed' : 'own clock';
 }
 
 /** A mark's tooltip: which tool, where and when; what the tool said is in the hop table, shown under the diagram on hover or click. */
 function hopTooltip(hop: ReportHop, dropHere: boolean): string {
   const lines = [`${hop.tool} at ${hop.point}${hop.match === 'flow' ? ', matched by flow and order only' : ''}`, `time: ${hop.time ?? 'none'}`];
+  if (hop.deltaNote) lines.push(`no delta: ${hop.deltaNote}`);
   if (dropHere) lines.push('the flow was dropped here');
   return escapeLines(lines);
 }

@@ -262,10 +262,14 @@ function inputsSection(inputs: ReportInput[]): string {
 function endpointsSection(endpoints: ReportEndpoint[]): string {
   if (endpoints.length === 0) return '';
   const cell = (v: string | number | null | undefined) => esc(v === null || v === undefined || v === '' ? '-' : v);
+  // What was inferred from captures rather than read from endpoint data, when anything was.
+  const inferred = endpoints.some((e) => (e.inferred ?? []).length > 0);
   const rows = endpoints.map(
-    (e) => `<tr><td>${cell(e.pod)}</td><td>${cell(e.node)}</td><td>${cell(e.id)}</td><td>${cell(e.identity)}</td><td>${cell(e.ips.join(', '))}</td><td><code>${cell(e.interface)}</code>${e.ifindex !== null ? ` (${esc(e.ifindex)})` : ''}</td><td>${cell(e.mac)}</td><td>${cell(e.hostMac)}</td></tr>`,
+    (e) =>
+      `<tr><td>${cell(e.pod)}</td><td>${cell(e.node)}</td><td>${cell(e.id)}</td><td>${cell(e.identity)}</td><td>${cell(e.ips.join(', '))}</td><td><code>${cell(e.interface)}</code>${e.ifindex !== null ? ` (${esc(e.ifindex)})` : ''}</td><td>${cell(e.mac)}</td><td>${cell(e.hostMac)}</td>` +
+      `${inferred ? `<td class="muted">${esc((e.inferred ?? []).join('; '))}</td>` : ''}</tr>`,
   );
-  return `<section><h2>Endpoints</h2><table><thead><tr><th>pod</th><th>node</th><th>endpoint</th><th>identity</th><th>IPs</th><th>lxc (ifindex)</th><th>MAC</th><th>host MAC</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
+  return `<section><h2>Endpoints</h2><table><thead><tr><th>pod</th><th>node</th><th>endpoint</th><th>identity</th><th>IPs</th><th>lxc (ifindex)</th><th>MAC</th><th>host MAC</th>${inferred ? '<th>inferred from captures</th>' : ''}</tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
 }
 
 function warningsSection(warnings: string[]): string {

@@ -179,6 +179,19 @@ describe('renderHtml', () => {
     expect(decode(flowSection(html, 2))).toContain('<b>outcome:</b> <span class="badge v-dropped">✗ dropped</span> 1 of 2 dropped at host:bpf1/eth0 (Policy denied)');
   });
 
+  it('says why a hop has no delta, and what of an endpoint was inferred from captures', () => {
+    const report = loadSeedLikeReport();
+    Object.assign(report.flows[0].packets[0].hops[1], { deltaUs: null, deltaNote: 'negative (-3µs): the two captures disagree on time' });
+    report.endpoints[0].inferred = ['interface lxcda6f5295b4b7: the capture on it shows 10.0.1.135 in every packet'];
+    const html = render(report);
+    const hop = groups(html, 0, 'hop')[1];
+    expect(texts(hop.inner)).toEqual(['tcpdump', 'no delta']);
+    expect(titleOf(hop.inner)).toBe('tcpdump at host:bpf1/lxcda6f5295b4b7\ntime: 09:06:46.016127\nno delta: negative (-3µs): the two captures disagree on time');
+    expect(html).toContain('<th>inferred from captures</th>');
+    expect(html).toContain('<td class="muted">interface lxcda6f5295b4b7: the capture on it shows 10.0.1.135 in every packet</td>');
+    expect(render(loadSeedLikeReport())).not.toContain('inferred from captures');
+  });
+
   it('says what the status inputs state about the cluster in the header', () => {
     const report = loadSeedLikeReport();
     report.cluster = { ciliumVersion: '1.16.3', routingMode: 'tunnel', tunnelProtocol: 'vxlan', hostRouting: 'BPF', kubeProxyReplacement: 'True', sources: ['status-bpf1.txt on bpf1'] };
