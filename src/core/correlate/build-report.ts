@@ -1,6 +1,6 @@
 import type { HopReport, ReportCluster, PathStep, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTunnel } from '../model/report.js';
 import type { TunnelInfo } from './flow-key.js';
-import { applyTranslations, noteMismatchedReplies } from './translations.js';
+import { applyTranslations, findSamePacketTranslations, noteMismatchedReplies } from './translations.js';
 import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import { hintKey, type FlowAccumulator, type FlowTranslation, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
@@ -30,6 +30,7 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   acc.foldConntrackOnly();
   const { cluster, warnings } = clusterOf(ctx.statuses ?? []);
   ctx.warnings.push(...warnings);
+  findSamePacketTranslations(acc, (w, s) => resolver.resolve(w, s));
   applyTranslations(acc, (w, s) => resolver.resolve(w, s));
   noteMismatchedReplies(acc, (w, s) => resolver.resolve(w, s));
   const clocks = alignClocks(acc.flows.values(), (s) => ctx.streams[s]?.name ?? `input ${s}`);
@@ -177,7 +178,7 @@ const TRANSLATION_WORDS: Record<FlowTranslation['kind'], string> = {
 
 /** One sentence per translation: what changed, where. */
 function translationSentences(flow: FlowRecord): string[] {
-  return (flow.translations ?? []).map((t) => `Translated at ${t.point}: ${TRANSLATION_WORDS[t.kind]} ${t.from} -> ${t.to}.`);
+  return (flow.translations ?? []).map((t) => `Translated ${t.point.startsWith('between ') ? t.point : `at ${t.point}`}: ${TRANSLATION_WORDS[t.kind]} ${t.from} -> ${t.to}.`);
 }
 
 /** The tunnel named in the report when the path crossed one and an observation named its protocol. */

@@ -1,5 +1,5 @@
 import { flowOf } from './flow-key.js';
-import { endText, mergeFlowInto, type FlowAccumulator, type FlowRecord, type FlowTranslation, type PointHint, type TranslationRecord } from './accumulator.js';
+import { endText, mergeFlowInto, type FlowAccumulator, type FlowRecord, type FlowTranslation, type HopRecord, type PointHint, type TranslationRecord } from './accumulator.js';
 
 /**
  * applyTranslations: a flow keeps its identity across address translation. For every
@@ -160,4 +160,70 @@ function tcpAnswer(request: FlowRecord, reply: FlowRecord): string | undefined {
     if (m && syns.has(Number(m[1]) - 1)) return `SYN-ACK acknowledges ${m[1]}, the SYN's sequence number + 1`;
   }
   return undefined;
+}
+
+/**
+ * The same packet captured at two points with different addresses: a translation between them.
+ * A packet is the same when its identity in the flow (TCP flags, seq and ack; ICMP id and seq)
+ * and its IPv4 id agree (NAT rewrites addresses and ports, not these). The earlier capture saw it
+ * before the translation. A changed destination is a DNAT (its reply is joined by
+ * applyTranslations); a changed source is an SNAT unless it is the reply of such a DNAT.
+ */
+export function findSamePacketTranslations(acc: FlowAccumulator, resolve: (where: PointHint, stream: number) => string): void {
+  const seen = new Map<string, { flow: FlowRecord; hop: HopRecord }>();
+  const pairs: { before: { flow: FlowRecord; hop: HopRecord }; after: { flow: FlowRecord; hop: HopRecord }; key: string; ipId: number }[] = [];
+  for (const flow of acc.flows.values()) {
+    if (flow.ref.proto === 'arp' || flow.ref.encap) continue;
+    for (const packet of flow.packets.values()) {
+      const hop = packet.hops.find((h) => (h.tool === 'tcpdump' || h.tool === 'pcap') && typeof h.facts.ipId === 'number' && h.time);
+      if (!hop) continue;
+      const id = `${flow.ref.proto}|${packet.key}|${hop.facts.ipId}`;
+      const other = seen.get(id);
+      if (!other) {
+        if (seen.size < 65536) seen.set(id, { flow, hop });
+        continue;
+      }
+      if (other.flow === flow || !comparableTimes(other.hop, hop)) continue;
+      const [before, after] = other.hop.time!.us <= hop.time!.us ? [other, { flow, hop }] : [{ flow, hop }, other];
+      pairs.push({ before, after, key: packet.key, ipId: hop.facts.ipId as number });
+    }
+  }
+  const dnatted = new Set<FlowRecord>();
+  const changed = (p: (typeof pairs)[number]) => {
+    const a = p.before.flow.ref;
+    const b = p.after.flow.ref;
+    if (a.proto !== b.proto) return undefined;
+    if (a.src === b.src && a.srcPort === b.srcPort && (a.dst !== b.dst || a.dstPort !== b.dstPort)) return 'dst';
+    if (a.dst === b.dst && a.dstPort === b.dstPort && (a.src !== b.src || a.srcPort !== b.srcPort)) return 'src';
+    return undefined;
+  };
+  for (const p of pairs) {
+    if (changed(p) !== 'dst') continue;
+    dnatted.add(p.before.flow);
+    note(acc, p, 'dnat', resolve);
+  }
+  for (const p of pairs) {
+    if (changed(p) !== 'src') continue;
+    // The reply of a DNAT seen at both points: applyTranslations gives it its revnat.
+    const request = acc.flows.get(p.after.flow.ref.reverseKey);
+    if (request && dnatted.has(request)) continue;
+    note(acc, p, 'snat', resolve);
+  }
+}
+
+function note(acc: FlowAccumulator, p: { before: { flow: FlowRecord; hop: HopRecord }; after: { flow: FlowRecord; hop: HopRecord }; key: string; ipId: number }, kind: 'dnat' | 'snat', resolve: (where: PointHint, stream: number) => string): void {
+  const atBefore = resolve(p.before.hop.where, p.before.hop.stream);
+  const atAfter = resolve(p.after.hop.where, p.after.hop.stream);
+  const a = p.before.flow.ref;
+  const b = p.after.flow.ref;
+  const what = kind === 'dnat' ? ['to', endText(a.dst, a.dstPort), endText(b.dst, b.dstPort)] : ['from', endText(a.src, a.srcPort), endText(b.src, b.srcPort)];
+  acc.translations.push({
+    kind, before: a, after: b, where: `between ${atBefore} and ${atAfter}`, stream: p.after.hop.stream,
+    evidence: `the same packet (${p.key}, IPv4 id ${p.ipId}) was captured at ${atBefore} ${what[0]} ${what[1]}, then at ${atAfter} ${what[0]} ${what[2]}`,
+  });
+}
+
+/** Times of two captures that can be compared: the same kind of clock (one node's, or wall clocks). */
+function comparableTimes(a: HopRecord, b: HopRecord): boolean {
+  return !!a.time && !!b.time && a.time.clock === b.time.clock && (a.time.clock === 'wall' || a.time.clock === 'time-of-day');
 }

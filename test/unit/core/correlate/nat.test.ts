@@ -110,5 +110,22 @@ describe('address translation', () => {
       ['172.18.0.146:9200 -> 10.2.2.139:48582', 'reply', [`This answers the request to 172.18.0.50:80 (${proof}) but comes from 172.18.0.146:9200: at ${at} its source had not been translated back (a missing or wrong reverse NAT).`]],
     ]);
   });
+
+  it('the same SYN (IPv4 id and seq) captured on both sides of a DNAT (real tcpdump and iptables, captured here): one packet with both hops, DNAT between the points, and the RST translated back', async () => {
+    const report = await analyzeFixtures(['test/fixtures/nat-two-points/router-rt0-client-side.txt', 'test/fixtures/nat-two-points/router-rt1-server-side.txt']);
+    const point = 'between host:?/rt0 and host:?/rt1';
+    expect(report.flows.map((f) => ({ ...view(f), packets: f.packets.map((p) => [p.key, p.hops.map((h) => `${h.point} ${h.deltaUs}`)]) }))).toEqual([
+      {
+        flow: 'tcp 10.210.1.10:53926 -> 10.210.9.9:80', direction: 'request',
+        translations: [{ point, kind: 'dnat', from: '10.210.9.9:80', to: '10.210.2.20:8080', evidence: 'the same packet (tcp [S] seq 2577491157, IPv4 id 32448) was captured at host:?/rt0 to 10.210.9.9:80, then at host:?/rt1 to 10.210.2.20:8080' }],
+        packets: [['tcp [S] seq 2577491157', ['host:?/rt0 0', 'host:?/rt1 174']]],
+      },
+      {
+        flow: 'tcp 10.210.9.9:80 -> 10.210.1.10:53926', direction: 'reply',
+        translations: [{ point, kind: 'revnat', from: '10.210.2.20:8080', to: '10.210.9.9:80', evidence: "reverse of the DNAT (10.210.9.9:80 -> 10.210.2.20:8080): conntrack translates the reply's source back" }],
+        packets: [['tcp [R.] seq 0 ack 2577491158', ['host:?/rt1 0', 'host:?/rt0 8']]],
+      },
+    ]);
+  });
 });
 
