@@ -113,7 +113,7 @@ async function nodeChecks(kube: KubePort, resolver: EndpointResolver, node: stri
   const version = agent.version === undefined ? 'version unknown' : `Cilium ${agent.version}`;
   out.push({ check: 'cilium', scope: node, level: 'pass', detail: `${version}, agent ${agent.namespace}/${agent.name}, CLI ${agent.cli}` });
   out.push(routingCheck(agent));
-  out.push(await monitorCheck(resolver, agent));
+  out.push(...(await monitorChecks(resolver, agent)));
   out.push(await kernelCheck(kube, resolver, agent));
   return out;
 }
@@ -124,20 +124,29 @@ function routingCheck(agent: AgentInfo): DoctorCheck {
     return { check: 'routing', scope: agent.node, level: 'warn', detail: `host routing unknown (${r.source}): the report cannot tell bpf_redirect_peer from the host stack by mode, only by evidence` };
   }
   const network = r.network === 'Tunnel' ? `tunnel${r.tunnelProtocol ? ` (${r.tunnelProtocol})` : ''}` : r.network === 'Native' ? 'native routing' : 'inter-node routing unknown';
-  const host = r.hostRouting === 'BPF' ? 'host routing BPF (pod traffic skips the host stack: lxc captures see one direction, iptables TRACE sees nothing)' : 'host routing Legacy (pod traffic crosses the host stack)';
+  // Legacy host routing still delivers same-node pod traffic in BPF: redirect_ep() ends in
+  // ctx_redirect() to the destination lxc without ENABLE_HOST_ROUTING (bpf/lib/l3.h, later
+  // local_delivery.h); only what bpf_lxc passes to the stack (other nodes, the host) is routed.
+  const host =
+    r.hostRouting === 'BPF'
+      ? 'host routing BPF (pod traffic skips the host stack: bpf_redirect_peer into the pod, so the destination lxc sees nothing and iptables TRACE sees nothing)'
+      : 'host routing Legacy (same-node pod traffic is still bpf_redirect()ed to the destination lxc, which sees it, with no ip_forward; traffic to other nodes and to the host crosses the host stack)';
   const kpr = r.kubeProxyReplacement === undefined ? '' : `, kube-proxy replacement ${r.kubeProxyReplacement}`;
   return { check: 'routing', scope: agent.node, level: 'pass', detail: `${host}, ${network}${kpr}` };
 }
 
-async function monitorCheck(resolver: EndpointResolver, agent: AgentInfo): Promise<DoctorCheck> {
+/** Monitor aggregation and datapath debug, both endpoint options: one endpoint list answers both. */
+async function monitorChecks(resolver: EndpointResolver, agent: AgentInfo): Promise<DoctorCheck[]> {
   const scope = agent.node;
   let level: string | undefined;
   let why = '';
+  let debug: boolean[] = [];
   try {
     const r = await resolver.runInAgent(agent, [agent.cli, 'endpoint', 'list', '-o', 'json']);
     if (r.exitCode === 0) {
       const { endpoints, error } = parseEndpointGetJson(r.stdout);
       level = endpoints.find((e) => e.monitorAggregation !== undefined)?.monitorAggregation;
+      debug = endpoints.flatMap((e) => (e.datapathDebug === undefined ? [] : [e.datapathDebug]));
       if (level === undefined) why = error ?? 'no endpoint shows MonitorAggregationLevel';
     } else {
       why = r.stderr.trim().split('\n', 1)[0] || `exit ${r.exitCode}`;
@@ -146,6 +155,10 @@ async function monitorCheck(resolver: EndpointResolver, agent: AgentInfo): Promi
     if (!(e instanceof DatapathError)) throw e;
     why = e.message;
   }
+  return [aggregationCheck(scope, level, why), debugCheck(scope, debug, why)];
+}
+
+function aggregationCheck(scope: string, level: string | undefined, why: string): DoctorCheck {
   if (level === undefined) {
     return { check: 'monitor', scope, level: 'warn', detail: `monitor aggregation unknown (${why}): if it is not none, cilium monitor will miss per-packet events` };
   }
@@ -155,6 +168,25 @@ async function monitorCheck(resolver: EndpointResolver, agent: AgentInfo): Promi
     scope,
     level: 'warn',
     detail: `monitor aggregation ${level}: per-packet monitor events will be missing (only connection starts, flag changes and drops); for full traces set bpf.monitorAggregation=none (Helm; cilium-config monitor-aggregation) and restart the agents`,
+  };
+}
+
+/**
+ * Datapath debug is the endpoints' Debug option (pkg/option specDebug: DEBUG compiled into their
+ * programs), shown per endpoint by `endpoint list -o json`; off by default. Without it `cilium
+ * monitor -v` prints no DEBUG lines, so the report does without conntrack and local-delivery lines.
+ */
+function debugCheck(scope: string, debug: boolean[], why: string): DoctorCheck {
+  if (debug.length === 0) {
+    return { check: 'debug', scope, level: 'pass', detail: `datapath debug unknown (${why || 'no endpoint shows its Debug option'}): if it is off (the default), cilium monitor -v prints no DEBUG lines and the report does without them` };
+  }
+  const on = debug.filter(Boolean).length;
+  if (on === debug.length) return { check: 'debug', scope, level: 'pass', detail: `datapath debug on (${on} endpoints): cilium monitor -v prints DEBUG lines (conntrack lookups, local delivery)` };
+  return {
+    check: 'debug',
+    scope,
+    level: 'pass',
+    detail: `datapath debug off on ${debug.length - on} of ${debug.length} endpoints (Cilium's default): cilium monitor -v prints no DEBUG lines for them and the report does without them; for that evidence: ${'`'}cilium-dbg endpoint config <id> Debug=Enabled${'`'} on the traced pods' endpoints (or debug.verbose=datapath in Helm), and back afterwards`,
   };
 }
 

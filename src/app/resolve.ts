@@ -358,6 +358,7 @@ function withEndpoint(base: ResolvedEndpoint, e: EndpointInfo, source: ResolvedE
   };
   if (e.state !== undefined) out.state = e.state;
   if (e.monitorAggregation !== undefined) out.monitorAggregation = e.monitorAggregation;
+  if (e.datapathDebug !== undefined) out.datapathDebug = e.datapathDebug;
   return out;
 }
 

@@ -20,7 +20,7 @@ const REPORT = keysOf<HopReport>()(['schemaVersion', 'cluster', 'inputs', 'endpo
 const CLUSTER = keysOf<ReportCluster>()(['ciliumVersion', 'routingMode', 'tunnelProtocol', 'kubeProxyReplacement', 'hostRouting', 'masquerading', 'sources']);
 const INPUT = keysOf<ReportInput>()(['name', 'tool', 'point', 'node', 'lines', 'understood', 'notUnderstood', 'status', 'notUnderstoodSamples']);
 const SAMPLE = keysOf<Sample>()(['line', 'text', 'reason']);
-const ENDPOINT = keysOf<ReportEndpoint>()(['pod', 'node', 'id', 'identity', 'ips', 'interface', 'ifindex', 'mac', 'hostMac', 'inferred']);
+const ENDPOINT = keysOf<ReportEndpoint>()(['pod', 'node', 'id', 'identity', 'ips', 'interface', 'ifindex', 'mac', 'hostMac', 'inferred', 'datapathDebug']);
 const FLOW = keysOf<ReportFlow>()([
   'src', 'dst', 'srcIp', 'dstIp', 'protocol', 'direction', 'srcNode', 'dstNode', 'path', 'verdict', 'dropReason', 'dropPoint',
   'seenAt', 'notSeenAt', 'notObserved', 'packets', 'morePackets', 'flowHops', 'moreFlowHops', 'conclusions', 'evidence',

@@ -100,6 +100,7 @@ export class Knowledge {
           ifindex: e.ifindex ?? null,
           mac: e.mac ?? null,
           hostMac: e.hostMac ?? null,
+          ...(e.datapathDebug !== undefined ? { datapathDebug: e.datapathDebug } : {}),
         };
       });
     for (const [pod, f] of this.pods) {

@@ -46,7 +46,26 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
     flows.push(buildFlow(flow, reverse === flow ? undefined : reverse, direction, resolver, ctx, cluster, cilium));
   }
   nameIcmpErrors(flows);
+  ctx.warnings.push(...debugOffNotes(ctx.endpoints, resolver.nodesWithTool('monitor')));
   return { schemaVersion: 1, inputs: ctx.inputs, endpoints: ctx.endpoints, flows, warnings: ctx.warnings, ...(cluster ? { cluster } : {}) };
+}
+
+/**
+ * `cilium monitor -v` prints DEBUG lines (conntrack lookups, local delivery) only from endpoints
+ * whose Debug option is on (pkg/option specDebug compiles DEBUG into their programs; off by
+ * default): where the endpoint data says it is off on a monitored node, their absence is no
+ * evidence, and the report says so instead of letting "not seen" stand.
+ */
+function debugOffNotes(endpoints: readonly ReportEndpoint[], monitorNodes: Set<string>): string[] {
+  const out: string[] = [];
+  for (const node of [...monitorNodes].sort()) {
+    const shown = endpoints.filter((e) => e.node === node && e.datapathDebug !== undefined);
+    if (!shown.length || shown.some((e) => e.datapathDebug)) continue;
+    out.push(
+      `cilium monitor on ${node}: datapath debug is off (endpoint option Debug Disabled on ${shown.map((e) => e.pod || e.id).join(', ')}), so monitor -v could print no DEBUG lines (conntrack lookups, local delivery): the report has no such evidence from them, which says nothing about the packets`,
+    );
+  }
+  return out;
 }
 
 /** Request before its reply; IP flows in order of first appearance, ARP last. */

@@ -29,5 +29,10 @@ export interface EndpointInfo {
   state?: string;
   /** The endpoint's MonitorAggregationLevel option (None, Low, Medium, Maximum) when the agent shows it. */
   monitorAggregation?: string;
+  /**
+   * The endpoint's Debug option (pkg/option specDebug, compiled as DEBUG into its BPF programs):
+   * without it the datapath prints no `cilium monitor -v` DEBUG lines. Off by default.
+   */
+  datapathDebug?: boolean;
   source: 'endpoint-list' | 'endpoint-get' | 'cilium-endpoint' | 'cilium-endpoint-slice';
 }

@@ -59,6 +59,8 @@ export interface ReportEndpoint {
   hostMac?: string | null;
   /** What of this endpoint was inferred from captures (no endpoint data said it), each with its evidence; absent when nothing was. */
   inferred?: string[];
+  /** The endpoint's Debug option, when its agent showed it: off, `cilium monitor -v` prints no DEBUG lines for it. */
+  datapathDebug?: boolean;
 }
 
 /**

@@ -44,6 +44,11 @@ export interface ResolvedEndpoint extends ReportEndpoint {
   state?: string;
   /** The endpoint's MonitorAggregationLevel (None, Low, Medium, Maximum) when the agent shows it. */
   monitorAggregation?: string;
+  /**
+   * The endpoint's Debug option (pkg/option specDebug, compiled as DEBUG into its BPF programs):
+   * without it the datapath prints no `cilium monitor -v` DEBUG lines. Off by default.
+   */
+  datapathDebug?: boolean;
   /** Where the endpoint came from; host-network pods have none of their own. */
   endpointSource: 'cilium-endpoint' | 'agent-endpoint-list' | 'host-network';
 }

@@ -233,6 +233,9 @@ export function endpointsFromAgentJson(value: unknown): EndpointsResult {
       asString(asRecord(asRecord(status.realized)?.options)?.MonitorAggregationLevel) ??
       asString(asRecord(asRecord(obj.spec)?.options)?.MonitorAggregationLevel);
     if (level !== undefined) info.monitorAggregation = level;
+    const debug =
+      asString(asRecord(asRecord(status.realized)?.options)?.Debug) ?? asString(asRecord(asRecord(obj.spec)?.options)?.Debug);
+    if (debug !== undefined) info.datapathDebug = debug === 'Enabled';
     endpoints.push(info);
   }
   return { endpoints };

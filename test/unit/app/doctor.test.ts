@@ -88,10 +88,20 @@ describe('runDoctor', () => {
   it('reads version, routing and aggregation from the real text status when JSON fails; Medium aggregation warns', async () => {
     const checks = await runDoctor(new Kube(), new Agent(agentAnswers()), request);
     expect(line(checks, 'cilium')).toEqual({ check: 'cilium', scope: 'worker-1', level: 'pass', detail: 'Cilium 1.15.0-rc.1, agent kube-system/cilium-x7k2p, CLI cilium-dbg' });
-    expect(line(checks, 'routing')?.detail).toBe('host routing Legacy (pod traffic crosses the host stack), inter-node routing unknown, kube-proxy replacement True');
+    expect(line(checks, 'routing')?.detail).toBe(
+      'host routing Legacy (same-node pod traffic is still bpf_redirect()ed to the destination lxc, which sees it, with no ip_forward; traffic to other nodes and to the host crosses the host stack), inter-node routing unknown, kube-proxy replacement True',
+    );
     // The coredns endpoint of the 2025 debuginfo has MonitorAggregationLevel Medium.
     expect(line(checks, 'monitor')).toMatchObject({ level: 'warn' });
     expect(line(checks, 'monitor')?.detail).toMatch(/^monitor aggregation Medium: per-packet monitor events will be missing/);
+    // Its options also say Debug Disabled: no DEBUG lines from monitor -v.
+    expect(line(checks, 'debug')).toEqual({
+      check: 'debug',
+      scope: 'worker-1',
+      level: 'pass',
+      detail:
+        "datapath debug off on 1 of 1 endpoints (Cilium's default): cilium monitor -v prints no DEBUG lines for them and the report does without them; for that evidence: `cilium-dbg endpoint config <id> Debug=Enabled` on the traced pods' endpoints (or debug.verbose=datapath in Helm), and back afterwards",
+    });
     expect(line(checks, 'kernel')).toMatchObject({ level: 'pass', detail: 'kernel 6.1.0-18-amd64, BTF /sys/kernel/btf/vmlinux present: pwru can run' });
     expect(checks.filter((c) => c.check === 'rbac').every((c) => c.level === 'pass')).toBe(true);
   });

@@ -110,7 +110,7 @@ describe('cilium endpoint list tables', () => {
 });
 
 describe('cilium endpoint get JSON', () => {
-  it('2025 coredns endpoint: interface, ifindex, MACs, pod, identity, aggregation', () => {
+  it('2025 coredns endpoint: interface, ifindex, MACs, pod, identity, aggregation, datapath debug off', () => {
     const r = parseEndpointGetJson(fixture('cilium-endpoint/debuginfo-2025-endpoint-get-33-coredns.txt').text);
     expect(r.error).toBeUndefined();
     expect(r.endpoints).toEqual([
@@ -125,7 +125,7 @@ describe('cilium endpoint get JSON', () => {
         ],
         pod: { namespace: 'kube-system', name: 'coredns-54558b56c7-zth5g' },
         state: 'ready', interface: 'lxcf9e134da9662', ifindex: 94, podInterface: 'eth0',
-        mac: '86:28:9e:26:0f:a5', hostMac: '52:b7:d0:6a:ac:bd', monitorAggregation: 'Medium', source: 'endpoint-get',
+        mac: '86:28:9e:26:0f:a5', hostMac: '52:b7:d0:6a:ac:bd', monitorAggregation: 'Medium', datapathDebug: false, source: 'endpoint-get',
       },
     ]);
   });
@@ -144,7 +144,7 @@ describe('cilium endpoint get JSON', () => {
     expect(r.endpoints).toEqual([
       {
         id: 2669, identity: 62004, ips: ['10.11.212.174', 'f00d::a0b:0:0:8cdf'], labels: ['container:id.client'], state: 'ready',
-        interface: 'lxca8e38e6f627e', ifindex: 250, mac: '7e:41:1b:fd:02:81', hostMac: '1a:c9:b9:4f:98:65', monitorAggregation: 'None', source: 'endpoint-get',
+        interface: 'lxca8e38e6f627e', ifindex: 250, mac: '7e:41:1b:fd:02:81', hostMac: '1a:c9:b9:4f:98:65', monitorAggregation: 'None', datapathDebug: true, source: 'endpoint-get',
       },
     ]);
   });
