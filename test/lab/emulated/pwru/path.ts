@@ -74,22 +74,75 @@ export function findVerdict(verdicts: DatapathEvent[], cpu: number, ifindex: num
   return verdicts.find((v) => v.cpu === cpu && v.hookIfindex === ifindex && v.ts > after && v.ts < before && (egress ? EGRESS_PROGS : INGRESS_PROGS).has(v.prog));
 }
 
+/**
+ * THE table of what the emulation prints (mirrored row for row by the lab README's table): for
+ * each real event (a tracepoint of lab-skbtrace, or the lab datapath's tc verdict) and, where it
+ * matters, the skb's next real event, the kernel functions pwru would show. `observed` is the
+ * function that contains the tracepoint (printed at the event's real time); the others are the
+ * functions the kernel necessarily runs around it on that path (printed between their observed
+ * neighbours). `nf_hook_slow?` is printed only in a netns with netfilter rules.
+ */
+export const IMPLIED_BY = {
+  /** net_dev_queue as an skb's first event: a socket (or the kernel's ICMP reply) built it here. */
+  socketOutput: { before: ['ip_send_skb', 'ip_local_out', '__ip_local_out', 'nf_hook_slow?'], tcpFirst: '__ip_queue_xmit', arp: 'arp_xmit' },
+  /** net_dev_queue. */
+  devQueue: { observed: '__dev_queue_xmit', after: ['netdev_core_pick_tx', 'validate_xmit_skb', 'netif_skb_features', 'passthru_features_check', 'skb_network_protocol', 'validate_xmit_xfrm'] },
+  /** net_dev_start_xmit; then by the device's kind. */
+  devStartXmit: { observed: 'dev_hard_start_xmit', veth: ['veth_xmit', '__dev_forward_skb', '__dev_forward_skb2', 'skb_scrub_packet'], vxlan: ['vxlan_xmit', 'vxlan_xmit_one'], vxlanOuter: ['udp_tunnel_xmit_skb', 'iptunnel_xmit', 'ip_local_out', '__ip_local_out', 'nf_hook_slow?'] },
+  /** netif_rx (eth_type_trans first when a transmit handed it over). */
+  netifRx: { afterXmit: 'eth_type_trans', before: ['__netif_rx'], observed: 'netif_rx_internal', after: ['enqueue_to_backlog'] },
+  /** netif_receive_skb. */
+  netifReceive: { before: ['__netif_receive_skb'], observed: '__netif_receive_skb_one_core' },
+  /** The tc program's verdict at that device. */
+  tcVerdict: { observed: 'tcf_classify' },
+  /** Verdict bpf_redirect_peer, the next event in the target pod's netns: then, as the peer, `inPeer`, ipReceive and localDeliver there. */
+  redirectPeer: ['skb_do_redirect'],
+  inPeer: ['skb_scrub_packet'],
+  /** Verdict bpf_redirect / bpf_redirect_neigh, the next event net_dev_queue on the target. */
+  redirect: ['skb_do_redirect'],
+  redirectNeigh: ['skb_do_redirect', 'neigh_resolve_output'],
+  /** fib_table_lookup (no skb): the route lookup, observed inside ipReceive. */
+  fibLookup: { observed: 'ip_route_input_slow' },
+  /** ip_rcv up to the routing decision. */
+  ipReceive: ['ip_rcv', 'ip_rcv_core', 'nf_hook_slow?', 'ip_rcv_finish', 'ip_rcv_finish_core', 'ip_route_input_noref', 'ip_route_input_slow', 'fib_validate_source'],
+  /** Verdict OK, next net_dev_queue on another device of that netns, and a fib_table_lookup there for these addresses between the two: ipReceive, then these, then ipOutput. */
+  forward: ['ip_forward', 'nf_hook_slow?', 'ip_forward_finish'],
+  ipOutput: ['ip_output', 'nf_hook_slow?', 'ip_finish_output', '__ip_finish_output', 'ip_finish_output2'],
+  /** Next consume_skb / skb_copy_datagram_iovec, or kfree_skb with NO_SOCKET: ipReceive, then these and the L4 receive. */
+  localDeliver: ['ip_local_deliver', 'nf_hook_slow?', 'ip_local_deliver_finish', 'ip_protocol_deliver_rcu'],
+  l4: { icmp: ['icmp_rcv'], icmpEcho: ['icmp_echo'], udp: ['udp_rcv', '__udp4_lib_rcv', 'udp_unicast_rcv_skb', 'udp_queue_rcv_skb', 'udp_queue_rcv_one_skb'], tcp: ['tcp_v4_rcv'] },
+  /** Next a receive of the UDP 8472 it carried: ipReceive + localDeliver + these. */
+  vxlanReceive: ['vxlan_rcv', 'gro_cells_receive'],
+  /** Next kfree_skb with any other reason: the receive got no further than these. */
+  earlyDrop: ['ip_rcv', 'ip_rcv_core'],
+  /** kfree_skb (the kernel's reason name), consume_skb, skb_copy_datagram_iovec. */
+  kfree: { observed: 'sk_skb_reason_drop', after: ['skb_release_head_state', 'skb_release_data', 'kfree_skbmem'] },
+  consume: { observed: 'consume_skb', after: ['skb_release_head_state', 'skb_release_data', 'skb_free_head', 'kfree_skbmem'] },
+  copyDatagram: { observed: 'skb_copy_datagram_iter' },
+} as const;
+
+/** A row's functions in a netns: `nf_hook_slow?` only where netfilter has rules. */
+function inNetns(ctx: PathContext, netns: number, funcs: readonly string[]): string[] {
+  return funcs.flatMap((f) => (f === 'nf_hook_slow?' ? (ctx.hasNetfilter(netns) ? ['nf_hook_slow'] : []) : [f]));
+}
+
 function nf(ctx: PathContext, netns: number): string[] {
-  return ctx.hasNetfilter(netns) ? ['nf_hook_slow'] : [];
+  return inNetns(ctx, netns, ['nf_hook_slow?']);
 }
 
 /** ip_rcv up to the routing decision, in the netns the packet is in. */
 function ipReceive(ctx: PathContext, netns: number): string[] {
-  return ['ip_rcv', 'ip_rcv_core', ...nf(ctx, netns), 'ip_rcv_finish', 'ip_rcv_finish_core', 'ip_route_input_noref', 'ip_route_input_slow', 'fib_validate_source'];
+  return inNetns(ctx, netns, IMPLIED_BY.ipReceive);
 }
 
 function localDeliver(ctx: PathContext, netns: number, t: Tuple): string[] {
-  const l4 = t.proto === 1 ? ['icmp_rcv', ...(t.icmpType === 8 ? ['icmp_echo'] : [])] : t.proto === 17 ? ['udp_rcv', '__udp4_lib_rcv', 'udp_unicast_rcv_skb', 'udp_queue_rcv_skb', 'udp_queue_rcv_one_skb'] : t.proto === 6 ? ['tcp_v4_rcv'] : [];
-  return ['ip_local_deliver', ...nf(ctx, netns), 'ip_local_deliver_finish', 'ip_protocol_deliver_rcu', ...l4];
+  const { l4 } = IMPLIED_BY;
+  const byProto = t.proto === 1 ? [...l4.icmp, ...(t.icmpType === 8 ? l4.icmpEcho : [])] : t.proto === 17 ? l4.udp : t.proto === 6 ? l4.tcp : [];
+  return [...inNetns(ctx, netns, IMPLIED_BY.localDeliver), ...byProto];
 }
 
 function outputTail(ctx: PathContext, netns: number): string[] {
-  return ['ip_output', ...nf(ctx, netns), 'ip_finish_output', '__ip_finish_output', 'ip_finish_output2'];
+  return inNetns(ctx, netns, IMPLIED_BY.ipOutput);
 }
 
 /**
@@ -121,72 +174,74 @@ function draftsFor(e: SkbEvent, prev: SkbEvent | undefined, next: SkbEvent | und
       if (prev === undefined) {
         // The skb starts here: a socket (or the kernel's ICMP reply) built it in this netns.
         const l3 = metaOf(e, { len: Math.max(0, e.len - 14) });
-        if (e.proto === 0x0806) at('arp_xmit', me);
+        if (e.proto === 0x0806) at(IMPLIED_BY.socketOutput.arp, me);
         else if (t.l3proto === 0x0800) {
           const noDev = { ...l3, ifindex: 0, ifname: '', proto: 0 };
-          for (const f of [t.proto === 6 ? '__ip_queue_xmit' : 'ip_send_skb', 'ip_local_out', '__ip_local_out']) at(f, noDev);
+          const [first, ...rest] = IMPLIED_BY.socketOutput.before;
+          for (const f of [t.proto === 6 ? IMPLIED_BY.socketOutput.tcpFirst : first, ...rest.filter((x) => x !== 'nf_hook_slow?')]) at(f, noDev);
           for (const f of nf(ctx, e.netns)) at(f, { ...noDev, proto: 0x0800 });
           for (const f of outputTail(ctx, e.netns)) at(f, l3);
         }
       }
       const egress = findVerdict(verdicts, e.cpu, e.ifindex, prev?.ts ?? e.ts - 1e6, e.ts, true);
-      at('__dev_queue_xmit', me, egress ? egress.ts - 1 : e.ts);
-      if (egress) at('tcf_classify', me, egress.ts);
-      for (const f of ['netdev_core_pick_tx', 'validate_xmit_skb', 'netif_skb_features', 'passthru_features_check', 'skb_network_protocol', 'validate_xmit_xfrm']) at(f, me);
+      at(IMPLIED_BY.devQueue.observed, me, egress ? egress.ts - 1 : e.ts);
+      if (egress) at(IMPLIED_BY.tcVerdict.observed, me, egress.ts);
+      for (const f of IMPLIED_BY.devQueue.after) at(f, me);
       break;
     }
     case SKB.DEV_START_XMIT: {
-      at('dev_hard_start_xmit', me, e.ts);
+      const x = IMPLIED_BY.devStartXmit;
+      at(x.observed, me, e.ts);
       const kind = ctx.deviceKind(e.ifname);
-      if (kind === 'veth') for (const f of ['veth_xmit', '__dev_forward_skb', '__dev_forward_skb2', 'skb_scrub_packet']) at(f, me);
+      if (kind === 'veth') for (const f of x.veth) at(f, me);
       if (kind === 'vxlan') {
-        for (const f of ['vxlan_xmit', 'vxlan_xmit_one']) at(f, me);
+        for (const f of x.vxlan) at(f, me);
         // From here the skb carries the outer headers the next hop (the underlay) shows.
         const outer = next ? metaOf(next, { len: Math.max(0, next.len - 14) }) : me;
-        for (const f of ['udp_tunnel_xmit_skb', 'iptunnel_xmit', 'ip_local_out', '__ip_local_out', ...nf(ctx, outer.netns), ...outputTail(ctx, outer.netns)]) at(f, outer);
+        for (const f of [...inNetns(ctx, outer.netns, x.vxlanOuter), ...outputTail(ctx, outer.netns)]) at(f, outer);
       }
       break;
     }
     case SKB.NETIF_RX: {
-      if (prev?.kind === SKB.DEV_START_XMIT || prev?.kind === SKB.DEV_XMIT) at('eth_type_trans', me);
-      at('__netif_rx', me);
-      at('netif_rx_internal', me, e.ts);
-      at('enqueue_to_backlog', me);
+      const x = IMPLIED_BY.netifRx;
+      if (prev?.kind === SKB.DEV_START_XMIT || prev?.kind === SKB.DEV_XMIT) at(x.afterXmit, me);
+      for (const f of x.before) at(f, me);
+      at(x.observed, me, e.ts);
+      for (const f of x.after) at(f, me);
       break;
     }
     case SKB.NETIF_RECEIVE: {
-      at('__netif_receive_skb', me);
-      at('__netif_receive_skb_one_core', me, e.ts);
+      for (const f of IMPLIED_BY.netifReceive.before) at(f, me);
+      at(IMPLIED_BY.netifReceive.observed, me, e.ts);
       const ingress = e.netns === ctx.nodeNetns ? findVerdict(verdicts, e.cpu, e.ifindex, e.ts, next?.ts ?? e.ts + 1e6, false) : undefined;
-      if (ingress) at('tcf_classify', me, ingress.ts);
+      if (ingress) at(IMPLIED_BY.tcVerdict.observed, me, ingress.ts);
       const action = ingress?.action ?? ACTION.OK;
       // A redirect is printed only when the skb's next real event agrees with it (REDIRECT_AGREES).
       if (action === ACTION.REDIRECT_PEER) {
         if (ingress && redirectAgrees(ingress, e, next, ctx)) {
           // Another round of __netif_receive_skb_core, now as the peer (the pod's eth0).
           const peer = metaOf(next as SkbEvent, { len: e.len });
-          at('skb_do_redirect', me);
-          at('skb_scrub_packet', peer);
+          for (const f of IMPLIED_BY.redirectPeer) at(f, me);
+          for (const f of IMPLIED_BY.inPeer) at(f, peer);
           for (const f of [...ipReceive(ctx, peer.netns), ...localDeliver(ctx, peer.netns, t)]) at(f, peer);
         }
       } else if (action === ACTION.REDIRECT || action === ACTION.REDIRECT_NEIGH) {
         if (ingress && redirectAgrees(ingress, e, next, ctx)) {
-          at('skb_do_redirect', me);
-          if (action === ACTION.REDIRECT_NEIGH) at('neigh_resolve_output', metaOf(next as SkbEvent));
+          const [redirect, ...neigh] = action === ACTION.REDIRECT_NEIGH ? IMPLIED_BY.redirectNeigh : IMPLIED_BY.redirect;
+          at(redirect, me);
+          for (const f of neigh) at(f, metaOf(next as SkbEvent));
         }
       } else if (action === ACTION.OK && next !== undefined && next.netns === e.netns) {
         // Forwarded: a route lookup of that netns for these addresses between the receive and the
         // transmit on another device (FIB_LOOKUP_IMPLIES); without the lookup nothing is implied.
         const lookup = next.kind === SKB.DEV_QUEUE && next.ifindex !== e.ifindex ? ctx.routeLookup(e.netns, e.cpu, t.saddr, t.daddr, e.ts, next.ts) : undefined;
         if (lookup) {
-          for (const f of ipReceive(ctx, e.netns)) at(f, me, f === 'ip_route_input_slow' ? lookup.ts : undefined);
-          at('ip_forward', me);
-          for (const f of nf(ctx, e.netns)) at(f, me);
-          at('ip_forward_finish', me);
+          for (const f of ipReceive(ctx, e.netns)) at(f, me, f === IMPLIED_BY.fibLookup.observed ? lookup.ts : undefined);
+          for (const f of inNetns(ctx, e.netns, IMPLIED_BY.forward)) at(f, me);
           const out = metaOf(next, { len: Math.max(0, next.len - 14) });
           for (const f of outputTail(ctx, e.netns)) at(f, out);
         } else if (next.kind === SKB.NETIF_RECEIVE && t.proto === 17 && t.dport === 8472) {
-          for (const f of [...ipReceive(ctx, e.netns), ...localDeliver(ctx, e.netns, t), 'vxlan_rcv', 'gro_cells_receive']) at(f, me);
+          for (const f of [...ipReceive(ctx, e.netns), ...localDeliver(ctx, e.netns, t), ...IMPLIED_BY.vxlanReceive]) at(f, me);
         } else if (next.kind === SKB.CONSUME || next.kind === SKB.COPY_DATAGRAM) {
           for (const f of [...ipReceive(ctx, e.netns), ...localDeliver(ctx, e.netns, t)]) at(f, me);
         } else if (next.kind === SKB.KFREE && t.l3proto === 0x0800) {
@@ -195,26 +250,27 @@ function draftsFor(e: SkbEvent, prev: SkbEvent | undefined, next: SkbEvent | und
           // with no listener), so the receive path up to it ran; any other reason: ip_rcv only.
           const reason = ctx.dropReasons[String(next.arg)] ?? '';
           const delivered = /NO_SOCKET$/.test(reason);
-          for (const f of delivered ? [...ipReceive(ctx, e.netns), ...localDeliver(ctx, e.netns, t)] : ['ip_rcv', 'ip_rcv_core']) at(f, me);
+          for (const f of delivered ? [...ipReceive(ctx, e.netns), ...localDeliver(ctx, e.netns, t)] : IMPLIED_BY.earlyDrop) at(f, me);
         }
       }
       break;
     }
     case SKB.KFREE: {
       const reason = ctx.dropReasons[String(e.arg)];
-      at(reason ? `sk_skb_reason_drop(${reason})` : `sk_skb_reason_drop (${e.arg})`, me, e.ts);
-      for (const f of ['skb_release_head_state', 'skb_release_data', 'kfree_skbmem']) at(f, me);
+      const x = IMPLIED_BY.kfree;
+      at(reason ? `${x.observed}(${reason})` : `${x.observed} (${e.arg})`, me, e.ts);
+      for (const f of x.after) at(f, me);
       out[out.length - 1].endsLife = true;
       break;
     }
     case SKB.CONSUME: {
-      at('consume_skb', me, e.ts);
-      for (const f of ['skb_release_head_state', 'skb_release_data', 'skb_free_head', 'kfree_skbmem']) at(f, me);
+      at(IMPLIED_BY.consume.observed, me, e.ts);
+      for (const f of IMPLIED_BY.consume.after) at(f, me);
       out[out.length - 1].endsLife = true;
       break;
     }
     case SKB.COPY_DATAGRAM:
-      at('skb_copy_datagram_iter', me, e.ts);
+      at(IMPLIED_BY.copyDatagram.observed, me, e.ts);
       break;
     default:
       break; // net_dev_xmit: the driver returned; no function of its own
