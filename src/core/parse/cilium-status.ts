@@ -57,6 +57,7 @@ export function parseCiliumStatusText(lines: string[]): CiliumStatusResult {
   const unparsed: UnparsedLine[] = [];
   let section: string | undefined;
   let sawField = false;
+  const column = valueColumn(lines);
   for (let n = 0; n < lines.length; n++) {
     const raw = lines[n].endsWith('\r') ? lines[n].slice(0, -1) : lines[n];
     const text = raw.trimEnd();
@@ -70,7 +71,11 @@ export function parseCiliumStatusText(lines: string[]): CiliumStatusResult {
       status.fields[key] = value;
       section = key;
       if (!KNOWN_KEYS.has(key)) {
-        unparsed.push({ line: n + 1, text: raw, reason: `unknown status key "${key}"` });
+        // A key of a newer agent: its value stands in the column tabwriter aligned the known ones
+        // to, so it is a line of the same status table (kept in `fields`, not interpreted).
+        if (column === undefined || value === '' || text.indexOf(value, key.length + 1) !== column) {
+          unparsed.push({ line: n + 1, text: raw, reason: `unknown status key "${key}"` });
+        }
         continue;
       }
       sawField = true;
@@ -87,6 +92,25 @@ export function parseCiliumStatusText(lines: string[]): CiliumStatusResult {
   }
   if (!sawField) return { status: null, error: 'no agent status line found', unparsed };
   return { status, unparsed };
+}
+
+/**
+ * The column where the known keys' values start: FormatStatusResponse writes through a tabwriter,
+ * so every `Key:\tvalue` line of one output has its value in the same column. Undefined when the
+ * known keys disagree (text joined by hand).
+ */
+function valueColumn(lines: readonly string[]): number | undefined {
+  const counts = new Map<number, number>();
+  for (const line of lines) {
+    const top = isIndented(line) ? null : TOP_LEVEL.exec(line.trimEnd());
+    if (!top || !KNOWN_KEYS.has(top[1]) || !top[2] || top[2].trim() === '') continue;
+    const at = line.indexOf(top[2].trim(), top[1].length + 1);
+    counts.set(at, (counts.get(at) ?? 0) + 1);
+  }
+  let best: number | undefined;
+  let bestCount = 0;
+  for (const [at, n] of counts) if (n > bestCount) [best, bestCount] = [at, n];
+  return bestCount >= 3 ? best : undefined;
 }
 
 /** The details under `Modules Health:` are a tree drawn with box characters; others are indented. */

@@ -640,6 +640,9 @@ describe('drop formats of every era (round-2 fixtures)', () => {
   });
 });
 
+// The 1.16+ `Conntrack lookup 2/2` wording is the one issue 9 quotes (`nexthdr=6 flags=0 dir=0
+// scope=0`); the stored cilium sources here (pkg/monitor/datapath_debug.go) are older and print
+// `nexthdr=%d flags=%d` (ctLookup4Info2) and, in one version, `CT lookup: ... flags=%d` numerically.
 describe('DEBUG wording of 1.16+ and the monitor client lines', () => {
   it('`Conntrack lookup 2/2: nexthdr=6 flags=0 dir=0 scope=0` completes the 1/2 line, dir and scope kept', () => {
     const lines = [

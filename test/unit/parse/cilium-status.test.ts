@@ -213,3 +213,24 @@ describe('real outputs (golden)', () => {
     expect(result.status === null).toBe(path.includes('NOT-agent'));
   });
 });
+
+describe('keys of agents newer than this parser', () => {
+  // The 1.16.5 fixture with one key it does not know put in, once aligned as tabwriter aligns the
+  // agent's keys and once not: no public 1.18/1.19 agent status transcript was found, so the key is
+  // made up on purpose (it must not be interpreted, only kept).
+  const { body } = readFixture(join(FIXTURES, 'cilium-status', 'blog-podman-v1.16.5-agent-status.txt'));
+  const at = body.findIndex((l) => l.startsWith('Attach Mode:'));
+
+  it('in the column of the others: a line of the same table, kept in fields, understood', () => {
+    const lines = [...body.slice(0, at), 'Frobnication:            Enabled   [eth0]', ...body.slice(at)];
+    const r = parseCiliumStatusText(lines);
+    expect(r.unparsed).toEqual([]);
+    expect(r.status?.fields.Frobnication).toBe('Enabled   [eth0]');
+    expect(r.status?.routing).toEqual(parseCiliumStatusText(body).status?.routing);
+  });
+
+  it('out of line: not understood', () => {
+    const lines = [...body.slice(0, at), 'Frobnication: Enabled', ...body.slice(at)];
+    expect(parseCiliumStatusText(lines).unparsed.map((u) => u.reason)).toEqual(['unknown status key "Frobnication"']);
+  });
+});
