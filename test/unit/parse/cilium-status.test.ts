@@ -226,7 +226,9 @@ describe('keys of agents newer than this parser', () => {
     const r = parseCiliumStatusText(lines);
     expect(r.unparsed).toEqual([]);
     expect(r.status?.fields.Frobnication).toBe('Enabled   [eth0]');
-    expect(r.status?.routing).toEqual(parseCiliumStatusText(body).status?.routing);
+    const { fields: _f, ...withKey } = r.status!;
+    const { fields: _g, ...without } = parseCiliumStatusText(body).status!;
+    expect(withKey).toEqual(without);
   });
 
   it('out of line: not understood', () => {
