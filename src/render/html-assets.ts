@@ -43,7 +43,8 @@ tr.picked{outline:2px solid var(--tcpdump)}
 .legend{display:flex;flex-wrap:wrap;gap:6px 18px;align-items:center;font-size:13px;margin:8px 0 4px}.legend svg{display:inline-block;vertical-align:middle}
 .warn li{color:var(--warn)}
 svg.swimlane{display:block;font:12px system-ui,sans-serif;fill:var(--fg)}
-.node-band text,.lane text,.hop text,.more-marks{text-anchor:middle}
+.node-band text,.lane text,.hop text,.more-marks,text.group{text-anchor:middle}
+text.tool.group{font-size:11px;font-weight:600}text.dt.group{font-size:11px;fill:var(--muted)}text.dt.group.dropped{fill:var(--drop);font-weight:700}
 .node-band rect{fill:none;stroke:var(--line);stroke-width:1.5}.node-band text{fill:var(--muted);font-weight:600}
 .node-band.node-unknown rect{stroke-dasharray:2 3}
 .lane-bg{fill:var(--lane);stroke:var(--line)}

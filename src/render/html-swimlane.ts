@@ -32,17 +32,24 @@ const MARK = 10;
 const SAME_LANE_STEP = 34;
 const LABEL_CHARS = 19;
 
+/** The translation point of Cilium's socket load balancer (a hook, not an observation point). */
+const SOCKET_LB = 'socket-lb';
+
 /** laneLayout puts the flow's points in path order and says what each one saw. */
 export function laneLayout(flow: ReportFlow, endpoints: ReportEndpoint[]): Lane[] {
   const src = endpoints.find((e) => e.ips.includes(flow.srcIp));
   const dst = endpoints.find((e) => e.ips.includes(flow.dstIp));
   const hopPoints = [...flow.packets.flatMap((p) => p.hops), ...(flow.flowHops ?? [])].map((h) => h.point);
-  const all = [...flow.seenAt, ...hopPoints, ...flow.notSeenAt, ...flow.notObserved, ...(flow.dropPoint ? [flow.dropPoint] : [])];
+  // A translation at a named hook (socket-lb) that no lane watches gets a lane, so it shows where it happened.
+  const translationPoints = flowTranslations(flow).flatMap((t) => (t.point === null ? [] : [t.point]));
+  const all = [...flow.seenAt, ...hopPoints, ...flow.notSeenAt, ...flow.notObserved, ...(flow.dropPoint ? [flow.dropPoint] : []), ...translationPoints];
   const points = [...new Set(all)].filter((p) => p !== '');
   const firstSeen = new Map(points.map((p, i) => [p, i]));
-  // rankPoint is the order the report's own lists use; ties keep the order the report gave.
-  points.sort((a, b) => rankPoint(a, src, dst) - rankPoint(b, src, dst) || firstSeen.get(a)! - firstSeen.get(b)!);
-  const seen = new Set([...flow.seenAt, ...hopPoints]);
+  // rankPoint is the order the report's own lists use; ties keep the order the report gave. The
+  // socket LB translates in connect(), before the packet exists: its lane comes first.
+  const rank = (p: string) => (p === SOCKET_LB ? -1 : rankPoint(p, src, dst));
+  points.sort((a, b) => rank(a) - rank(b) || firstSeen.get(a)! - firstSeen.get(b)!);
+  const seen = new Set([...flow.seenAt, ...hopPoints, ...translationPoints]);
   const notSeen = new Set(flow.notSeenAt);
   const translations = translationsByPoint(flow);
   return points.map((point) => ({
@@ -82,7 +89,8 @@ function nodeOf(point: string, endpoints: ReportEndpoint[]): string | null {
     const [ns, pod] = rest.split('/');
     return endpoints.find((e) => e.pod === `${ns}/${pod}`)?.node || null;
   }
-  if (['host', 'cilium', 'kernel', 'iptables', 'hubble'].includes(kind)) return rest.split('/')[0] || null;
+  // `?` is how a point says its node is not known.
+  if (['host', 'cilium', 'kernel', 'iptables', 'hubble'].includes(kind)) return [rest.split('/')[0]].find((n) => n !== '' && n !== '?') ?? null;
   return null;
 }
 
@@ -248,7 +256,7 @@ function laneColumn(lane: Lane, x: number, laneW: number, y0: number, height: nu
   const title = escapeLines([lane.point, STATE_WORDS[lane.state], ...(lane.drop ? [`the flow was dropped here${lane.dropReason ? `: ${lane.dropReason}` : ''}`] : []), ...lane.translations.map((t) => `translated: ${t.text}`)]);
   const out = [`<g class="${cls}" data-point="${esc(lane.point)}"><title>${title}</title>`];
   out.push(`<rect class="lane-bg" x="${x + 3}" y="${y0}" width="${laneW - 6}" height="${height - y0 - 2}" rx="5"/>`);
-  out.push(`<text class="lane-what" x="${cx}" y="${y0 + 17}">${esc(shorten(what, chars))}</text>`);
+  if (what !== '') out.push(`<text class="lane-what" x="${cx}" y="${y0 + 17}">${esc(shorten(what, chars))}</text>`);
   out.push(`<text class="lane-which" x="${cx}" y="${y0 + 33}">${esc(shorten(which, chars - 2))}</text>`);
   if (stateText !== '') out.push(`<text class="lane-state" x="${cx}" y="${y0 + 50}">${stateText}</text>`);
   if (lane.dropReason && lane.translations.length === 0) {
@@ -299,9 +307,23 @@ function rowMarks(hops: ReportHop[], idOf: (hop: number) => string, y: number, l
     marks.push(`<g class="${cls}" data-hop="${idOf(i)}" tabindex="0" role="button"><title>${hopTooltip(hop, dropHere)}</title>`);
     marks.push(`<use href="#k-${toolClass(hop.tool)}" x="${x - MARK}" y="${y - MARK}" width="${2 * MARK}" height="${2 * MARK}"/>`);
     if (dropHere) marks.push(`<path class="drop-x" d="M${x - 12} ${y - 12}L${x + 12} ${y + 12}M${x + 12} ${y - 12}L${x - 12} ${y + 12}"/>`);
-    marks.push(`<text class="tool" x="${x}" y="${y - 16}">${esc(shorten(hop.tool, 12))}</text>`);
-    marks.push(`<text class="dt" x="${x}" y="${y + 24}">${dropHere ? 'dropped' : esc(hopTimeLabel(hop))}</text></g>`);
+    // Marks side by side share their labels (below); a mark alone in its lane has its own.
+    if ((perLane.get(hop.point) ?? 1) === 1) {
+      marks.push(`<text class="tool" x="${x}" y="${y - 16}">${esc(shorten(hop.tool, 12))}</text>`);
+      marks.push(`<text class="dt" x="${x}" y="${y + 24}">${dropHere ? 'dropped' : esc(hopTimeLabel(hop))}</text>`);
+    }
+    marks.push('</g>');
   });
+  for (const [point, n] of perLane) {
+    if (n === 1) continue;
+    const group = hops.filter((h) => h.point === point);
+    const cx = laneX.get(point) ?? GUTTER / 2;
+    const tools = [...new Set(group.map((h) => h.tool))].join('/');
+    const times = [...new Set(group.filter((h) => hops.indexOf(h) !== opts.drop).map(hopTimeLabel))];
+    marks.push(`<text class="tool group" x="${cx}" y="${y - 16}">${esc(shorten(`${n}× ${tools}`, 18))}</text>`);
+    const dropped = group.some((h) => hops.indexOf(h) === opts.drop);
+    marks.push(`<text class="dt group${dropped ? ' dropped' : ''}" x="${cx}" y="${y + 24}">${esc(shorten(dropped ? 'dropped' : times.length === 1 ? times[0] : 'times differ', 18))}</text>`);
+  }
   for (const [point, n] of perLane) {
     if (n <= MAX_MARKS_PER_LANE) continue;
     marks.push(`<text class="more-marks" x="${slotX(point, MAX_MARKS_PER_LANE - 1)}" y="${y + 4}">+${n - shownIn(point)}</text>`);

@@ -132,6 +132,14 @@ describe('renderHtml', () => {
     expect(render(loadSeedLikeReport())).not.toMatch(/<b>(from|to|tunnel):|<h3>Translations|class="lane-nat"/);
   });
 
+  it('gives a translation at the socket LB a lane of its own, first, since it happens in connect()', () => {
+    const report = loadSeedLikeReport();
+    report.flows[0].translations = [{ point: 'socket-lb', kind: 'dnat', from: '10.96.0.10:53', to: '10.0.1.180:53', evidence: 'cilium monitor trace-sock' }];
+    const drawn = lanes(render(report), 0);
+    expect(drawn[0]).toEqual(['socket-lb', 'lane seen', ['socket-lb', '⇄ DNAT']]);
+    expect(drawn.slice(1).map(([p]) => p)).toEqual(lanes(render(loadSeedLikeReport()), 0).map(([p]) => p));
+  });
+
   it('draws the hops no packet took on a row of their own, without arrows, at most two a lane and a count', () => {
     const report = loadSeedLikeReport();
     const flow = report.flows[0];
@@ -149,6 +157,10 @@ describe('renderHtml', () => {
     const section = flowSection(html, 0);
     expect(lanes(html, 0).filter(([p]) => p === 'kernel:bpf9').map(([p, cls]) => [p, cls])).toEqual([['kernel:bpf9', 'lane seen']]);
     expect(section).toContain('>+2</text>');
+    // Marks side by side share one label: how many, which tool, their time.
+    expect(texts(section).filter((t) => /× |^untimed$/.test(t))).toEqual(expect.arrayContaining(['4× monitor', 'untimed']));
+    expect(texts(groups(html, 0, 'hop').find((g) => g.attrs['data-hop'] === 'f0-x-h1')!.inner)).toEqual(['pwru', 'untimed']);
+    expect(texts(groups(html, 0, 'hop').find((g) => g.attrs['data-hop'] === 'f0-x-h0')!.inner)).toEqual([]);
     expect(texts(groups(html, 0, 'row-label')[1].inner)).toEqual(['by flow, no packet', '5 hops (+7 counted)']);
     // Arrows only on the packet's row: 4 hops, 3 arrows.
     expect(section.match(/<path class="arrow /g)).toHaveLength(report.flows[0].packets[0].hops.length - 1);
