@@ -126,7 +126,9 @@ function payloadLine(line: string, ctx: TcpdumpContext): Result | undefined {
   return ignored('payload of the previous packet (-A)', { ...closed(ctx), payload: true });
 }
 
+/** Mostly `.`, and longer than an author's `...` elision (which would otherwise start -A mode). */
 function mostlyDots(line: string): boolean {
+  if (line.length < 6) return false;
   let dots = 0;
   for (let i = 0; i < line.length; i++) if (line.charCodeAt(i) === 46) dots++;
   return dots * 2 >= line.length;

@@ -759,6 +759,11 @@ describe('lines derived from the tcpdump sources', () => {
     expect(lastEvent(['123456  10:00:00.000001 IP 10.0.1.10 > 10.0.2.20: ICMP echo request, id 1, seq 1, length 64']).time).toEqual({ clock: 'time-of-day', us: 36000000001 });
   });
 
+  it('an author`s `...` between packets does not start -A payload mode: a later stray line is still not understood', () => {
+    const packet = '10:00:00.000001 IP 10.0.1.10 > 10.0.2.20: ICMP echo request, id 1, seq 1, length 64';
+    expect(run([packet, '...', 'PING 10.0.2.20 (10.0.2.20): 56 data bytes']).results.map((r) => r.kind)).toEqual(['event', 'unparsed', 'unparsed']);
+  });
+
   it('a line that merely starts with a number is not taken for a -# line', () => {
     expect(lastResult(['12  packets here']).kind).toBe('unparsed');
     expect(lastResult(['   12 10:00:00.000001 IP 10.0.1.10 > 10.0.2.20: ICMP echo request, id 1, seq 1, length 64']).kind).toBe('unparsed');
