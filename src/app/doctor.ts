@@ -114,6 +114,7 @@ async function nodeChecks(kube: KubePort, resolver: EndpointResolver, node: stri
   out.push({ check: 'cilium', scope: node, level: 'pass', detail: `${version}, agent ${agent.namespace}/${agent.name}, CLI ${agent.cli}` });
   out.push(routingCheck(agent));
   out.push(...(await monitorChecks(resolver, agent)));
+  out.push(hubbleCheck(agent));
   out.push(await kernelCheck(kube, resolver, agent));
   return out;
 }
@@ -133,6 +134,15 @@ function routingCheck(agent: AgentInfo): DoctorCheck {
       : 'host routing Legacy (same-node pod traffic is still bpf_redirect()ed to the destination lxc, which sees it, with no ip_forward; traffic to other nodes and to the host crosses the host stack)';
   const kpr = r.kubeProxyReplacement === undefined ? '' : `, kube-proxy replacement ${r.kubeProxyReplacement}`;
   return { check: 'routing', scope: agent.node, level: 'pass', detail: `${host}, ${network}${kpr}` };
+}
+
+/** Hubble as the agent's status reports it: the trace's hubble probe (on by default) has flows to read only where it is Ok. */
+function hubbleCheck(agent: AgentInfo): DoctorCheck {
+  const state = agent.status?.hubble?.state;
+  const scope = agent.node;
+  if (state === undefined) return { check: 'hubble', scope, level: 'pass', detail: 'Hubble state unknown (the status does not show it): the trace\'s hubble probe finds out, and says so in one line if it is off' };
+  if (state === 'Ok') return { check: 'hubble', scope, level: 'pass', detail: 'Hubble Ok: trace reads its flows (timed Cilium hops, verdicts and drop reasons) with the hubble probe' };
+  return { check: 'hubble', scope, level: 'pass', detail: `Hubble ${state}${agent.status?.hubble?.detail ? ` (${agent.status.hubble.detail})` : ''}: the trace goes on without its flows (hubble.enabled=true in Helm turns it on)` };
 }
 
 /** Monitor aggregation and datapath debug, both endpoint options: one endpoint list answers both. */

@@ -4,6 +4,7 @@ import { DatapathError } from '../core/errors.js';
 import type { EndpointInfo } from '../core/model/endpoint.js';
 import type { HopReport } from '../core/model/report.js';
 import { involvedNodes, planProbePods, planTrace, type PlannedProbe, type ProbePodNeed, type ProbeTool, type TraceNode, type TracePlan, type TraceTarget, type Traffic } from '../core/plan.js';
+import { hubbleOff } from '../probes/hubble.js';
 import { commandFor } from '../probes/index.js';
 import type { CommandContext, ProbeCommand } from '../probes/probe-command.js';
 import { describeTraffic } from '../probes/traffic.js';
@@ -230,6 +231,8 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
     const all = Promise.all(watching);
     await Promise.race([all, aborted(stopSignal)]);
     if (stopSignal.aborted) return await finish();
+    // Hubble is on by default and absent on many clusters: its probe failing says so in one line.
+    for (const r of runs) if (isHubbleOff(r)) warn(hubbleOff(r.command.probe.node, r.failure));
     if (ready === 0) {
       warn('no probe became ready: nothing was sent');
       return await finish();
@@ -289,9 +292,16 @@ export async function trace(req: TraceRequest, ports: TracePorts, progress: Trac
     const { files, meta } = record(runId, req, src, dst, [srcR, dstR], nodes, plan, runs, unplaced, traffic, warnings);
     const report = await analyze({ paths: files.map((f) => f.name).sort(), points: [], endpointFiles: [], maxPackets: req.maxPackets }, memoryCatalog(files));
     if (ports.save) await save(ports.save, files, progress);
-    const partial = interrupted || timedOut || failure !== undefined || traffic?.problem !== undefined || meta.inputs.some((i) => i.status !== 'ok');
+    const partial = interrupted || timedOut || failure !== undefined || traffic?.problem !== undefined || meta.inputs.some((i) => i.status !== 'ok' && !i.status.startsWith(HUBBLE_OFF));
     return { report, partial, interrupted, timedOut };
   }
+}
+
+/** The status of a hubble probe whose node has no Hubble: not a gap of the trace, which never asked for it. */
+const HUBBLE_OFF = 'skipped: Hubble is off on';
+
+function isHubbleOff(run: ProbeRun): boolean {
+  return run.command.format === 'hubble' && run.state === 'failed' && !run.stopRequested;
 }
 
 function ref(p: PodRef): string {
@@ -413,7 +423,7 @@ function record(
       format: run.command.format,
       point: probe.point,
       node: probe.node,
-      status: probeStatus(run),
+      status: isHubbleOff(run) ? `${HUBBLE_OFF} ${probe.node}` : probeStatus(run),
       place: `pod ${t.namespace}/${t.name}${t.container ? ` container ${t.container}` : ''}`,
       argv: run.command.argv,
       note: probe.note,

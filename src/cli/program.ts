@@ -50,7 +50,7 @@ export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: Abo
     .description('trace packets from SRC to DST live: tcpdump in both pods and on their lxc (and tunnel and NIC across nodes), cilium monitor and pwru on each node, started in parallel; traffic once all are ready; one hop report; everything removed afterwards')
     .argument('<src>', 'source pod, NAME or NAMESPACE/NAME')
     .argument('<dst>', 'destination pod, NAME or NAMESPACE/NAME')
-    .option('--probes <list>', 'probes to run, comma-separated: tcpdump, monitor, pwru, iptables, hubble (iptables inserts a TRACE rule, always removed; hubble reads each node\'s Hubble in its agent pod)', 'tcpdump,monitor,pwru')
+    .option('--probes <list>', 'probes to run, comma-separated: tcpdump, monitor, pwru, iptables, hubble (iptables inserts a TRACE rule, always removed; hubble reads each node\'s Hubble in its agent pod; off where Hubble is)', 'tcpdump,monitor,pwru,hubble')
     .option('--traffic <kind>', 'traffic sent from SRC\'s netns once every probe is ready: icmp, tcp:PORT, udp:PORT, or none to observe existing traffic for --duration', 'icmp')
     .option('--count <n>', 'packets (icmp) or connections (tcp, udp) to send', '3')
     .option('--duration <s>', 'with --traffic none: seconds to observe', '10')

@@ -10,7 +10,7 @@ import { hostPoint, iptablesPoint, kernelPoint, podPoint } from './points.js';
 export type ProbeTool = 'tcpdump' | 'monitor' | 'pwru' | 'iptables' | 'hubble';
 
 export const PROBE_TOOLS: readonly ProbeTool[] = ['tcpdump', 'monitor', 'pwru', 'iptables', 'hubble'];
-export const DEFAULT_PROBES: readonly ProbeTool[] = ['tcpdump', 'monitor', 'pwru'];
+export const DEFAULT_PROBES: readonly ProbeTool[] = ['tcpdump', 'monitor', 'pwru', 'hubble'];
 
 /** Traffic: what the trace sends from SRC to DST (`none`: observe what flows anyway). */
 export type Traffic = { kind: 'icmp' } | { kind: 'tcp'; port: number } | { kind: 'udp'; port: number } | { kind: 'none' };

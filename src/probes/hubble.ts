@@ -29,6 +29,14 @@ export function hubbleArgv(addresses: readonly string[] | undefined): string[] {
   return ['sh', '-c', STATUS_THEN_OBSERVE, 'hubble', '--follow', '--since', HUBBLE_SINCE, '-o', 'jsonpb', ...filter];
 }
 
+/**
+ * hubbleOff: the one line a trace prints when the hubble probe ended before it was ready: the
+ * node's Hubble did not answer `hubble status` (not enabled, or no CLI in the agent image).
+ */
+export function hubbleOff(node: string, failure: string | undefined): string {
+  return `Hubble is off on ${node} (${failure ?? 'it did not answer'}): tracing without it`;
+}
+
 /** hubbleCommand: Hubble of one node, in that node's agent pod (container cilium-agent). */
 export function hubbleCommand(probe: PlannedProbe, ctx: CommandContext): ProbeCommand | undefined {
   return textProbeCommand(probe, ctx, { argv: hubbleArgv(probe.addresses), ready: HUBBLE_READY, format: 'hubble', maxBytes: HUBBLE_MAX_BYTES });

@@ -66,6 +66,8 @@ describeAsRoot('trace against the lab: bpf host routing, native routing between 
     expect(perPoint('pod:default/cni-6vf5d/eth0')).toBe(4);
     expect(report.inputs.map((i) => `${i.point} ${i.status}`).sort()).toEqual([
       'cilium:bpf1 ok',
+      // Hubble, on by default (the lab's agents run it, as Cilium's chart does).
+      'cilium:bpf1 ok',
       'host:bpf1/' + l.state.pods.find((p) => p.name === 'cni-6vf5d')!.lxc!.name + ' ok',
       'host:bpf1/' + l.state.pods.find((p) => p.name === 'same')!.lxc!.name + ' ok',
       'kernel:bpf1 ok',

@@ -104,6 +104,8 @@ describe('runDoctor', () => {
     });
     expect(line(checks, 'kernel')).toMatchObject({ level: 'pass', detail: 'kernel 6.1.0-18-amd64, BTF /sys/kernel/btf/vmlinux present: pwru can run' });
     expect(checks.filter((c) => c.check === 'rbac').every((c) => c.level === 'pass')).toBe(true);
+    // The real status says `Hubble: Ok   Current/Max Flows: ...`: the trace's hubble probe will have flows.
+    expect(line(checks, 'hubble')).toEqual({ check: 'hubble', scope: 'worker-1', level: 'pass', detail: 'Hubble Ok: trace reads its flows (timed Cilium hops, verdicts and drop reasons) with the hubble probe' });
   });
 
   it('asks every permission once, required when any reason requires it', async () => {

@@ -31,15 +31,15 @@ class Sink extends Writable {
   }
 }
 
-const DEFAULTS = { probes: 'tcpdump,monitor,pwru', traffic: 'icmp', count: '3', duration: '10', timeout: '60', maxPackets: '10', output: 'table' };
+const DEFAULTS = { probes: 'tcpdump,monitor,pwru,hubble', traffic: 'icmp', count: '3', duration: '10', timeout: '60', maxPackets: '10', output: 'table' };
 
 describe('trace flags', () => {
-  it('defaults: the three default probes, icmp x3, the documented images', () => {
+  it('defaults: the four default probes, icmp x3, the documented images', () => {
     const f = readTraceFlags('same', 'kube-system/other', DEFAULTS);
     expect(f).toMatchObject({
       src: { name: 'same' },
       dst: { namespace: 'kube-system', name: 'other' },
-      probes: ['tcpdump', 'monitor', 'pwru'],
+      probes: ['tcpdump', 'monitor', 'pwru', 'hubble'],
       traffic: { kind: 'icmp' },
       count: 3,
       durationS: 10,
@@ -89,7 +89,8 @@ async function runWith(c: FakeCluster, opts: Record<string, unknown>, signal = n
   const out = new Sink();
   const err = new Sink(tty);
   errSink = err;
-  const flags = { ...readTraceFlags('client', 'server', { ...DEFAULTS, ...opts }), runId: 'cli1', graceMs: 20 };
+  // The fake agent has no Hubble: the cases below are about other things (the one about Hubble says so).
+  const flags = { ...readTraceFlags('client', 'server', { ...DEFAULTS, probes: 'tcpdump,monitor,pwru', ...opts }), runId: 'cli1', graceMs: 20 };
   const code = await traceAndRender(flags, 'default', { kube: c.kube, exec: c.exec, resolve: c.resolve }, { ...DEFAULTS, color: 'never', ...opts }, { out, err, env: {} }, signal);
   return { code, out: out.text, err: err.text };
 }
@@ -102,6 +103,18 @@ describe('trace command on a fake cluster', () => {
     expect(report.schemaVersion).toBe(1);
     expect(report.inputs).toHaveLength(6);
     expect(r.err).toBe('');
+  });
+
+  it('default probes where Hubble is off: one line says so, its input is skipped, the trace is not partial (exit 0)', async () => {
+    const r = await runWith(new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] }), { output: 'json', probes: DEFAULTS.probes });
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('warning: Hubble is off on n1 (ended before it was ready: sh is not in the image of kube-system/cilium-n1 (cilium-agent)): tracing without it\n');
+    type Out = { inputs: { tool: string; status: string }[]; flows: { src: string; dst: string; verdict: string; path: string[] }[] };
+    const report = JSON.parse(r.out) as Out;
+    expect(report.inputs.filter((i) => i.tool === 'hubble').map((i) => i.status)).toEqual(['skipped: Hubble is off on n1']);
+    const without = JSON.parse((await runWith(new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] }), { output: 'json' })).out) as Out;
+    const conclusions = (o: Out) => o.flows.map((f) => [f.src, f.dst, f.verdict, f.path]);
+    expect(conclusions(report)).toEqual(conclusions(without));
   });
 
   it('--save DIR also writes DIR/report.html, the page -o html prints', async () => {

@@ -59,7 +59,8 @@ export function statusResponse(ctx: NodeContext): Json {
   sr.encryption = { mode: 'Disabled' };
   sr['host-firewall'] = { mode: 'Disabled' };
   if (!modern) sr['host-routing'] = { mode: bpf ? 'BPF' : 'Legacy' };
-  sr.hubble = { state: 'Disabled' };
+  // As the agent reports its Hubble server (`lab up --hubble on|off`); the numbers are the emulated hubble's own.
+  sr.hubble = ctx.kernel.hubble === false ? { state: 'Disabled' } : { state: 'Ok', observer: { 'current-flows': 4095, 'max-flows': 4095, 'seen-flows': 12000, uptime: 1e12 } };
   if (modern) sr['identity-range'] = { 'max-identity': 65535, 'min-identity': 256 };
   sr.ipam = { allocations, ipv4: Object.keys(allocations), status: `IPv4: ${Object.keys(allocations).length}/254 allocated from ${node.podCidr}, ` };
   if (atLeast(v, 1, 13)) {
