@@ -175,6 +175,10 @@ const MAX_FUNCS = 64;
 const MAX_RULE_STEPS = 512;
 /** A packet key that repeats (ICMP seq wrap, retransmissions) must not grow a packet without bound. */
 const MAX_HOPS_PER_PACKET = 64;
+/**
+ * skbs kept as path evidence per flow and per pwru stream (node): the sending node's skbs must not
+ * use up what the receiving node's pwru says about the same packets.
+ */
 const KERNEL_EVIDENCE_KEPT = 4;
 
 /**
@@ -493,7 +497,7 @@ export class FlowAccumulator {
       if (ref.encap && !flow.tunnel) flow.tunnel = tunnelOf(event.packet!);
       const where = this.kernelWhere(stream);
       const kept = this.keeps(flow, undefined, stream.index);
-      const evidence = flow.evidence.kernel.length < KERNEL_EVIDENCE_KEPT;
+      const evidence = flow.evidence.kernel.length < KERNEL_EVIDENCE_KEPT || keptFromStream(flow.evidence.kernel, stream.index) < KERNEL_EVIDENCE_KEPT;
       // A counted skb needs no hop and, unless it is evidence, no list of functions.
       const hop = kept ? this.hop(stream, where, event.time, '', { skb: event.skb }) : undefined;
       if (!hop) this.seq++;
@@ -969,6 +973,12 @@ function xlateKey(p: Packet): string {
   const ip = p.ip!;
   // A packet of the connection carries the client's port, which the socket's event did not print.
   return `${ip.src}>${ip.dst}:${p.l4?.dstPort ?? ''}`;
+}
+
+function keptFromStream(kernel: FlowEvidence['kernel'], stream: number): number {
+  let n = 0;
+  for (const k of kernel) if (k.stream === stream) n++;
+  return n;
 }
 
 /** The ref as a packet identity, when it carries one (place and groups take refs without one as unkeyed). */

@@ -152,7 +152,7 @@ function buildFlow(
     packets[i].outcomeReason = v.reason;
     if (v.outcome === 'dropped') packets[i].dropPoint = v.point;
   });
-  facts.packetOutcome = flowOutcome(verdicts, flow.extraPackets + flow.extraUnkeyed + counted);
+  facts.packetOutcome = flowOutcome(verdicts, flow.extraPackets);
   facts.packetVerdicts = verdicts;
   const verdictAndPath = classifyFlow(facts);
   const rank = memoRank(srcEp, dstEp);

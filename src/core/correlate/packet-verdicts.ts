@@ -58,6 +58,8 @@ interface TcpAnswers {
   anyRst: boolean;
 }
 
+const PORTED = new Set(['tcp', 'udp', 'sctp']);
+
 const TCP_KEY = /^tcp \[([^\]]*)\] seq (\d+)(?: ack (\d+))?/;
 
 function tcpAnswers(keys: readonly string[]): TcpAnswers {
@@ -105,7 +107,9 @@ function packetVerdict(p: VerdictPacket, ctx: VerdictContext, reverse: Set<strin
     // The destination's TCP answered: it got there, and nothing listened on the port.
     return { outcome: 'refused', reason: 'answered by RST (nothing listens on the port, or a firewall rejects it)', point: null };
   }
-  const receiverDrop = p.hops.find((h) => h.drop?.afterDelivery);
+  // No socket for a request to a port: nothing listens there. ICMP echo replies end the same way
+  // once the ping socket has its copy, so only ported protocols' requests count.
+  const receiverDrop = ctx.direction === 'request' && PORTED.has(ctx.proto) ? p.hops.find((h) => h.drop?.afterDelivery) : undefined;
   if (receiverDrop && /NO_SOCKET/.test(receiverDrop.drop!.reason)) {
     return { outcome: 'refused', reason: `freed by the receiving stack with ${receiverDrop.drop!.reason} at ${receiverDrop.point} (no socket wanted it)`, point: null };
   }

@@ -43,3 +43,22 @@ describe('readKernelPath on real pwru output', () => {
     });
   });
 });
+
+describe('readKernelPath on the lab pwru (lines from real tracepoint events)', () => {
+  it('bpf_redirect_peer on the receiving node: the receive after skb_do_redirect is in another netns (the pod\'s)', () => {
+    const skbs = stepsBySkb('test/fixtures/lab-paths/bpf-native-cross-node/pwru-bpf2.txt');
+    const peer = [...skbs.values()].map((s) => readKernelPath(s)).find((p) => p.rcvAfterRedirect);
+    expect(peer && { redirect: peer.redirect, rcvAfterRedirect: peer.rcvAfterRedirect, rcvNetns: peer.rcvNetns, transmitAfterRedirect: peer.transmitAfterRedirect, forward: peer.forward }).toEqual({
+      redirect: true, rcvAfterRedirect: true, rcvNetns: 'other-netns', transmitAfterRedirect: false, forward: false,
+    });
+  });
+
+  it('legacy local delivery: skb_do_redirect then a transmit on the destination lxc, in the node\'s netns, no ip_forward', () => {
+    const skbs = stepsBySkb('test/fixtures/lab-paths/legacy-same-node/pwru-bpf1.txt');
+    const redirected = [...skbs.values()].map((s) => readKernelPath(s)).filter((p) => p.transmitAfterRedirect);
+    expect(redirected.map((p) => [p.redirectDevice, p.forward, p.routedLookup, p.rcvAfterRedirect])).toEqual([
+      ['lxca6b79db20db', false, false, false],
+      ['lxcf23a80dace7', false, false, false],
+    ]);
+  });
+});
