@@ -139,10 +139,15 @@ export function compactLine(flow: Record<string, unknown>): string {
   return `${stamp}: ${src} ${arrow} ${dst} ${type} ${f.verdict} (${f.Summary})`;
 }
 
-/** Kernel monotonic nanoseconds to wall-clock microseconds (process.hrtime is CLOCK_MONOTONIC too). */
+/**
+ * Kernel monotonic nanoseconds to wall-clock microseconds (process.hrtime is CLOCK_MONOTONIC too).
+ * The wall clock is read with sub-millisecond precision: Date.now() truncates to the millisecond,
+ * which put every Hubble hop up to 1 ms before the capture of the same packet.
+ */
 function wallUsOf(ts: number): number {
   const monoNowNs = Number(process.hrtime.bigint());
-  return Date.now() * 1000 - (monoNowNs - ts) / 1000;
+  const wallNowUs = (performance.timeOrigin + performance.now()) * 1000;
+  return wallNowUs - (monoNowNs - ts) / 1000;
 }
 
 function runObserve(ctx: NodeContext, o: ObserveOptions): void {
