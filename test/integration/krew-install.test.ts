@@ -142,7 +142,7 @@ describeWithTools('krew release: archives, plugin.yaml, install as krew lays it 
       expect(r.stdout.split('\n')).toEqual([expect.stringMatching(/^analyze\tbuild the hop report/), ':4', '']);
       expect(r.stderr).toContain('Completion ended with directive: ShellCompDirectiveNoFileComp');
       const formats = run(KUBECTL, ['__complete', 'datapath', 'analyze', '-o', ''], withCompletion);
-      expect(formats.stdout).toBe('table\nwide\njson\nyaml\nmermaid\n:4\n');
+      expect(formats.stdout).toBe('table\nwide\njson\nyaml\nmermaid\nhtml\n:4\n');
     });
   });
 
