@@ -108,7 +108,8 @@ export async function withChromium<T>(body: (page: BrowserPage) => Promise<T>, w
 function devtoolsEndpoint(proc: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`chromium printed no DevTools endpoint in 20 s: ${err.slice(-400)}`)), 20_000);
+    // Chromium starts in about a second, far slower when the machine's CPUs are busy with other tests.
+    const timer = setTimeout(() => reject(new Error(`chromium printed no DevTools endpoint in 60 s: ${err.slice(-400)}`)), 60_000);
     proc.stderr!.on('data', (chunk: Buffer) => {
       err += chunk.toString();
       const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);

@@ -42,7 +42,7 @@ describe('-o html through the CLI', () => {
     expect(code).toBe(0);
     expect(out.startsWith('<!DOCTYPE html>\n<html lang="en">')).toBe(true);
     expect(out.match(/<section class="flow /g)).toHaveLength(6);
-  });
+  }, 60_000);
 
   it('grows with the flows, not faster than the JSON, on the largest report the fixtures make', async () => {
     const { out: json } = await run(['analyze', '-o', 'json', ...largestInputs()]);
@@ -56,7 +56,7 @@ describe('-o html through the CLI', () => {
     expect(bytes / report.flows.length).toBeLessThan(5_000);
     process.stdout.write(`largest report: ${report.flows.length} flows, ${hops} hops, json ${Buffer.byteLength(json)} bytes, html ${bytes} bytes\n`);
     expect(bytes / Buffer.byteLength(json)).toBeLessThan(2);
-  });
+  }, 60_000);
 });
 
 /** What the page's DOM says about each flow's diagram, as laid out by the browser. */
@@ -94,7 +94,7 @@ async function openPage(page: BrowserPage, html: string, name: string): Promise<
 }
 
 /** Chromium starts in seconds, but the machine's CPUs are shared. */
-const BROWSER_TIMEOUT_MS = 90_000;
+const BROWSER_TIMEOUT_MS = 180_000;
 
 describeWithTools('the html report in headless Chromium, network off', ['chromium'], () => {
   mkdirSync(shots, { recursive: true });
