@@ -26,6 +26,8 @@ export interface AnalyzeRequest {
   node?: string;
   /** Packets per flow kept in detail; the rest are counted. */
   maxPackets: number;
+  /** Fires on Ctrl-C/SIGTERM: reading stops and the report covers what was read. */
+  signal?: AbortSignal;
 }
 
 const HEAD_BYTES = 64 * 1024;
@@ -58,7 +60,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
 
   // Hosts named by prompts decide the default node when --node is not given.
   const heads: { source: InputSource; head: Uint8Array; lines: string[]; format: InputFormat; place?: CommandPlace; error?: string }[] = [];
-  for (const source of dedupe(sources)) {
+  for (const source of dedupe(sources).map((s) => stopOnAbort(s, req.signal))) {
     try {
       const head = await source.head(HEAD_BYTES);
       const lines = headLines(head);
@@ -69,7 +71,12 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
       heads.push({ source, head: new Uint8Array(), lines: [], format: 'unknown', error: (err as Error).message });
     }
   }
-  const { metas, metaOf } = await readTraceMetas(heads, warnings);
+  const { metas, metaOf, broken } = await readTraceMetas(heads);
+  // A run.json that cannot be read is an input that failed, not only a warning: the exit code says so.
+  for (const b of broken) {
+    streams.push({ index: streams.length, name: b.name, tool: 'tcpdump', point: undefined, node: undefined, events: 0 });
+    inputs.push({ name: b.name, tool: 'trace-meta', point: '', node: '', lines: 0, understood: 0, notUnderstood: 0, status: `failed: ${b.message}` });
+  }
   for (const meta of metas) knowledge.addEndpoints(meta.endpoints, undefined);
   const promptNodes = new Set(heads.map((h) => h.place?.node).filter((n): n is string => !!n));
   let defaultNode = req.node;
@@ -172,14 +179,36 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
       warnings.push(`${input.name}: ${input.status}`);
     }
   }
+  if (req.signal?.aborted) warnings.push('interrupted: the report covers only what was read before Ctrl-C or SIGTERM');
   if (report.flows.length === 0) warnings.push('no flow was found in the inputs: check that they contain captures, monitor or pwru output of the same traffic');
   return report;
 }
 
+/**
+ * stopOnAbort: once the signal fired, a source gives at most one more chunk (a pipe: what it had
+ * already read) and stops, so the report covers what was read and reading ends at once.
+ */
+function stopOnAbort(source: InputSource, signal: AbortSignal | undefined): InputSource {
+  if (!signal) return source;
+  return {
+    name: source.name,
+    head: (max) => source.head(max),
+    chunks: () => ({
+      async *[Symbol.asyncIterator]() {
+        for await (const chunk of source.chunks()) {
+          yield chunk;
+          if (signal.aborted) return;
+        }
+      },
+    }),
+  };
+}
+
 /** readTraceMetas reads the run metadata of `trace --save` directories among the inputs. */
-async function readTraceMetas(heads: { source: InputSource; format: InputFormat }[], warnings: string[]): Promise<{ metas: TraceMeta[]; metaOf: Map<string, TraceMetaInput> }> {
+async function readTraceMetas(heads: { source: InputSource; format: InputFormat }[]): Promise<{ metas: TraceMeta[]; metaOf: Map<string, TraceMetaInput>; broken: { name: string; message: string }[] }> {
   const metas: TraceMeta[] = [];
   const metaOf = new Map<string, TraceMetaInput>();
+  const broken: { name: string; message: string }[] = [];
   for (const h of heads) {
     if (h.format !== 'trace-meta') continue;
     const parts: Uint8Array[] = [];
@@ -191,18 +220,18 @@ async function readTraceMetas(heads: { source: InputSource; format: InputFormat 
         if (size > DATA_MAX_BYTES) throw new Error(`larger than ${DATA_MAX_BYTES >> 20} MiB`);
       }
     } catch (err) {
-      warnings.push(`${h.source.name}: run metadata cannot be read: ${(err as Error).message}`);
+      broken.push({ name: h.source.name, message: `run metadata cannot be read: ${(err as Error).message}` });
       continue;
     }
     const { meta, error } = parseTraceMeta(new TextDecoder().decode(concat(parts, size)));
     if (!meta) {
-      warnings.push(`${h.source.name}: ${error}`);
+      broken.push({ name: h.source.name, message: error ?? 'not run metadata' });
       continue;
     }
     metas.push(meta);
     for (const probe of meta.inputs) if (probe.file) metaOf.set(probe.file, probe);
   }
-  return { metas, metaOf };
+  return { metas, metaOf, broken };
 }
 
 /** applyProbeMeta: point, node and status of a file a live trace probe wrote. */

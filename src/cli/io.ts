@@ -2,6 +2,8 @@
 export interface IOStreams {
   out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   err: NodeJS.WritableStream & { isTTY?: boolean };
+  /** The standard input (`analyze -`); a getter in main, so it is opened only when read. */
+  in?: NodeJS.ReadableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { DatapathError, EXIT } from '../core/errors.js';
+import { sanitizeTerminalText } from '../render/sanitize.js';
 import type { IOStreams } from './io.js';
 import { buildProgram, type CommandOutcome } from './program.js';
 
@@ -35,12 +36,13 @@ export async function main(argv: string[], io: IOStreams): Promise<number> {
       return EXIT.usage;
     }
     if (err instanceof DatapathError) {
-      io.err.write(`error: ${err.message}\n`);
+      // A message may quote a flag value, a file name or a remote answer: never raw on a terminal.
+      io.err.write(`error: ${sanitizeTerminalText(err.message)}\n`);
       if (debug && err.stack) io.err.write(`${err.stack}\n`);
       return err.exitCode;
     }
     const e = err as Error;
-    io.err.write(`error: ${e?.message ?? String(err)} (this is a bug in kubectl-datapath: please report it with --debug output)\n`);
+    io.err.write(`error: ${sanitizeTerminalText(e?.message ?? String(err))} (this is a bug in kubectl-datapath: please report it with --debug output)\n`);
     if (debug && e?.stack) io.err.write(`${e.stack}\n`);
     return EXIT.error;
   } finally {
@@ -49,11 +51,34 @@ export async function main(argv: string[], io: IOStreams): Promise<number> {
   }
 }
 
+/** How long the process may take to end on its own once main has returned. */
+const EXIT_GRACE_MS = 2000;
+
 const isEntry = process.argv[1] && /kubectl[-_]datapath|main\.(js|ts|cjs)$/.test(process.argv[1]);
 if (isEntry) {
-  main(process.argv.slice(2), { out: process.stdout, err: process.stderr, env: process.env }).then(
+  // The reader of stdout went away (`| head`): nothing more to say, and no one to say it to.
+  // Any other write error (a full disk) is one line on stderr.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+    const why = err.code === 'ENOSPC' ? 'no space left on device' : err.message;
+    process.stderr.write(`error: cannot write the output: ${why} (${err.code ?? 'write error'})\n`);
+    process.exit(EXIT.error);
+  });
+  main(process.argv.slice(2), {
+    out: process.stdout,
+    err: process.stderr,
+    env: process.env,
+    // process.stdin opens the standard input on first use: only `analyze -` touches it.
+    get in() {
+      return process.stdin;
+    },
+  }).then(
     (code) => {
       process.exitCode = code;
+      // Backstop: the command is over (a trace has removed what it started), so nothing left
+      // running (a socket to an API server that never answered, an exec credential plugin that
+      // never returns) may keep the process alive. Unref'd: a process that can end, ends now.
+      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
     },
     (err) => {
       process.stderr.write(`error: ${(err as Error)?.message ?? err}\n`);

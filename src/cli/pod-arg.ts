@@ -1,4 +1,5 @@
 import { UsageError } from '../core/errors.js';
+import { quoted } from './program.js';
 
 /** PodArg: a pod as the user typed it; the namespace is filled from -n or the context when absent. */
 export interface PodArg {
@@ -13,7 +14,7 @@ const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** parsePodArg reads `NAME` or `NAMESPACE/NAME`, refusing anything that cannot be a pod. */
 export function parsePodArg(arg: string): PodArg {
   const parts = arg.split('/');
-  const usage = `"${arg}" is not a pod: expected NAME or NAMESPACE/NAME (lower-case letters, digits, '-' and '.')`;
+  const usage = arg === '' ? 'a pod name is empty: expected NAME or NAMESPACE/NAME' : `${quoted(arg)} is not a pod: expected NAME or NAMESPACE/NAME (lower-case letters, digits, '-' and '.')`;
   if (parts.length > 2) throw new UsageError(usage);
   const name = parts[parts.length - 1];
   if (name.length > 253 || !SUBDOMAIN.test(name)) throw new UsageError(usage);

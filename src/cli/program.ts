@@ -1,5 +1,7 @@
 import { Command, Option } from 'commander';
 import { EXIT, UsageError } from '../core/errors.js';
+import { parseRequestTimeout } from '../adapters/kube/request-timeout.js';
+import { sanitizeTerminalText } from '../render/sanitize.js';
 import type { IOStreams } from './io.js';
 import { VERSION } from './version.js';
 
@@ -23,26 +25,36 @@ export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: Abo
     .addOption(new Option('-n, --namespace <ns>', 'namespace of the pods (default: the context\'s namespace)'))
     .addOption(new Option('-o, --output <format>', 'output format (html: one self-contained page with a swimlane diagram per flow; redirect it to a file)').choices(OUTPUTS).default('table'))
     .addOption(new Option('--color <when>', 'colour the table').choices(['auto', 'always', 'never']).default('auto'))
+    .addOption(new Option('--request-timeout <duration>', 'the most one API request may take, as kubectl\'s (e.g. 10s, 2m; 0: no limit; default 30s)'))
     .addOption(new Option('--debug', 'print stack traces and debug details'))
-    .showHelpAfterError('(run kubectl datapath --help for usage)')
     .configureOutput({
       writeOut: (s) => io.out.write(s),
       writeErr: (s) => io.err.write(s),
+      // A usage error is one line, the flag value in it made harmless for the terminal.
+      outputError: (s, write) => write(`${sanitizeTerminalText(s.trimEnd().replace(/\n+/g, ' '))} (run kubectl datapath --help for usage)\n`),
     })
-    .exitOverride();
+    .exitOverride()
+    // Namespaces are checked before any command runs (and before a kubeconfig is read): a value
+    // that cannot be a namespace is a usage error, never a request or a remote argument.
+    .hook('preAction', (_program, action) => {
+      checkNamespace(program.opts().namespace, '-n/--namespace');
+      checkNamespace(action.opts().probeNamespace, '--probe-namespace');
+      checkNamespace(action.opts().agentNamespace, '--agent-namespace');
+    });
 
   program
     .command('analyze')
     .description('build the hop report from saved outputs (tcpdump text or pcap, cilium monitor, pwru, iptables trace, endpoint data, or a --save directory)')
-    .argument('<file-or-dir...>', 'files or directories to read')
+    .argument('<file-or-dir...>', 'files or directories to read; - reads the standard input, and pipes (<(...), FIFOs) are read as they come')
     .option('--point <point=file>', 'name the observation point of a file, e.g. pod:default/same/eth0=same.txt (repeatable)', collect, [])
     .option('--endpoints <file>', 'endpoint data: cilium-dbg endpoint get/list output or kubectl get cep -o json (repeatable)', collect, [])
     .option('--node <name>', 'node of the inputs that do not name one')
     .option('--max-packets <n>', 'packets per flow shown in detail; the rest are counted', '10')
     .option('--pcapng <file>', 'also write the frames of the pcap inputs to one pcapng file: an interface per point, comments from monitor and pwru')
+    .option('--force', 'let --pcapng replace an existing file')
     .action(async (paths: string[], opts: Record<string, unknown>) => {
       const { runAnalyze } = await import('./commands/analyze.js');
-      outcome.exitCode = await runAnalyze(paths, { ...program.opts(), ...opts }, io);
+      outcome.exitCode = await runAnalyze(paths, { ...program.opts(), ...opts }, io, signal);
     });
 
   program
@@ -117,9 +129,37 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** positiveInt reads a flag that must be a whole number >= 1. */
-export function positiveInt(value: unknown, flag: string): number {
+/**
+ * positiveInt reads a flag that must be a whole number from 1 to `max` (by default a million:
+ * every count, size and millisecond flag stays far below what timers and arrays accept).
+ */
+export function positiveInt(value: unknown, flag: string, max = 1_000_000): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number of at least 1, not "${String(value)}"`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number of at least 1, not ${quoted(value)}`);
+  if (n > max) throw new UsageError(`${flag} must be at most ${max}, not ${quoted(value)}`);
   return n;
+}
+
+// A namespace is a DNS-1123 label (k8s.io/apimachinery IsDNS1123Label).
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** checkNamespace refuses a namespace flag that is not a DNS-1123 label (unset is fine). */
+export function checkNamespace(value: unknown, flag: string): void {
+  if (value === undefined) return;
+  const ns = String(value);
+  if (ns.length > 63 || !DNS_LABEL.test(ns)) {
+    throw new UsageError(`${flag} ${quoted(value)} is not a namespace: lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit`);
+  }
+}
+
+/** A user's value quoted for an error line, its control characters made visible. */
+export function quoted(value: unknown): string {
+  return `"${sanitizeTerminalText(String(value))}"`;
+}
+
+/** requestTimeoutMs reads --request-timeout (kubectl's spelling: 30s, 2m, 0 for none); a usage error when it is not one. */
+export function requestTimeoutMs(opts: Record<string, unknown>): number {
+  const ms = parseRequestTimeout(opts.requestTimeout);
+  if (ms === undefined) throw new UsageError(`--request-timeout ${quoted(opts.requestTimeout)}: expected a duration such as 30s, 2m or 1h (0: no limit)`);
+  return ms;
 }

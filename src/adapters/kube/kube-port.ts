@@ -7,6 +7,7 @@ import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, Watch, type KubeConfig
 import { AGENT_CONTAINER, type KubePort, type NodeInfo, type PodInfo, type PodRef, type ProbePodSpec } from '../../app/ports.js';
 import { DatapathError, EXIT, NotFoundError } from '../../core/errors.js';
 import { translateApiError, type ApiCall } from './api-errors.js';
+import { boundedApiClient, boundError, DEFAULT_REQUEST_TIMEOUT_MS, notKubeAnswer, type RequestBound } from './request-bound.js';
 
 /** KubePortOptions: the namespace of the context and where the Cilium agents live. */
 export interface KubePortOptions {
@@ -17,6 +18,8 @@ export interface KubePortOptions {
   agentSelector?: string;
   /** How long one watch request may stay open before it is listed and watched again; default 300 s. */
   watchTimeoutSeconds?: number;
+  /** The bound of every other request (--request-timeout) and the command's interrupt. */
+  bound?: RequestBound;
 }
 
 const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
@@ -100,9 +103,10 @@ function httpStatusOf(err: unknown): number | undefined {
 /** createKubePort implements KubePort for the context the KubeConfig has selected. */
 export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort {
   const server = kc.getCurrentCluster()?.server ?? '(no cluster)';
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const authz = kc.makeApiClient(AuthorizationV1Api);
+  const bound = opts.bound ?? { timeoutMs: DEFAULT_REQUEST_TIMEOUT_MS };
+  const core = boundedApiClient(kc, CoreV1Api, bound);
+  const custom = boundedApiClient(kc, CustomObjectsApi, bound);
+  const authz = boundedApiClient(kc, AuthorizationV1Api, bound);
   const agentNamespace = opts.agentNamespace ?? 'kube-system';
   const agentSelector = opts.agentSelector ?? 'k8s-app=cilium';
   // Servers end watches anyway (kube-apiserver: --min-request-timeout, 5-10 min); asking for less bounds a silent stall.
@@ -110,11 +114,15 @@ export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort 
 
   /** Runs one API call, translating its failure with what the call was. */
   async function call<T>(what: Omit<ApiCall, 'server'>, run: () => Promise<T>): Promise<T> {
+    let answer: T;
     try {
-      return await run();
+      answer = await run();
     } catch (e) {
-      throw translateApiError(e, { ...what, server });
+      throw boundError(e, bound, server) ?? translateApiError(e, { ...what, server });
     }
+    const odd = notKubeAnswer(answer, server);
+    if (odd) throw odd;
+    return answer;
   }
 
   async function listPods(namespace: string | undefined, selectors: { labelSelector?: string; fieldSelector?: string }): Promise<PodInfo[]> {
@@ -249,7 +257,7 @@ export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort 
       try {
         return (await custom.getNamespacedCustomObject({ group: 'cilium.io', version: 'v2', plural: 'ciliumendpoints', ...ref })) as unknown;
       } catch (e) {
-        const error = translateApiError(e, { verb: 'get', resource: 'ciliumendpoints', group: 'cilium.io', ...ref, server });
+        const error = boundError(e, bound, server) ?? translateApiError(e, { verb: 'get', resource: 'ciliumendpoints', group: 'cilium.io', ...ref, server });
         // No CEP of that name: the pod is not (yet) managed; a missing resource type stays an error.
         if (error instanceof NotFoundError && !error.message.includes('does not serve')) return undefined;
         throw error;
@@ -283,7 +291,7 @@ export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort 
       } catch (e) {
         // Already gone is what we wanted: deleting is idempotent (cleanup may run twice).
         if (httpStatusOf(e) === 404) return;
-        throw translateApiError(e, { verb: 'delete', resource: 'pods', ...ref, server });
+        throw boundError(e, bound, server) ?? translateApiError(e, { verb: 'delete', resource: 'pods', ...ref, server });
       }
     },
 

@@ -9,6 +9,7 @@ import { AGENT_CONTAINER } from '../../app/ports.js';
 import { DatapathError, EXIT } from '../../core/errors.js';
 import { translateApiError, type ApiCall } from './api-errors.js';
 import { loadKubeConfig, type KubeFlags } from './config.js';
+import { notKubeAnswer } from './request-bound.js';
 
 /** An agent pod and the image of its cilium-agent container. */
 export interface AgentImage {
@@ -69,7 +70,10 @@ export function quickReads(flags: KubeFlags, env: NodeJS.ProcessEnv, timeoutMs: 
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
-      return await run(withSignal(abort.signal));
+      const answer = await run(withSignal(abort.signal));
+      const odd = notKubeAnswer(answer, loaded.server);
+      if (odd) throw odd;
+      return answer;
     } catch (e) {
       if (abort.signal.aborted) throw new DatapathError(`the API server ${loaded.server} did not answer within ${timeoutMs / 1000}s`, EXIT.error);
       throw translateApiError(e, { ...call, server: loaded.server });

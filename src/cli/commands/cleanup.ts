@@ -11,7 +11,7 @@ export async function runCleanup(opts: Record<string, unknown>, io: IOStreams, s
   const format = String(opts.output);
   if (format !== 'table' && format !== 'json' && format !== 'yaml') throw new UsageError(`cleanup prints -o table, json or yaml, not ${format}`);
   const agentNamespace = (opts.agentNamespace as string | undefined) ?? 'kube-system';
-  const cluster = connectCluster(opts, agentNamespace);
+  const cluster = connectCluster(opts, agentNamespace, signal);
   const result = await cleanup({ probeNamespace: (opts.probeNamespace as string | undefined) ?? cluster.config.namespace, agentNamespace, runId }, cluster.kube, cluster.exec, signal);
   if (format === 'json') io.out.write(`${JSON.stringify(result, null, 2)}\n`);
   else if (format === 'yaml') io.out.write((await import('yaml')).stringify(result));

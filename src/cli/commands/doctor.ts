@@ -11,7 +11,7 @@ export async function runDoctorCommand(opts: Record<string, unknown>, io: IOStre
   const format = tableOrDataFormat(opts.output, 'doctor');
   const maxNodes = positiveInt(opts.maxNodes, '--max-nodes');
   const agentNamespace = (opts.agentNamespace as string | undefined) ?? 'kube-system';
-  const cluster = connectCluster(opts, agentNamespace);
+  const cluster = connectCluster(opts, agentNamespace, signal);
   const checks = await runDoctor(cluster.kube, cluster.exec, {
     namespace: cluster.config.namespace,
     probeNamespace: (opts.probeNamespace as string | undefined) ?? cluster.config.namespace,

@@ -9,7 +9,7 @@ import { parsePodArg } from '../pod-arg.js';
 export async function runEndpoints(pods: string[], opts: Record<string, unknown>, io: IOStreams, signal: AbortSignal): Promise<number> {
   const args = pods.map(parsePodArg);
   const format = tableOrDataFormat(opts.output, 'endpoints');
-  const cluster = connectCluster(opts, opts.agentNamespace as string | undefined);
+  const cluster = connectCluster(opts, opts.agentNamespace as string | undefined, signal);
   const resolver = new EndpointResolver(cluster.kube, cluster.exec, { signal });
   const started = performance.now();
   const settled = await Promise.allSettled(args.map((a) => resolver.resolve({ namespace: a.namespace ?? cluster.config.namespace, name: a.name })));

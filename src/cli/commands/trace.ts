@@ -14,7 +14,7 @@ import { renderers, type OutputFormat } from '../../render/index.js';
 import { connectCluster } from '../cluster.js';
 import { useColor, type IOStreams } from '../io.js';
 import { parsePodArg } from '../pod-arg.js';
-import { positiveInt } from '../program.js';
+import { positiveInt, requestTimeoutMs } from '../program.js';
 import { createProgress } from '../progress.js';
 
 /** TraceFlags: the trace request as the flags say, before the cluster is asked anything. */
@@ -25,6 +25,9 @@ export interface TraceFlags extends Omit<TraceRequest, 'src' | 'dst' | 'probeNam
   save?: string;
 }
 
+/** A day: a bound for --timeout and --duration that timers hold (setTimeout overflows past 24.8 days). */
+const MAX_SECONDS = 86_400;
+
 /** readTraceFlags validates the flags (pure: no cluster). */
 export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<string, unknown>): TraceFlags {
   const probes = parseProbeList(String(opts.probes));
@@ -34,8 +37,8 @@ export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<stri
   const src = parsePodArg(srcArg);
   const dst = parsePodArg(dstArg);
   if (src.name === dst.name && (src.namespace ?? '') === (dst.namespace ?? '')) throw new UsageError(`SRC and DST are the same pod (${srcArg}): trace two different pods`);
-  const durationS = positiveInt(opts.duration, '--duration');
-  const timeoutS = positiveInt(opts.timeout, '--timeout');
+  const durationS = positiveInt(opts.duration, '--duration', MAX_SECONDS);
+  const timeoutS = positiveInt(opts.timeout, '--timeout', MAX_SECONDS);
   if (traffic.kind === 'none' && durationS >= timeoutS) throw new UsageError(`--duration ${durationS} must be shorter than --timeout ${timeoutS}: the probes need time to start and stop`);
   // Unset, the trace's own defaults apply.
   const quietMs = opts.quiet === undefined ? undefined : positiveInt(opts.quiet, '--quiet');
@@ -65,7 +68,12 @@ export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<stri
 /** runTrace: flags -> TraceRequest -> trace -> renderer. Exit 0 ok, 3 partial, 130 after Ctrl-C (report printed). */
 export async function runTrace(srcArg: string, dstArg: string, opts: Record<string, unknown>, io: IOStreams, signal: AbortSignal): Promise<number> {
   const flags = readTraceFlags(srcArg, dstArg, opts);
-  const cluster = connectCluster(opts, opts.agentNamespace as string | undefined);
+  const cluster = connectCluster(
+    // Not ended by Ctrl-C: after it the trace still removes its probe pods through this port.
+    // Each request is bounded by --request-timeout, and never longer than the whole --timeout.
+    { ...opts, requestTimeout: `${Math.min(requestTimeoutMs(opts) || Infinity, flags.timeoutS * 1000)}ms` },
+    opts.agentNamespace as string | undefined,
+  );
   const resolver = new EndpointResolver(cluster.kube, cluster.exec, { signal });
   const ports = { kube: cluster.kube, exec: cluster.exec, resolve: (ref: PodRef) => resolver.resolvePod(ref), save: flags.save ? saveDir(flags.save) : undefined };
   return traceAndRender(flags, cluster.config.namespace, ports, opts, io, signal);

@@ -1,5 +1,6 @@
 import { ciliumVersionInfo, ciliumVersionLine, type CiliumVersionInfo } from '../../app/cilium-version.js';
 import { DatapathError, EXIT } from '../../core/errors.js';
+import { requestTimeoutMs } from '../program.js';
 import type { IOStreams } from '../io.js';
 import { VERSION } from '../version.js';
 
@@ -18,7 +19,9 @@ export async function runVersion(opts: Record<string, unknown>, io: IOStreams): 
     try {
       // Loaded only here: `version --client` and `--help` never load the Kubernetes client.
       const { quickReads } = await import('../../adapters/kube/quick-reads.js');
-      const reads = quickReads({ kubeconfig: opts.kubeconfig as string | undefined, context: opts.context as string | undefined }, io.env, CLUSTER_TIMEOUT_MS);
+      // --request-timeout when given (0: no limit, which version still bounds by its own 5 s).
+      const timeoutMs = opts.requestTimeout === undefined ? CLUSTER_TIMEOUT_MS : requestTimeoutMs(opts) || CLUSTER_TIMEOUT_MS;
+      const reads = quickReads({ kubeconfig: opts.kubeconfig as string | undefined, context: opts.context as string | undefined }, io.env, timeoutMs);
       cilium = ciliumVersionInfo(await reads.agentImages());
     } catch (err) {
       if (!(err instanceof DatapathError) || err.exitCode === EXIT.usage) throw err;
