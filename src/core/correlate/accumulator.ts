@@ -98,6 +98,8 @@ export interface FlowRecord {
   ctRole?: 'request' | 'reply';
   /** Conclusions about this flow found across flows (a reply from the wrong address). */
   notes?: string[];
+  /** The reverse NAT index a conntrack entry of this flow carried (`CT entry found ... revnat=N`, non-zero). */
+  ctRevnat?: number;
   /** A netfilter NAT rule a trace of this flow matched (its target, the address it names, its text). */
   natRule?: { target: 'DNAT' | 'SNAT' | 'MASQUERADE'; to?: string; chain: string; text: string };
   /** Address translations applied to this flow (applyTranslations), in the order seen. */
@@ -130,6 +132,8 @@ export interface TranslationRecord {
   stream: number;
   evidence: string;
   sock?: boolean;
+  /** The reverse NAT index the service lookup created for the connection (monitor DEBUG). */
+  revnat?: number;
 }
 
 interface MonitorGroup {
@@ -144,6 +148,8 @@ interface MonitorGroup {
   /** The group began with a conntrack lookup of the service tuple (TUPLE_F_SERVICE): its tuple. */
   serviceTuple?: FlowRef;
   serviceMark?: string;
+  /** The reverse NAT index the service lookup's `Conntrack create` gave the connection. */
+  serviceRevnat?: number;
 }
 
 /** The flows from one source address: listed while few, then by `dst sub`. */
@@ -287,12 +293,12 @@ export class FlowAccumulator {
    * record group), a lookup of a tuple with the same source and another destination: lb4_xlate()
    * rewrote the destination to the backend in between (DNAT).
    */
-  private noteServiceTranslation(stream: StreamInfo, where: PointHint, event: MonitorEvent, service: FlowRef, backend: FlowRef): void {
+  private noteServiceTranslation(stream: StreamInfo, where: PointHint, event: MonitorEvent, service: FlowRef, backend: FlowRef, revnat: number | undefined): void {
     if (service.src !== backend.src || service.srcPort !== backend.srcPort || service.proto !== backend.proto) return;
     if (service.dst === backend.dst && service.dstPort === backend.dstPort) return;
     const mark = event.mark ? `, MARK ${event.mark}` : '';
     this.noteTranslation({
-      kind: 'dnat', before: service, after: backend, where, stream: stream.index,
+      kind: 'dnat', before: service, after: backend, where, stream: stream.index, revnat,
       evidence: `cilium monitor DEBUG: conntrack lookup of the service tuple ${endText(service.dst, service.dstPort)} (flags 4, TUPLE_F_SERVICE), then the same packet (CPU ${event.cpu ?? '?'}${mark}) looked up as ${endText(backend.dst, backend.dstPort)}`,
     });
   }
@@ -428,7 +434,7 @@ export class FlowAccumulator {
       if (isServiceLookup(event)) {
         group.serviceTuple = ref;
         group.serviceMark = event.mark;
-      } else if (previous?.serviceTuple && previous.serviceMark === event.mark) this.noteServiceTranslation(stream, where, event, previous.serviceTuple, ref);
+      } else if (previous?.serviceTuple && previous.serviceMark === event.mark) this.noteServiceTranslation(stream, where, event, previous.serviceTuple, ref, previous.serviceRevnat);
       this.monitorGroups.set(groupKey, group);
       if (event.endpoint !== undefined) this.latestGroupOfEndpoint.set(stream.index * 65537 + event.endpoint, group);
       this.noteSeen(flow, where, stream.index, undefined);
@@ -440,6 +446,7 @@ export class FlowAccumulator {
     if (!ref && group) {
       // DEBUG lines without a tuple continue the group of their endpoint and CPU.
       if (event.ctState !== undefined) noteCtRole(group.flow, event.ctState);
+      noteRevnat(group, event);
       if (group.kept) {
         appendDetail(group.hop, monitorWords(event));
         mergeMonitorFacts(group.hop, monitorFacts(event, group.flow.ref));
@@ -931,6 +938,18 @@ function isServiceLookup(e: MonitorEvent): boolean {
 /** Conntrack's verdict on a packet, as a direction (bpf/lib/conntrack.h: CT_NEW and CT_ESTABLISHED match the forward tuple, CT_REPLY the reverse). */
 const CT_ROLES: ReadonlyMap<string, 'request' | 'reply'> = new Map([['new', 'request'], ['established', 'request'], ['reply', 'reply']]);
 
+/**
+ * Reverse NAT indexes in DEBUG records: the one `Conntrack create` gives a service connection, and
+ * the one an existing entry carries (`CT entry found` / `CT verdict`, non-zero). lb4_rev_nat()
+ * (bpf/lib/lb.h) translates replies back with the frontend of the entry's rev_nat_index.
+ */
+function noteRevnat(group: MonitorGroup, event: MonitorEvent): void {
+  const revnat = Number(event.extraFields?.revnat);
+  if (!Number.isInteger(revnat) || revnat === 0) return;
+  if (event.debugKind === 'ct-create' && group.serviceTuple) group.serviceRevnat ??= revnat;
+  else if ((event.debugKind === 'ct-match' || event.debugKind === 'ct-verdict') && !group.serviceTuple) group.flow.ctRevnat ??= revnat;
+}
+
 function noteCtRole(flow: FlowRecord, ctState: string): void {
   if (!flow.ctRole) flow.ctRole = CT_ROLES.get(ctState);
 }
@@ -966,6 +985,7 @@ export function mergeFlowInto(from: FlowRecord, into: FlowRecord): void {
   if (!into.role && from.role) into.role = from.role;
   if (!into.ctRole && from.ctRole) into.ctRole = from.ctRole;
   if (!into.tunnel && from.tunnel) into.tunnel = from.tunnel;
+  if (into.ctRevnat === undefined && from.ctRevnat !== undefined) into.ctRevnat = from.ctRevnat;
 }
 
 /** Client address and backend address and port: what a socket translation and its connection's packets share. */

@@ -40,6 +40,9 @@ function applyPacketTranslation(acc: FlowAccumulator, t: TranslationRecord, entr
   }
   const forward = joinFlows(acc, t.before.key, t.after.key, t, moved);
   addTranslation(forward, entry, t);
+  const replyFlow = acc.flows.get(t.before.reverseKey) ?? moved.get(t.before.reverseKey) ?? acc.flows.get(t.after.reverseKey) ?? moved.get(t.after.reverseKey);
+  // A stale entry translates the reply back to another service: no revnat to the original is claimed.
+  if (noteStaleRevnat(t, entry, [forward, replyFlow])) return;
   // The reply comes back from the translated address and is translated back to the original one.
   const reply = joinFlows(acc, t.before.reverseKey, t.after.reverseKey, undefined, moved);
   if (reply) {
@@ -226,4 +229,20 @@ function note(acc: FlowAccumulator, p: { before: { flow: FlowRecord; hop: HopRec
 /** Times of two captures that can be compared: the same kind of clock (one node's, or wall clocks). */
 function comparableTimes(a: HopRecord, b: HopRecord): boolean {
   return !!a.time && !!b.time && a.time.clock === b.time.clock && (a.time.clock === 'wall' || a.time.clock === 'time-of-day');
+}
+
+/**
+ * The service lookup created the connection with reverse NAT index N, but its conntrack entry
+ * (found for the backend's tuple, or for the reply) carries M: a stale entry of another service.
+ * lb4_rev_nat() (bpf/lib/lb.h) translates replies back with the frontend of the entry's
+ * rev_nat_index, so the reply will carry service M's address instead of the one the client
+ * connected to (newer agents detect this and print `Stale CT entry found`).
+ */
+function noteStaleRevnat(t: TranslationRecord, entry: FlowTranslation, flows: (FlowRecord | undefined)[]): boolean {
+  if (t.revnat === undefined) return false;
+  const stale = flows.find((f) => f?.ctRevnat !== undefined && f.ctRevnat !== t.revnat)?.ctRevnat;
+  if (stale === undefined) return false;
+  const words = `The service lookup created this connection with reverse NAT index ${t.revnat}, but its conntrack entry carries ${stale}: a stale entry of another service; the reply is translated back with that service's address (reverse NAT ${stale}), not ${entry.from} the client connected to.`;
+  for (const f of new Set(flows)) if (f && !(f.notes ??= []).includes(words)) f.notes.push(words);
+  return true;
 }
