@@ -43,8 +43,10 @@ export const PERMISSIONS: readonly Permission[] = [
   { verb: 'get', resource: 'ciliumendpoints', group: 'cilium.io', where: 'pods', need: 'required', why: "read the pods' endpoint id and identity" },
   { verb: 'list', resource: 'ciliumendpoints', group: 'cilium.io', where: 'pods', need: 'optional', why: 'map endpoint ids to pods' },
   { verb: 'create', resource: 'pods', subresource: 'exec', where: 'pods', need: 'optional', why: 'capture inside pods whose image has tcpdump (else the probe pod enters their netns)' },
+  { verb: 'get', resource: 'pods', subresource: 'exec', where: 'pods', need: 'optional', why: 'exec over WebSocket is authorised as get (the upgrade is an HTTP GET); Kubernetes 1.35 asks for create too' },
   { verb: 'list', resource: 'pods', where: 'agents', need: 'required', why: 'find the Cilium agent of a node' },
   { verb: 'create', resource: 'pods', subresource: 'exec', where: 'agents', need: 'required', why: 'run cilium-dbg endpoint/status/monitor in the agents' },
+  { verb: 'get', resource: 'pods', subresource: 'exec', where: 'agents', need: 'required', why: 'exec over WebSocket is authorised as get (the upgrade is an HTTP GET); Kubernetes 1.35 asks for create too' },
   { verb: 'get', resource: 'nodes', where: 'cluster', need: 'optional', why: 'read node addresses and kernel versions' },
   { verb: 'get', resource: 'namespaces', where: 'cluster', need: 'optional', why: 'read the Pod Security level of the probe namespace' },
   { verb: 'create', resource: 'pods', where: 'probes', need: 'required', why: 'start the probe pods (tcpdump, pwru)' },
@@ -53,6 +55,7 @@ export const PERMISSIONS: readonly Permission[] = [
   { verb: 'watch', resource: 'pods', where: 'probes', need: 'required', why: 'wait for the probe pods to run' },
   { verb: 'delete', resource: 'pods', where: 'probes', need: 'required', why: 'remove the probe pods' },
   { verb: 'create', resource: 'pods', subresource: 'exec', where: 'probes', need: 'required', why: 'run tcpdump and pwru in the probe pods' },
+  { verb: 'get', resource: 'pods', subresource: 'exec', where: 'probes', need: 'required', why: 'exec over WebSocket is authorised as get (the upgrade is an HTTP GET); Kubernetes 1.35 asks for create too' },
 ];
 
 /** The oldest kernel pwru supports (its README: 5.3 with BTF). */

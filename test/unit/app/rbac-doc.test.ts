@@ -62,3 +62,11 @@ describe('docs/rbac.yaml', () => {
     expect(extra).toEqual([]);
   });
 });
+
+describe('docs/rbac.yaml and exec', () => {
+  it('grants both get and create on pods/exec wherever it grants exec (WebSocket is get, SPDY and 1.35 create)', () => {
+    const execRules = objects.flatMap((o) => o.rules ?? []).filter((r) => r.resources.includes('pods/exec'));
+    expect(execRules.length).toBe(3);
+    for (const r of execRules) expect([...r.verbs].sort()).toEqual(['create', 'get']);
+  });
+});
