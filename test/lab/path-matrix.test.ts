@@ -22,16 +22,14 @@ interface Case {
   lxcs: Record<Dir, string[]>;
   /** Whether the node's netfilter traced the ping (iptables TRACE lines > 0). */
   netfilter: boolean;
-  /** A direction whose path the plugin gets wrong today (test.failing until it is fixed). */
-  knownWrong?: Dir;
 }
 
 const CASES: Record<Mode, Record<Tunnel, Case[]>> = {
   bpf: {
     disabled: [
       { dst: 'cni-6vf5d', path: { request: ['redirect-peer'], reply: ['redirect-peer'] }, lxcs: { request: ['same'], reply: ['cni-6vf5d'] }, netfilter: false },
-      // The reply leaves bpf2 by bpf_redirect_neigh as the request left bpf1; the plugin misses that step.
-      { dst: 'cni-x7k2m', path: { request: ['redirect-neigh', 'native-routing', 'redirect-peer'], reply: ['redirect-neigh', 'native-routing', 'redirect-peer'] }, lxcs: { request: ['same'], reply: ['cni-x7k2m'] }, netfilter: false, knownWrong: 'reply' },
+      // The reply leaves bpf2 by bpf_redirect_neigh as the request left bpf1.
+      { dst: 'cni-x7k2m', path: { request: ['redirect-neigh', 'native-routing', 'redirect-peer'], reply: ['redirect-neigh', 'native-routing', 'redirect-peer'] }, lxcs: { request: ['same'], reply: ['cni-x7k2m'] }, netfilter: false },
     ],
     vxlan: [
       { dst: 'cni-6vf5d', path: { request: ['redirect-peer'], reply: ['redirect-peer'] }, lxcs: { request: ['same'], reply: ['cni-6vf5d'] }, netfilter: false },
@@ -41,13 +39,13 @@ const CASES: Record<Mode, Record<Tunnel, Case[]>> = {
   legacy: {
     disabled: [
       { dst: 'cni-6vf5d', path: { request: ['redirect'], reply: ['redirect'] }, lxcs: { request: ['same', 'cni-6vf5d'], reply: ['same', 'cni-6vf5d'] }, netfilter: false },
-      // The request is routed by bpf2's stack too (TRACE fires there, its lxc sees it); the plugin drops that step.
-      { dst: 'cni-x7k2m', path: { request: ['host-stack', 'native-routing', 'host-stack'], reply: ['host-stack', 'native-routing', 'host-stack'] }, lxcs: { request: ['same', 'cni-x7k2m'], reply: ['same', 'cni-x7k2m'] }, netfilter: true, knownWrong: 'request' },
+      // The request is routed by bpf2's stack too (TRACE fires there, its lxc sees it).
+      { dst: 'cni-x7k2m', path: { request: ['host-stack', 'native-routing', 'host-stack'], reply: ['host-stack', 'native-routing', 'host-stack'] }, lxcs: { request: ['same', 'cni-x7k2m'], reply: ['same', 'cni-x7k2m'] }, netfilter: true },
     ],
     vxlan: [
       { dst: 'cni-6vf5d', path: { request: ['redirect'], reply: ['redirect'] }, lxcs: { request: ['same', 'cni-6vf5d'], reply: ['same', 'cni-6vf5d'] }, netfilter: false },
-      // bpf_overlay redirects the request to cni-x7k2m's lxc as it does the reply to same's; the plugin drops that step.
-      { dst: 'cni-x7k2m', path: { request: ['overlay', 'redirect'], reply: ['overlay', 'redirect'] }, lxcs: { request: ['same', 'cni-x7k2m'], reply: ['same', 'cni-x7k2m'] }, netfilter: false, knownWrong: 'request' },
+      // bpf_overlay redirects the request to cni-x7k2m's lxc as it does the reply to same's.
+      { dst: 'cni-x7k2m', path: { request: ['overlay', 'redirect'], reply: ['overlay', 'redirect'] }, lxcs: { request: ['same', 'cni-x7k2m'], reply: ['same', 'cni-x7k2m'] }, netfilter: false },
     ],
   },
 };
@@ -101,8 +99,7 @@ for (const mode of ['bpf', 'legacy'] as Mode[]) {
           const body = async () => {
             expect(icmpFlow(await traced(c.dst), dir).path).toEqual(c.path[dir]);
           };
-          if (c.knownWrong === dir) it.failing(`KNOWN WRONG in the plugin (fails until fixed): ${name}`, body, 120_000);
-          else it(name, body, 120_000);
+          it(name, body, 120_000);
         }
       }
     });
