@@ -1190,6 +1190,8 @@ function captureFacts(packet: Packet, ref: FlowRef): Record<string, string | num
   if (p.ip?.id !== undefined) f.ipId = p.ip.id;
   if (ref.encap) f.encap = ref.encap;
   if (packet.cooked) f.direction = packet.cooked.direction;
+  const bad = p.badChecksum ?? packet.badChecksum;
+  if (bad) f.checksum = bad;
   return f;
 }
 

@@ -7,6 +7,7 @@ import { hintKey, type FlowAccumulator, type FlowTranslation, type FlowRecord, t
 import { classifyFlow, podPointOf, type FlowFacts, type SeenAt } from './classify.js';
 import { flowOutcome, packetVerdicts, type VerdictPacket } from './packet-verdicts.js';
 import { nameIcmpErrors } from './icmp-errors.js';
+import { checksumNote } from './checksums.js';
 import { readKernelPath } from './kernel-path.js';
 import { clusterOf, type StatusInput } from './cluster.js';
 import type { LbState } from '../model/lb-state.js';
@@ -46,6 +47,10 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
     flows.push(buildFlow(flow, reverse === flow ? undefined : reverse, direction, resolver, ctx, cluster, cilium));
   }
   nameIcmpErrors(flows);
+  for (const f of flows) {
+    const note = checksumNote(f);
+    if (note) f.conclusions.push(note);
+  }
   ctx.warnings.push(...debugOffNotes(ctx.endpoints, resolver.nodesWithTool('monitor')));
   return { schemaVersion: 1, inputs: ctx.inputs, endpoints: ctx.endpoints, flows, warnings: ctx.warnings, ...(cluster ? { cluster } : {}) };
 }

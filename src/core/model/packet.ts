@@ -21,6 +21,11 @@ export interface Packet {
   inner?: Packet;
   /** Total length as the tool printed it (frame length for captures, IP length otherwise). */
   length?: number;
+  /**
+   * A checksum the tool found wrong, in its words (tcpdump -v: `tcp cksum 0x5c1d (incorrect -> 0x6d81)`,
+   * `ip bad cksum 4b31 (->4a31)!`, `bad udp cksum 0x1a2b -> 0x3c4d!`).
+   */
+  badChecksum?: string;
 }
 
 export interface EthernetInfo {

@@ -12,6 +12,8 @@ export interface IpHeader {
   flags?: string;
   proto?: string;
   length?: number;
+  /** `bad cksum 4b31 (->4a31)!`: the IPv4 header checksum tcpdump found wrong. */
+  badChecksum?: string;
 }
 
 /**
@@ -173,6 +175,8 @@ function ipv4Header(header: string): IpHeader {
   }
   // Unusual field order or extra fields (options, bad cksum): read what is there.
   const h: IpHeader = { version: 4 };
+  const bad = header.includes('bad cksum') ? /bad cksum [0-9a-f]+ \(->[0-9a-f]+\)!?/.exec(header) : null;
+  if (bad) h.badChecksum = bad[0];
   const ttl = TTL.exec(header);
   if (ttl) h.ttl = Number(ttl[1]);
   const id = ID.exec(header);
@@ -278,6 +282,9 @@ export function decodeAddressed(p: Packet, version: 4 | 6, text: string, at: num
   const dstEnd = hostEnd(colon, endpointLastDot, endpointIsIpv4, ports);
   const ip = ipInfo(version, text.slice(at, srcEnd), text.slice(gt + 3, dstEnd), header);
   p.ip = ip;
+  const badNote = badChecksumNote(text, colon + 2, rest);
+  if (badNote) p.badChecksum = badNote;
+  if (header?.badChecksum) p.badChecksum = `ip ${header.badChecksum}`;
   const verbose = header !== undefined;
   const srcPort = ports ? portNumber(text, srcEnd + 1, gt) : undefined;
   const dstPort = ports ? portNumber(text, dstEnd + 1, colon) : undefined;
@@ -668,4 +675,13 @@ function decodeCooked(p: Packet, cooked: CookedInfo, text: string, at: number): 
     return decodeEtherPayload(p, type, text, payloadAt, undefined);
   }
   return decodeLink(p, text, rest, false);
+}
+
+/** `[bad udp cksum 0x1a2b -> 0x3c4d!]` among the notes tcpdump -v puts before the protocol name. */
+function badChecksumNote(text: string, from: number, to: number): string | undefined {
+  if (to <= from) return undefined;
+  const i = text.indexOf('[bad ', from);
+  if (i < 0 || i >= to) return undefined;
+  const close = text.indexOf(']', i);
+  return close < 0 || close > to ? undefined : text.slice(i + 1, close);
 }

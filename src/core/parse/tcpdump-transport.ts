@@ -142,7 +142,9 @@ function decodeTcp(p: Packet, text: string, at: number): string | null {
         break;
       }
     } else if ((c === 111 && text.startsWith('options [', pos)) || (c === 99 && text.startsWith('cksum ', pos))) {
-      // Options and checksums say nothing about which packet this is: left out of the summary.
+      // Options and checksums say nothing about which packet this is: left out of the summary; a
+      // checksum tcpdump found wrong is kept on the packet.
+      if (c === 99 && text.startsWith('(incorrect', text.indexOf(' ', pos + 6) + 1)) p.badChecksum = `tcp ${text.slice(pos, end)}`;
       if (pos > runStart) note = note === '' ? text.slice(runStart, pos - 2) : `${note}, ${text.slice(runStart, pos - 2)}`;
       runStart = comma < 0 ? text.length : comma + 2;
     }

@@ -393,6 +393,8 @@ describe('tunnels', () => {
     const e = results[2].kind === 'amend' ? results[2].event : undefined;
     expect(e?.packet.ip).toMatchObject({ src: '192.168.49.2', dst: '192.168.49.3', ttl: 64, id: 29119, proto: 'ipip', length: 80 });
     expect(e?.packet.inner).toEqual({
+      // tcpdump -vv checked the inner TCP checksum: `cksum 0x5c1d (incorrect -> 0x6d81)` (offload).
+      badChecksum: 'tcp cksum 0x5c1d (incorrect -> 0x6d81)',
       ip: { version: 4, src: '10.244.120.66', dst: '10.244.205.196', ttl: 64, id: 65227, proto: 'tcp', length: 60, tos: 0, flags: 'DF' },
       l4: { proto: 'tcp', srcPort: 35448, dstPort: 80, tcpFlags: 'S', tcpSeq: 1325882737, payloadLength: 0 },
     });

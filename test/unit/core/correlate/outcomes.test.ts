@@ -317,4 +317,38 @@ describe('per-packet outcomes on captures of real exchanges', () => {
     ]);
   });
 
+
+  it('tcp-rst-vv: tcpdump -vv calls the SYN\'s TCP checksum incorrect at both pods (offload over veth): surfaced, said harmless, the RST (correct) not', () => {
+    const flows = reportOfFixtures(DIR, [
+      { file: 'tcp-rst-vv/a-eth0.txt', tool: 'tcpdump', point: 'pod:default/a/eth0' },
+      { file: 'tcp-rst-vv/b-eth0.txt', tool: 'tcpdump', point: 'pod:default/b/eth0' },
+    ], ENDPOINTS).flows;
+    expect(flows.map((f) => ({ direction: f.direction, outcome: f.outcome, conclusions: f.conclusions, checksums: f.packets.flatMap((p) => p.hops.map((h) => [h.point, h.facts?.checksum ?? null])) }))).toEqual([
+      {
+        direction: 'request',
+        outcome: 'refused',
+        conclusions: [
+          "Refused: the request reached default/b's host and was answered by RST (nothing listens on the port, or a firewall rejects it).",
+          'Path unknown: no probe saw enough of the request to tell how it travelled; capture the lxc of both pods and run pwru or cilium monitor on the node.',
+          'tcpdump showed an incorrect TCP checksum at pod:default/a/eth0, pod:default/b/eth0: what checksum offload looks like (the sender leaves it to the NIC, and over veth it is never filled in), harmless unless the receiver drops the packet for it (pwru TCP_CSUM/UDP_CSUM).',
+        ],
+        checksums: [
+          ['pod:default/a/eth0', 'tcp cksum 0x18dc (incorrect -> 0x2cf9)'],
+          ['pod:default/b/eth0', 'tcp cksum 0x18dc (incorrect -> 0x2cf9)'],
+        ],
+      },
+      {
+        direction: 'reply',
+        outcome: 'delivered',
+        conclusions: [
+          'Delivered: the reply reached default/a (seen at pod:default/a/eth0).',
+          'Path unknown: no probe saw enough of the reply to tell how it travelled; capture the lxc of both pods and run pwru or cilium monitor on the node.',
+        ],
+        checksums: [
+          ['pod:default/b/eth0', null],
+          ['pod:default/a/eth0', null],
+        ],
+      },
+    ]);
+  });
 });
