@@ -312,7 +312,13 @@ export function rankPoint(point: string, srcEp: ReportEndpoint | undefined, dstE
   switch (p.kind) {
     case 'pod':
       if (dstEp?.pod === `${p.namespace}/${p.pod}`) return 40;
-      return 0;
+      if (srcEp?.pod === `${p.namespace}/${p.pod}`) return 0;
+      // Another pod than the known source is the destination; where neither end is known, the pod
+      // ranks with the host's other points, so one clock's times order them (a receiving pod first
+      // would give negative deltas).
+      if (srcEp?.pod) return 40;
+      if (dstEp?.pod) return 0;
+      return onDstNode ? 21 : 8;
     case 'host':
       if (srcEp?.interface && p.iface === srcEp.interface && (!srcNode || p.node === srcNode)) return 1;
       if (dstEp?.interface && p.iface === dstEp.interface && (!dstNode || p.node === dstNode)) return 39;

@@ -1,3 +1,4 @@
+import { guardDelta } from '../../../../src/core/correlate/clocks.js';
 import { analyzeFixtures } from './analyze-fixture.js';
 
 /**
@@ -20,17 +21,15 @@ describe('clocks', () => {
     expect(report.warnings.filter((w) => w.includes('time-zone'))).toEqual([
       `${UTC} runs 5h30m behind ${KOLKATA}: the same packets at both are that far apart within 0.006 ms, a time-zone offset, not a delay; its times were aligned to ${KOLKATA}'s for the deltas`,
     ]);
-    const before = '-0.001 ms before the first hop on this clock: the clocks or the capture order disagree, so no delta is shown';
     expect(deltas(report)).toEqual([
       ['10.0.1.135', '10.0.1.1', [
         ['icmp id 22639 seq 1', [['pod:default/same/eth0', 0, null], ['host:node1/lxc0a1b2c3d4e', 3, null]]],
         ['icmp id 22639 seq 2', [['pod:default/same/eth0', 0, null], ['host:node1/lxc0a1b2c3d4e', 6, null]]],
       ]],
-      // The reply reached the lxc first; which end is the pod is unknown here, so the pod's hop is listed first, and the
-      // negative delta that order would give is not printed.
+      // Neither end is known to be the pod here: the one clock orders the reply's hops (the lxc saw it first).
       ['10.0.1.1', '10.0.1.135', [
-        ['icmp id 22639 seq 1', [['pod:default/same/eth0', 0, null], ['host:node1/lxc0a1b2c3d4e', null, before]]],
-        ['icmp id 22639 seq 2', [['pod:default/same/eth0', 0, null], ['host:node1/lxc0a1b2c3d4e', null, before]]],
+        ['icmp id 22639 seq 1', [['host:node1/lxc0a1b2c3d4e', 0, null], ['pod:default/same/eth0', 1, null]]],
+        ['icmp id 22639 seq 2', [['host:node1/lxc0a1b2c3d4e', 0, null], ['pod:default/same/eth0', 1, null]]],
       ]],
     ]);
   });
@@ -41,6 +40,16 @@ describe('clocks', () => {
     const at = 'host:node1/lxc5e6f7a8b9c0d';
     expect(deltas(report)).toEqual([
       ['10.0.2.10', '10.0.2.1', [['tcp [S] seq 3070241167', [[at, 0, null], [at, null, late('1.025')], [at, null, late('2.049')], [at, null, late('3.073')]]]]],
+    ]);
+  });
+
+  it('a negative delta (hops in path order against one clock) is never printed: null, with the reason', () => {
+    expect([guardDelta(-1), guardDelta(0), guardDelta(250), guardDelta(1e6), guardDelta(1e6 + 1).deltaUs]).toEqual([
+      { deltaUs: null, note: '-0.001 ms before the first hop on this clock: the clocks or the capture order disagree, so no delta is shown' },
+      { deltaUs: 0 },
+      { deltaUs: 250 },
+      { deltaUs: 1e6 },
+      null,
     ]);
   });
 });
