@@ -2,7 +2,7 @@ import type { PwruEvent } from '../model/event.js';
 import type { Packet } from '../model/packet.js';
 import {
   isClockTime, isDropFunc, isMac, isSkbAddress, isTuple, parseCb, parseClockTime, parseEthertype, parseIface,
-  parseProcess, parseTupleText, tupleToPacket, withTunnel,
+  parseProcess, parseTupleText, tupleIsIpPacket, tupleToPacket, withTunnel,
 } from './pwru-fields.js';
 
 /** One column named by pwru's header line. */
@@ -236,6 +236,7 @@ export function readEventLine(line: string, layout: PwruLayout, prev: PwruRepeat
     if (error !== undefined) return error;
   }
 
+  if (e.packet !== undefined && !tupleIsIpPacket(e.proto, e.packet)) e.packet = undefined;
   const repeats = prev !== undefined && trailing === prev.trailing && sameRuns(runs, prev.runs) ? prev : { runs, trailing, event: e };
   return { event: e, timestampDigits, timestampUs, tunnelPending, repeats };
 }

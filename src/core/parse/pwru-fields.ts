@@ -212,6 +212,49 @@ export function tupleToPacket(t: TupleFields): Packet | undefined {
   return packet;
 }
 
+/**
+ * Ethertypes of skb->protocol under which the bytes at skb->network_header can be an IP header:
+ * IPv4, IPv6, and a VLAN tag not taken off by hardware (the stack reads the IP header after it).
+ * --output-json's `proto` may be the raw network-order field (0x0008 for IPv4), so both byte orders.
+ */
+const IP_CARRYING_ETHERTYPES = new Set(['0x0800', '0x86dd', '0x8100', '0x88a8', '0x0008', '0xdd86', '0x0081', '0xa888']);
+
+/**
+ * tupleIsIpPacket: whether the tuple pwru printed for an skb is an IP packet, or bytes of something
+ * else read as one. pwru's BPF set_tuple() (bpf/kprobe_pwru.c) does not look at skb->protocol: it
+ * reads the byte at skb->head + skb->network_header and decodes an IPv4 or IPv6 header whenever its
+ * version nibble is 4 or 6 (early builds decoded any nibble other than 4 as IPv6), so an AF_UNIX or
+ * netlink skb freed by kfree_skbmem, or an skb whose network header is not written yet, prints a
+ * tuple of whatever bytes are there (PR #35's `[7923:0:9c00:..]->[2f6f:7267:2f66:..]` is the ASCII
+ * of a D-Bus path). The evidence, strongest first:
+ *  - skb->protocol (`proto=`/PROTO, with --output-meta) names a non-IP ethertype (ARP, LLDP, ...):
+ *    the kernel itself says the skb is not IP.
+ *  - skb->protocol is unset (0x0000) and the tuple is IPv6: on the output path ip6_xmit(),
+ *    __ip6_make_skb() and ndisc_alloc_skb() set skb->protocol as they write the IPv6 header, so a
+ *    real IPv6 header never sits under an unset protocol. An unset protocol with IPv4 is normal
+ *    (ip_queue_xmit, ip_local_out: __ip_local_out() sets it just before the LOCAL_OUT hook), so
+ *    those tuples are kept; an IPv4-looking non-IP skb cannot be told from them and stays a packet.
+ *  - without --output-meta, an IPv6 address outside every allocated block (::/8 with ::1, mapped
+ *    and 64:ff9b::, 100::/8, 2000::/3, fc00::/7, fe80::/10, ff00::/8) is not one a packet carries.
+ */
+export function tupleIsIpPacket(ethertype: string | undefined, packet: Packet): boolean {
+  const ip = packet.ip;
+  if (ip === undefined) return true;
+  if (ethertype !== undefined && ethertype !== '0x0000') return IP_CARRYING_ETHERTYPES.has(ethertype);
+  if (ip.version !== 6) return true;
+  if (ethertype === '0x0000') return false;
+  return isAllocatedIpv6(ip.src) && isAllocatedIpv6(ip.dst);
+}
+
+function isAllocatedIpv6(addr: string): boolean {
+  if (addr.startsWith('::')) return true;
+  const colon = addr.indexOf(':');
+  const first = parseInt(addr.slice(0, colon < 0 ? addr.length : colon), 16);
+  if (Number.isNaN(first)) return false;
+  return first >> 8 <= 0x01 || (first & 0xe000) === 0x2000 || (first & 0xfe00) === 0xfc00
+    || (first & 0xffc0) === 0xfe80 || first >> 8 === 0xff;
+}
+
 function stripBrackets(addr: string): string {
   return addr.charCodeAt(0) === 91 ? addr.slice(1, -1) : addr;
 }

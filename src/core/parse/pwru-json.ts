@@ -1,7 +1,7 @@
 import type { PwruEvent } from '../model/event.js';
 import type { Packet } from '../model/packet.js';
 import {
-  isSkbAddress, nsToUs, parseClockTime, parseIface, parseProcess, protoName, splitDropReason, summarize,
+  isSkbAddress, nsToUs, parseClockTime, parseIface, parseProcess, protoName, splitDropReason, tupleIsIpPacket, summarize,
   tupleToPacket, withTunnel, type TupleFields,
 } from './pwru-fields.js';
 
@@ -75,7 +75,7 @@ export function parsePwruJson(
   const tunnel = jsonTuple(o.tunnel_tuple);
   const inner = tunnel === undefined ? undefined : tupleToPacket(tunnel);
   if (inner !== undefined) packet = withTunnel(packet, inner);
-  if (packet !== undefined) event.packet = packet;
+  if (packet !== undefined && tupleIsIpPacket(event.proto, packet)) event.packet = packet;
 
   if (typeof o.stack === 'string') {
     const frames = o.stack.split('\n').filter((s) => s !== '');

@@ -578,3 +578,38 @@ describe('records wrapped over several lines (lkml-netfilter-2024-ojea fixture)'
     expect(events.at(-1)).toMatchObject({ func: 'kfree_skb_reason', dropReason: 'SKB_DROP_REASON_OTHERHOST', printedAt: { clock: 'time-of-day' } });
   });
 });
+
+describe('a tuple pwru printed for an skb that is not an IP packet is no packet (tupleIsIpPacket)', () => {
+  const PR35 = join(FIXTURES, 'pwru', 'gh-pwru-pr35-2021-pkt-type-cpu-timestamp.txt');
+  const packetsOf = (lines: string[]) =>
+    run(lines).results.flatMap((r) => (r.kind === 'event' ? [[r.event.skb, r.event.proto, r.event.packet] as const] : []));
+
+  it('pr35 fixture: proto=0 (skb->protocol unset) under an IPv6 tuple (a D-Bus path read as addresses) gives no packet; the UDP skb keeps its own', () => {
+    expect(packetsOf(readFixture(PR35).body)).toEqual([
+      ['0xffff8f25c1127500', '0x0800', { ip: { version: 4, src: '10.0.2.15', dst: '8.8.8.8', proto: 'udp' }, l4: { proto: 'udp', srcPort: 39917, dstPort: 53 } }],
+      ['0xffff8f26ce799800', '0x0000', undefined],
+      ['0xffff8f262df5b900', '0x0000', undefined],
+    ]);
+  });
+
+  it('zheaoli fixture: proto=0x0000 with an IPv4 tuple is the local output path before __ip_local_out sets skb->protocol: kept', () => {
+    const { body } = readFixture(join(FIXTURES, 'pwru', 'zheaoli-2024-v1.0.x-output-meta-iface-name.txt'));
+    const unset = packetsOf(body).filter(([, proto]) => proto === '0x0000');
+    expect(unset.map(([, , packet]) => packet)).toEqual([0, 1, 2].map(() => (
+      { ip: { version: 4, src: '172.18.0.1', dst: '172.18.0.2', proto: 'udp' }, l4: { proto: 'udp', srcPort: 36794, dstPort: 4000 } })));
+  });
+
+  it('pr35 lines without their meta: IPv6 addresses outside every allocated block are no packet; allocated ones are', () => {
+    // The fixture's lines 2-3 with ` netns=... len=N` cut out, as pwru prints them without --output-meta.
+    const noMeta = readFixture(PR35).body.map((l) => l.replace(/ netns=.* len=\d+/, ''));
+    expect(packetsOf(noMeta).map(([, , packet]) => packet?.ip?.src)).toEqual(['10.0.2.15', undefined, undefined]);
+    const plausible = noMeta[2].replace('7923:0:9c00:0:101:6f00:2300:0', 'fd00:10:244::1').replace('2f6f:7267:2f66:7265:6564:6573:6b74:6f70', 'fe80::1');
+    expect(packetsOf([noMeta[0], plausible])[0][2]).toEqual({ ip: { version: 6, src: 'fd00:10:244::1', dst: 'fe80::1' } });
+  });
+
+  it('a non-IP ethertype in proto= (ARP, 0x0806 printed little-endian as 608) says the tuple is not an IP packet', () => {
+    // The fixture's UDP line with skb->protocol made ARP: the kernel's own word beats the bytes.
+    const arp = readFixture(PR35).body.map((l) => l.replace(' proto=8 ', ' proto=608 '));
+    expect(packetsOf(arp).map(([, proto, packet]) => [proto, packet])).toEqual([['0x0806', undefined], ['0x0000', undefined], ['0x0000', undefined]]);
+  });
+});
