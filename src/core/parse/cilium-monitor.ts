@@ -463,7 +463,11 @@ function policyVerdict(line: string): Result {
   const auth = take('auth:');
   const match = take('match');
   if (direction === undefined || action === undefined || match === undefined) return unparsed('policy verdict fields not understood');
-  const packet = parseConnectionSummary(rest);
+  let packet = parseConnectionSummary(rest);
+  // Cilium joins address and port with net.JoinHostPort (pkg/monitor/dissect.go), never a space; the
+  // v1.8 policy docs print `10.0.0.112 :59824 -> ...`. Every field before it decoded, so the stray
+  // space is a copy artifact: read the tuple without it rather than lose a recognisable verdict.
+  if ('error' in packet && SPACE_BEFORE_PORT.test(rest)) packet = parseConnectionSummary(rest.replace(SPACE_BEFORE_PORT, '$1$2'));
   if ('error' in packet) return unparsed(packet.error);
   const local = Number(head[3]);
   const event: MonitorEvent = { tool: 'monitor', type: 'policy-verdict', mark: head[1], summary: line };
@@ -481,6 +485,8 @@ function policyVerdict(line: string): Result {
   if (proto !== undefined) addExtra(event, 'proto', proto);
   return plain(event);
 }
+
+const SPACE_BEFORE_PORT = /^([0-9a-f.:\[\]]+) (:\d+ -> )/;
 
 const VERDICTS: ReadonlyMap<string, string> = new Map([['allow', 'allowed'], ['deny', 'denied'], ['redirect', 'redirected'], ['audit', 'audit']]);
 

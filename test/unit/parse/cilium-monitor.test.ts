@@ -279,8 +279,11 @@ describe('policy verdicts of every era', () => {
     });
   });
 
-  it('an odd space in the summary (a doc typo) leaves the whole line not understood', () => {
-    expect(reasonOf('Policy verdict log: flow 0xabf3bda6 local EP ID 232, remote ID 31028, dst port 80, proto 6, ingress true, action allow, match L3-L4, 10.0.0.112 :59824 -> 10.0.0.147:80 tcp SYN')).toMatch(/packet summary/);
+  it('a space before the source port (the v1.8 docs copy) is read past; any other odd spacing leaves the line not understood', () => {
+    const head = 'Policy verdict log: flow 0xabf3bda6 local EP ID 232, remote ID 31028, dst port 80, proto 6, ingress true, action allow, match L3-L4, ';
+    expect(one(head + '10.0.0.112 :59824 -> 10.0.0.147:80 tcp SYN').packet?.l4).toEqual({ proto: 'tcp', srcPort: 59824, dstPort: 80, tcpFlags: 'S' });
+    expect(reasonOf(head + '10.0.0.112:59824 ->10.0.0.147:80 tcp SYN')).toMatch(/packet summary/);
+    expect(reasonOf(head + '10.0.0.112: 59824 -> 10.0.0.147:80 tcp SYN')).toMatch(/packet summary/);
   });
 });
 
@@ -470,13 +473,9 @@ const EXPECTED_UNPARSED: Record<string, string[]> = {
   ],
   'docs-v1.7-upgrade-drop-remote-node.txt': [],
   'docs-v1.8-debugging-dns-related-to.txt': [],
-  'docs-v1.8-policy-verdict-allow-L3-L4.txt': [
-    'Policy verdict log: flow 0xabf3bda6 local EP ID 232, remote ID 31028, dst port 80, proto 6, ingress true, action allow, match L3-L4, 10.0.0.112 :59824 -> 10.0.0.147:80 tcp SYN',
-  ],
-  'docs-v1.8-policy-verdict-audit.txt': [
-    '...',
-    'Policy verdict log: flow 0x63113709 local EP ID 232, remote ID 31028, dst port 80, proto 6, ingress true, action audit, match none, 10.0.0.112 :54134 -> 10.29.50.40:80 tcp SYN',
-  ],
+  // The stray space in `10.0.0.112 :59824` (a copy artifact of the docs) no longer costs the verdict.
+  'docs-v1.8-policy-verdict-allow-L3-L4.txt': [],
+  'docs-v1.8-policy-verdict-audit.txt': ['...'],
   'docs-v1.8-verbose-debug-lxc_health.txt': [],
   'gh-cilium-cli-issue367-policy-verdict-match-all.txt': [],
   'gh-cilium-issue2492-2018-v1.0-forward-at-to-endpoint.txt': [],
@@ -725,5 +724,18 @@ describe('cilium monitor -j', () => {
       'Policy verdict log: flow 0x71a33ed2 local EP ID 1870, remote ID 37156, proto 17, egress, action redirect, auth: disabled, match L3-L4, 10.244.5.5:59873 -> 10.244.1.63:53 udp',
     ];
     expect(run(lines).results.map((r) => r.kind)).toEqual(['event', 'event']);
+  });
+});
+
+describe('a policy verdict whose tuple has a space before the port (v1.8 docs copy)', () => {
+  it('docs-v1.8-policy-verdict-allow-L3-L4: the whole verdict, tuple read as if joined', () => {
+    const { body } = readFixture(join(FIXTURES, 'cilium-monitor', 'docs-v1.8-policy-verdict-allow-L3-L4.txt'));
+    const { results } = run(body);
+    expect(results.map((r) => (r.kind === 'event' ? { ...r.event, summary: undefined } : r.kind))).toEqual([{
+      tool: 'monitor', type: 'policy-verdict', mark: '0xabf3bda6', summary: undefined, endpoint: 232, verdict: 'allowed',
+      policyMatch: 'L3-L4', policyDirection: 'ingress', srcIdentity: 31028,
+      packet: { ip: { version: 4, src: '10.0.0.112', dst: '10.0.0.147', proto: 'tcp' }, l4: { proto: 'tcp', srcPort: 59824, dstPort: 80, tcpFlags: 'S' } },
+      extraFields: { 'dst port': '80', proto: '6' },
+    }]);
   });
 });
