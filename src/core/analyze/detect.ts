@@ -60,7 +60,8 @@ export function detectFormat(head: Uint8Array, lines: readonly string[]): InputF
     if (be === 0x0a0d0d0a) return 'pcapng';
   }
   if (looksBinary(head)) return 'binary';
-  const first = lines.find((l) => l.trim() !== '')?.trimStart() ?? '';
+  // A saved JSON document may start with `#` comment lines (a provenance header); JSON has none.
+  const first = lines.find((l) => l.trim() !== '' && !l.startsWith('#'))?.trimStart() ?? '';
   if (first.startsWith('{') || first.startsWith('[')) {
     const text = lines.join('\n');
     if (/"kind"\s*:\s*"(?:CiliumEndpoint|List)"/.test(text) && /cilium\.io\//.test(text)) return 'cep-json';
@@ -117,4 +118,18 @@ const PROMPT = /^(?:[\w.-]+@[\w.-]+:[^#$]*[#$]|\$|#) /;
 /** isPrompt says whether a line is a shell prompt with a command, as in hand-made transcripts. */
 export function isPrompt(line: string): boolean {
   return PROMPT.test(line);
+}
+
+/**
+ * withoutLeadingComments: a JSON document without the `#` lines saved before it (JSON has no
+ * comments, so they cannot be part of it), each replaced by an empty line to keep line numbers.
+ */
+export function withoutLeadingComments(text: string): string {
+  let i = 0;
+  while (text.charCodeAt(i) === 35 /* # */) {
+    const nl = text.indexOf('\n', i);
+    if (nl < 0) return '';
+    i = nl + 1;
+  }
+  return i === 0 ? text : '\n'.repeat(text.slice(0, i).split('\n').length - 1) + text.slice(i);
 }

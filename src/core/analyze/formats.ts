@@ -16,7 +16,7 @@ import { iptablesTraceParser } from '../parse/iptables-trace.js';
 import { pwruParser } from '../parse/pwru.js';
 import type { Parsed } from '../parse/result.js';
 import { tcpdumpParser } from '../parse/tcpdump.js';
-import type { InputFormat } from './detect.js';
+import { withoutLeadingComments, type InputFormat } from './detect.js';
 
 /** StreamParser: a LineParser with its context type erased, so one loop can drive any of them. */
 export interface StreamParser {
@@ -76,7 +76,7 @@ export function parseDataInput(format: InputFormat, text: string): DataResult {
       return done(r.unparsed.map(toSample), { endpoints: r.rows.map(endpointInfoFromListRow) });
     }
     case 'endpoint-json': {
-      const r = parseEndpointGetJson(text);
+      const r = parseEndpointGetJson(withoutLeadingComments(text));
       return done([], { endpoints: r.endpoints, error: r.error });
     }
     case 'policy-get': {
@@ -93,7 +93,7 @@ export function parseDataInput(format: InputFormat, text: string): DataResult {
       return done(r.unparsed, { endpoints: r.endpoints });
     }
     case 'cep-json': {
-      const r = parseCiliumEndpointObjects(text);
+      const r = parseCiliumEndpointObjects(withoutLeadingComments(text));
       return done([], { endpoints: r.endpoints, error: r.error });
     }
     case 'status-text': {
@@ -101,7 +101,7 @@ export function parseDataInput(format: InputFormat, text: string): DataResult {
       return done(r.unparsed.map(toSample), { status: r.status ?? undefined, error: r.error });
     }
     case 'status-json': {
-      const r = parseCiliumStatusJson(text);
+      const r = parseCiliumStatusJson(withoutLeadingComments(text));
       return done(r.unparsed.map(toSample), { status: r.status ?? undefined, error: r.error });
     }
     case 'ethtool': {

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { detectFormat, type InputFormat } from '../../../src/core/analyze/detect.js';
@@ -46,5 +46,29 @@ describe('tcpdump text without a `listening on` / `reading from` line', () => {
 
   it('pwru --timestamp=absolute lines are not taken for tcpdump stamps', () => {
     expect(detect(['21:44:13.066 0xffff97ff83662280 0   <empty>:3552     2007043994686 nf_checksum'])).toBe('pwru');
+  });
+});
+
+describe('a JSON document saved with a `#` provenance header before it (the corpus header)', () => {
+  it.each([
+    ['cilium-endpoint', 'debuginfo-2025-endpoint-get-33-coredns.txt', 'endpoint-json'],
+    ['cilium-endpoint', 'wcni-kind-v1.15-ciliumendpoint-crd-json.txt', 'cep-json'],
+  ] as const)('%s/%s: detected and read as if the header were not there', async (dir, file, format) => {
+    const { parseDataInput } = await import('../../../src/core/analyze/formats.js');
+    const whole = readFileSync(join(FIXTURES, dir, file), 'utf8');
+    const lines = whole.split('\n');
+    expect(detectFormat(Buffer.from(whole), lines)).toBe(format);
+    const body = readFixture(join(FIXTURES, dir, file)).body.join('\n');
+    const withHeader = parseDataInput(format, whole);
+    expect(withHeader.error).toBeUndefined();
+    expect(withHeader.endpoints).toEqual(parseDataInput(format, body).endpoints);
+    expect(withHeader.endpoints!.length).toBeGreaterThan(0);
+  });
+
+  it('the coredns endpoint, whole', async () => {
+    const { parseDataInput } = await import('../../../src/core/analyze/formats.js');
+    const whole = readFileSync(join(FIXTURES, 'cilium-endpoint', 'debuginfo-2025-endpoint-get-33-coredns.txt'), 'utf8');
+    const [ep] = parseDataInput('endpoint-json', whole).endpoints!;
+    expect([ep.id, ep.identity, ep.pod, ep.ips, ep.interface, ep.ifindex]).toEqual([33, 24121, { namespace: 'kube-system', name: 'coredns-54558b56c7-zth5g' }, ['10.0.0.220'], 'lxcf9e134da9662', 94]);
   });
 });
