@@ -253,7 +253,8 @@ export class FlowAccumulator {
       if (this.addTunnelPacket(stream, where, event, ref)) return;
     }
     const flow = this.flowFor(ref);
-    if (ref.encap && !flow.tunnel) flow.tunnel = tunnelOf(event.packet);
+    // A capture names the VNI where pwru may not: the richer description wins.
+    if (ref.encap && flow.tunnel?.vni === undefined) flow.tunnel = tunnelOf(event.packet) ?? flow.tunnel;
     this.noteSeen(flow, where, stream.index, ref.encap);
     // Words and facts are only worth building for hops the report will show.
     const packetId = ref.packetId;
@@ -496,10 +497,26 @@ export class FlowAccumulator {
       changedFrom = group;
       group = undefined;
     }
+    let ref: FlowRef | undefined;
     if (!group) {
-      const ref = event.packet ? flowOf(event.packet) : undefined;
+      ref = event.packet ? flowOf(event.packet) : undefined;
       if (!ref) return;
-      if (changedFrom) this.notePwruTranslation(stream, event, changedFrom, ref);
+      if (changedFrom) {
+        // One skb seen inside and then outside a tunnel (encapsulated by vxlan_xmit, or
+        // decapsulated by vxlan_rcv): the outer tuple is the inner flow's tunnel hop.
+        const inner = this.tunnelSkbInner(changedFrom.flow.ref, ref, event.packet!, changedFrom.flow);
+        if (inner) {
+          group = changedFrom;
+          group.src = ref.src;
+          group.dst = ref.dst;
+          // What the underlay does with the outer packet (its route, neighbour output) is not
+          // the inner packet's path: the path rules stop reading this skb here.
+          group.steps = undefined;
+        } else this.notePwruTranslation(stream, event, changedFrom, ref);
+      }
+    }
+    if (!group) {
+      ref = ref!;
       const flow = this.flowFor(ref);
       if (ref.encap && !flow.tunnel) flow.tunnel = tunnelOf(event.packet!);
       const where = this.kernelWhere(stream);
@@ -539,6 +556,41 @@ export class FlowAccumulator {
     }
     group.lastFunc = func;
     if (endsSkb(event.func)) groups.delete(event.skb);
+  }
+
+  /** Outer tunnel flows an skb showed around its inner flow: merged into the inner flow once all input is read. */
+  readonly tunnelLinks: { outerKey: string; inner: FlowRecord }[] = [];
+
+  /**
+   * An skb whose tuple changed between a tunnel's outer packet (UDP to a tunnel port, no inner
+   * decoded) and a packet that is not one: the inner flow, which gets the tunnel; the outer
+   * flow, if the skb made one, is linked for merging. Undefined when no tunnel is involved.
+   */
+  private tunnelSkbInner(before: FlowRef, after: FlowRef, packet: Packet, beforeFlow: FlowRecord): FlowRecord | undefined {
+    const afterTunnel = outerOnlyKey(packet) !== undefined;
+    const beforeTunnel = beforeFlow.outerOnly === true || (before.proto === 'udp' && before.dstPort !== undefined && [8472, 4789, 6081].includes(before.dstPort));
+    if (afterTunnel === beforeTunnel) return undefined;
+    if (afterTunnel) {
+      // Encapsulated: the skb stays with its inner flow.
+      beforeFlow.tunnel ??= tunnelOf(packet);
+      if (this.tunnelLinks.length < 4096) this.tunnelLinks.push({ outerKey: after.key, inner: beforeFlow });
+      return beforeFlow;
+    }
+    // Decapsulated: the skb's flow so far was the outer one; the inner flow takes it over.
+    const inner = this.flowFor(after);
+    inner.tunnel ??= beforeFlow.tunnel ?? { kind: before.dstPort === 6081 ? 'geneve' : 'vxlan', outer: `${before.src} > ${before.dst}` };
+    if (this.tunnelLinks.length < 4096) this.tunnelLinks.push({ outerKey: before.key, inner });
+    return undefined;
+  }
+
+  /** Folds the outer tunnel flows pwru showed into their inner flows (see tunnelSkbInner). */
+  foldTunnelSkbs(): void {
+    for (const { outerKey, inner } of this.tunnelLinks) {
+      const outer = this.flows.get(outerKey);
+      if (!outer || outer === inner || !this.flows.has(inner.key)) continue;
+      mergeFlowInto(outer, inner);
+      this.dropFlow(outer);
+    }
   }
 
   /**

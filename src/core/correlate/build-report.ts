@@ -29,6 +29,7 @@ export interface ReportContext {
 export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport {
   const resolver = new PointResolver(ctx);
   acc.foldConntrackOnly();
+  acc.foldTunnelSkbs();
   const { cluster, warnings } = clusterOf(ctx.statuses ?? []);
   ctx.warnings.push(...warnings);
   findSamePacketTranslations(acc, (w, s) => resolver.resolve(w, s));

@@ -68,4 +68,13 @@ describe('tunnel evidence', () => {
     const report = await analyzeFixtures(['test/fixtures/pcap/ping-arp.pcap']);
     expect(report.flows.filter((f) => f.protocol === 'icmp').map((f) => [f.path, f.tunnel])).toEqual([[['unknown'], undefined], [['unknown'], undefined]]);
   });
+
+  it('pwru sees one skb encapsulated (vxlan_xmit) and decapsulated (vxlan_rcv): its outer UDP 8472 tuple is the ping\'s tunnel hop, not a flow of its own (lab set: real captures, pwru from real kernel events)', async () => {
+    const report = await analyzeFixtures(['test/fixtures/lab-paths/legacy-vxlan-cross-node']);
+    expect(report.flows.map((f) => [f.protocol, f.srcIp, f.dstIp, f.direction, f.path, f.tunnel?.protocol, f.tunnel?.vni])).toEqual([
+      ['icmp', '10.0.1.135', '10.0.2.41', 'request', ['overlay', 'redirect'], 'vxlan', 31009],
+      ['icmp', '10.0.2.41', '10.0.1.135', 'reply', ['overlay', 'redirect'], 'vxlan', expect.any(Number)],
+    ]);
+  });
 });
+
