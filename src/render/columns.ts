@@ -18,8 +18,9 @@ const NO_BORDER = {
  * imposed, because cli-table3 truncates (`…`) what exceeds one, and a report must not lose text.
  * `minWidths` keeps columns aligned across separate tables (one per packet).
  */
-export function layoutColumns(rows: ColumnRow[], opts: { indent: number; gap: number; minWidths: number[] }): string[] {
-  if (rows.length === 0) return [];
+export function layoutColumns(allRows: ColumnRow[], opts: { indent: number; gap: number; minWidths: number[] }): string[] {
+  if (allRows.length === 0) return [];
+  const { rows, overflow } = capCells(allRows);
   const table = new Table({
     chars: { ...NO_BORDER, left: ' '.repeat(opts.indent), middle: ' '.repeat(opts.gap) },
     // cli-table3 colours heads red and borders grey by default (through @colors/colors, which
@@ -33,10 +34,56 @@ export function layoutColumns(rows: ColumnRow[], opts: { indent: number; gap: nu
   const lines = table.toString().split('\n').slice(1).map((line) => line.trimEnd());
   const out: string[] = [];
   let at = 0;
-  for (const row of rows) {
+  const offsets = columnOffsets(rows, opts);
+  rows.forEach((row, r) => {
     const height = Math.max(1, ...row.cells.map((cell) => cell.split('\n').length));
-    out.push(...lines.slice(at, at + height), ...(row.below ?? []));
+    const rest = overflow[r].flatMap((more, c) => more.map((line) => ' '.repeat(offsets[c]) + line));
+    out.push(...lines.slice(at, at + height), ...rest, ...(row.below ?? []));
     at += height;
-  }
+  });
   return out;
+}
+
+/**
+ * cli-table3 lays a cell out in time cubic in its lines (one cell of 80 lines: 47 s; an 8 kB
+ * tcpdump line wraps to 130): the table gets the first MAX_CELL_LINES lines of a cell, and the
+ * rest print under the row, in the cell's own column, so no text is lost.
+ */
+const MAX_CELL_LINES = 4;
+
+function capCells(rows: ColumnRow[]): { rows: ColumnRow[]; overflow: string[][][] } {
+  const overflow: string[][][] = [];
+  const capped = rows.map((row) => {
+    const more: string[][] = [];
+    const cells = row.cells.map((cell, c) => {
+      const lines = cell.split('\n');
+      more[c] = lines.slice(MAX_CELL_LINES);
+      return lines.length > MAX_CELL_LINES ? lines.slice(0, MAX_CELL_LINES).join('\n') : cell;
+    });
+    overflow.push(more);
+    return { ...row, cells };
+  });
+  return { rows: capped, overflow };
+}
+
+/** Where each column starts, as cli-table3 lays them out: the widest line of each (colours not counted). */
+function columnOffsets(rows: ColumnRow[], opts: { indent: number; gap: number; minWidths: number[] }): number[] {
+  const widths: number[] = [...opts.minWidths];
+  for (const row of rows) {
+    row.cells.forEach((cell, c) => {
+      for (const line of cell.split('\n')) widths[c] = Math.max(widths[c] ?? 0, visibleWidth(line));
+    });
+  }
+  const offsets: number[] = [];
+  let x = opts.indent;
+  for (const w of widths) {
+    offsets.push(x);
+    x += w + opts.gap;
+  }
+  return offsets;
+}
+
+function visibleWidth(line: string): number {
+  // eslint-disable-next-line no-control-regex
+  return [...line.replace(/\x1b\[[0-9;]*m/g, '')].length;
 }
