@@ -4,6 +4,7 @@ import type { LineParser, Parsed, StreamMeta } from './result.js';
 import { decodeAddressed, decodeFrame, decodeLink, isEmptyPacket, MAX_TUNNEL_NESTING, type Expectation } from './tcpdump-packet.js';
 import { readStamp, stampEnd, type TcpdumpStamp } from './tcpdump-time.js';
 import { transcriptNoise } from './transcript-noise.js';
+import { readPrompt } from '../analyze/prompt.js';
 
 /** A packet whose next line may still add to it (tcpdump -v, tunnels). */
 interface OpenPacket {
@@ -34,6 +35,11 @@ export interface TcpdumpContext {
   payload?: boolean;
   /** A packet line has been seen: -A payload can only follow one. */
   packets?: boolean;
+  /**
+   * A transcript's prompt ran this tcpdump inside a pod (`kubectl exec POD -- tcpdump -i eth0`): the
+   * pod's point, which its `listening on eth0` names, since eth0 there is the pod's, not the node's.
+   */
+  execPoint?: { iface: string; point: string };
 }
 
 /** createTcpdumpContext makes the state for a new stream. */
@@ -192,8 +198,9 @@ function unstampedLine(line: string, ctx: TcpdumpContext): Result {
   if (c === 116 || c === 108 || c === 114 || c === 100) {
     const listening = LISTENING.exec(line);
     if (listening) {
-      const next = listening[1] === ctx.iface && listening[2] === ctx.linkType ? closed(ctx) : { ...closed(ctx), iface: listening[1], linkType: listening[2] };
-      return meta({ iface: listening[1], linkType: listening[2], ready: true }, next);
+      const iface = ctx.execPoint?.iface === listening[1] ? ctx.execPoint.point : listening[1];
+      const next = iface === ctx.iface && listening[2] === ctx.linkType ? closed(ctx) : { ...closed(ctx), iface, linkType: listening[2] };
+      return meta({ iface, linkType: listening[2], ready: true }, next);
     }
     const reading = READING.exec(line);
     if (reading) return meta({ linkType: reading[2], note: `reading from file ${reading[1]}` }, { ...closed(ctx), linkType: reading[2] });
@@ -215,7 +222,7 @@ function unstampedLine(line: string, ctx: TcpdumpContext): Result {
     return ignored('capture statistics', closed(ctx));
   }
   const noise = transcriptNoise(line);
-  if (noise !== undefined) return ignored(noise, closed(ctx));
+  if (noise !== undefined) return ignored(noise, withPrompt(line, closed(ctx)));
   const open = ctx.open;
   if (open?.expect?.kind === 'inner') {
     // VXLAN/OTV print the inner packet at column 0 on the next line, without a timestamp.
@@ -290,3 +297,11 @@ export const tcpdumpParser: LineParser<TcpdumpContext, CaptureEvent> = {
   initial: () => createTcpdumpContext(),
   parse: parseTcpdumpLine,
 };
+
+/** withPrompt: the context after a prompt line, which names the pod a `kubectl exec` tcpdump runs in. */
+function withPrompt(line: string, ctx: TcpdumpContext): TcpdumpContext {
+  const place = readPrompt(line);
+  const pod = place?.pod !== undefined && place.program === 'tcpdump' ? place.point : undefined;
+  if (pod === undefined) return ctx.execPoint === undefined ? ctx : { ...ctx, execPoint: undefined };
+  return { ...ctx, execPoint: { iface: pod.slice(pod.lastIndexOf('/') + 1), point: pod } };
+}

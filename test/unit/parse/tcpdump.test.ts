@@ -771,3 +771,26 @@ describe('lines derived from the tcpdump sources', () => {
     expect(lastResult(['   12 10:00:00.000001 IP 10.0.1.10 > 10.0.2.20: ICMP echo request, id 1, seq 1, length 64']).kind).toBe('unparsed');
   });
 });
+
+describe('a transcript prompt that ran tcpdump in a pod names the pod\'s interface', () => {
+  const ifacesOf = (lines: string[]) => {
+    let ctx = createTcpdumpContext();
+    const out: string[] = [];
+    for (const line of lines) {
+      const r = parseTcpdumpLine(line, ctx);
+      ctx = r.ctx;
+      if (r.result.kind === 'event') out.push(r.result.event.iface ?? '-');
+    }
+    return out;
+  };
+  const read = (f: string) => readFixture(join(FIXTURES, 'seed', f)).body;
+
+  it('seed: `kubectl exec -ti same -- tcpdump -i eth0` then `tcpdump -i lxc...` in one transcript: the pod\'s eth0, then the node\'s lxc', () => {
+    const transcript = [...read('tcpdump-same-eth0.txt'), ...read('tcpdump-same-lxc.txt'), ...read('tcpdump-cni-eth0.txt')];
+    expect(ifacesOf(transcript)).toEqual([
+      ...Array(4).fill('pod:default/same/eth0'),
+      ...Array(ifacesOf(read('tcpdump-same-lxc.txt')).length).fill('lxcda6f5295b4b7'),
+      ...Array(4).fill('pod:default/cni-6vf5d/eth0'),
+    ]);
+  });
+});
