@@ -42,3 +42,23 @@ function sanitizeValue(value: unknown): unknown {
 export function sanitizeReport(report: HopReport): HopReport {
   return sanitizeValue(report) as HopReport;
 }
+
+/**
+ * C1 controls, DEL and the bidi controls that JSON.stringify and YAML leave raw (they escape C0
+ * only). Written as \uXXXX escapes, they read back as the same data and cannot act on a terminal.
+ */
+const UNESCAPED_BY_SERIALIZERS = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** hasSerializerUnsafe: a string a data serializer would leave with a raw C1, DEL or bidi control. */
+export function hasSerializerUnsafe(text: string): boolean {
+  UNESCAPED_BY_SERIALIZERS.lastIndex = 0;
+  return UNESCAPED_BY_SERIALIZERS.test(text);
+}
+
+/**
+ * escapeSerialized writes those characters of JSON (or double-quoted YAML) text as \uXXXX; valid
+ * wherever they stand inside a quoted string, which is the only place a serializer puts them.
+ */
+export function escapeSerialized(text: string): string {
+  return text.replace(UNESCAPED_BY_SERIALIZERS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

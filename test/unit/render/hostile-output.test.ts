@@ -22,3 +22,19 @@ describe('layoutColumns with a cell of many lines', () => {
     expect(out.slice(2000)).toEqual(['      facts: a=b', '    +4µs    host:bpf1/lxc1         \x1b[2mmonitor\x1b[0m   short']);
   });
 });
+
+describe('-o json and -o yaml with C1, DEL and bidi controls', () => {
+  it('escape them (JSON.stringify and YAML escape only C0), and read back as the same data', async () => {
+    const { renderers } = await import('../../../src/render/index.js');
+    const { parse } = await import('yaml');
+    const nasty = 'x\u202ey\u009bz\u007fw\u001b[31m\u2066';
+    const report = { schemaVersion: 1, inputs: [{ name: nasty, tool: 'tcpdump', point: '', node: '', lines: 0, understood: 0, notUnderstood: 0, status: 'ok' }], endpoints: [], flows: [], warnings: [nasty, 'plain'] };
+    const json = renderers.json(report as never, { color: false });
+    const yaml = renderers.yaml(report as never, { color: false });
+    for (const out of [json, yaml]) expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+    expect(JSON.parse(json).warnings).toEqual([nasty, 'plain']);
+    expect(parse(yaml).warnings).toEqual([nasty, 'plain']);
+    expect(parse(yaml).inputs[0].name).toBe(nasty);
+    expect(yaml).toContain('  - plain\n');
+  });
+});
