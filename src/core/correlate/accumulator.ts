@@ -952,6 +952,11 @@ export class FlowAccumulator {
   private noteMonitor(flow: FlowRecord, event: MonitorEvent, stream: number): void {
     const tag = monitorTag(event);
     if (tag && !flow.evidence.monitor.has(tag)) flow.evidence.monitor.set(tag, { endpoint: event.endpoint, stream, text: event.summary });
+    // A to-endpoint record of this flow's own packet is its hand-over to the endpoint that owns the
+    // packet's destination: Cilium finds that endpoint by the destination address
+    // (lookup_ip4_endpoint in bpf_lxc.c / bpf_host.c) and emits TRACE_TO_LXC as it delivers, after
+    // the ingress policy passed. So it is delivery also where no endpoint list names the id.
+    if (tag?.startsWith('to-endpoint:') && !flow.evidence.monitor.has('to-endpoint:dst')) flow.evidence.monitor.set('to-endpoint:dst', { endpoint: event.endpoint, stream, text: event.summary });
   }
 
   private noteDrop(flow: FlowRecord, stream: number, where: PointHint, reason: string, detail: string, afterDelivery = false, hop?: HopRecord): void {

@@ -285,7 +285,10 @@ export function classifyFlow(f: FlowFacts): Classification {
   // A trace that ends accepted in INPUT handed the packet to the host's own stack: its destination.
   if (netfilter?.final?.verdict === 'accept' && netfilter.final.chain.endsWith(':INPUT')) delivered.push(`netfilter accepted it into the host (${netfilter.final.verdict} at ${netfilter.final.chain})`);
   // Hubble's to-endpoint hands the packet to the flow's own destination endpoint, named or not.
-  if (mon.has('to-endpoint:dst')) delivered.push(`Hubble: to-endpoint FORWARDED to ${dstName}`);
+  const toDstSaid = mon.get('to-endpoint:dst');
+  if (toDstSaid && !(dstEp?.id != null && mon.has(`to-endpoint:${dstEp.id}`))) {
+    delivered.push(toDstSaid.tool === 'hubble' ? `Hubble: to-endpoint FORWARDED to ${dstName}` : `cilium monitor: to-endpoint ${toDstSaid.endpoint ?? '?'} (the endpoint of ${dstName})`);
+  }
   if (dir === 'request' && f.reverseSeen.length) delivered.push(`the reply was seen (${uniq(f.reverseSeen.map((s) => s.point)).slice(0, 3).join(', ')})`);
   const pointOfDrop = (d: (typeof drops)[number]) =>
     f.resolve ? f.resolve(d.where, d.stream) : d.where.kind === 'kernel' ? kernelPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'iptables' ? iptablesPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'endpoint' ? ciliumPoint(f.nodeOfEndpointId(d.where.endpoint, d.stream), d.where.endpoint) : d.where.kind === 'fixed' ? d.where.point : '?';

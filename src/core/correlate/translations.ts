@@ -144,8 +144,18 @@ export function noteMismatchedReplies(acc: FlowAccumulator, resolve: (where: Poi
       const from = endText(r.src, r.srcPort);
       const why = proof ? `its ${proof}` : `it went to the same address and port ${endText(r.dst, r.dstPort)}`;
       const at = [...new Set([...reply.evidence.seen.values()].map((x) => resolve(x.where, x.stream)))].join(', ');
-      (request.notes ??= []).push(`The answer came back from ${from}, not from ${to} where the request was sent (${why}): at ${at} its source had not been translated back to ${to} (a missing or wrong reverse NAT), so the requester cannot match it.`);
-      (reply.notes ??= []).push(`This answers the request to ${to} (${why}) but comes from ${from}: at ${at} its source had not been translated back (a missing or wrong reverse NAT).`);
+      if (proof) {
+        // A SYN-ACK's source is the address its SYN arrived at (the listening socket answers from
+        // it), so an acked SYN answered from elsewhere was translated on its way and not back.
+        (request.notes ??= []).push(`The answer came back from ${from}, not from ${to} where the request was sent (${why}): at ${at} its source had not been translated back to ${to} (a missing or wrong reverse NAT), so the requester cannot match it.`);
+        (reply.notes ??= []).push(`This answers the request to ${to} (${why}) but comes from ${from}: at ${at} its source had not been translated back (a missing or wrong reverse NAT).`);
+      } else {
+        // Same ports alone do not prove the answer is to this request, nor that anything translated
+        // it: say what is seen, and what would decide it.
+        const decide = `cilium service list or cilium bpf lb list (is ${to} a service frontend?), or the request's TCP seq beside the answer's ack, would decide it`;
+        (request.notes ??= []).push(`An answer to ${endText(request.ref.src, request.ref.srcPort)} came back from ${from}, not from ${to} where the request was sent (${why}; seen at ${at}). Unknown whether a translation was involved: if ${to} is a service address, its reverse NAT is missing or wrong; ${decide}.`);
+        (reply.notes ??= []).push(`This may answer the request to ${to} (${why}) but comes from ${from}. Unknown whether a reverse NAT was missed: ${decide}.`);
+      }
     }
   }
 }

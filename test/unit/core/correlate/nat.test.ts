@@ -112,6 +112,17 @@ describe('address translation', () => {
     ]);
   });
 
+  it('an answer from another address with only the ports to tie it (cilium#2492, v1.0 monitor): each packet handed to its endpoint is delivered; no reverse NAT is claimed without evidence of a translation, and what would decide it is said', async () => {
+    const report = await analyzeFixtures(['test/fixtures/cilium-monitor/gh-cilium-issue2492-2018-v1.0-forward-at-to-endpoint.txt']);
+    const decide = "cilium service list or cilium bpf lb list (is 172.201.220.101:9092 a service frontend?), or the request's TCP seq beside the answer's ack, would decide it";
+    expect(report.flows.map((f) => [`${f.srcIp}:${f.source?.port} -> ${f.dstIp}:${f.destination?.port}`, f.direction, f.verdict, f.evidence.find((e) => e.claim === 'delivered')?.because, f.conclusions.filter((c) => /came back|may answer/.test(c))])).toEqual([
+      ['172.201.10.7:37958 -> 172.201.220.101:9092', 'request', 'delivered', ['cilium monitor: to-endpoint 20914 (the endpoint of 172.201.220.101)'],
+        [`An answer to 172.201.10.7:37958 came back from 172.18.0.169:9092, not from 172.201.220.101:9092 where the request was sent (it went to the same address and port 172.201.10.7:37958; seen at cilium:?/44396). Unknown whether a translation was involved: if 172.201.220.101:9092 is a service address, its reverse NAT is missing or wrong; ${decide}.`]],
+      ['172.18.0.169:9092 -> 172.201.10.7:37958', 'reply', 'delivered', ['cilium monitor: to-endpoint 44396 (the endpoint of 172.201.10.7)'],
+        [`This may answer the request to 172.201.220.101:9092 (it went to the same address and port 172.201.10.7:37958) but comes from 172.18.0.169:9092. Unknown whether a reverse NAT was missed: ${decide}.`]],
+    ]);
+  });
+
   it('the same SYN (IPv4 id and seq) captured on both sides of a DNAT (real tcpdump and iptables, captured here): one packet with both hops, DNAT between the points, and the RST translated back', async () => {
     const report = await analyzeFixtures(['test/fixtures/nat-two-points/router-rt0-client-side.txt', 'test/fixtures/nat-two-points/router-rt1-server-side.txt']);
     const point = 'between host:?/rt0 and host:?/rt1';
