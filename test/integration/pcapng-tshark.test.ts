@@ -107,7 +107,7 @@ describeWithTools('analyze --pcapng, read back by the real tshark', ['tshark', '
   it('comments each frame with its flow\'s verdict from the report', () => {
     const rows = fields(file, ['frame.interface_name', 'icmp.type', 'frame.comment']).filter((r) => r[0] === 'pod:default/a/eth0' && r[1] === '8');
     expect(rows.length).toBeGreaterThan(0);
-    for (const r of rows) expect(r[2]).toBe('datapath: ICMP 10.99.0.1 -> 10.99.0.2, request: delivered; path unknown');
+    for (const r of rows) expect(r[2]).toBe('datapath: ICMP 10.99.0.1 (default/a) -> 10.99.0.2, request, node1 -> ?: delivered; path unknown');
   });
 });
 
