@@ -474,8 +474,12 @@ function verdictSentence(
       const last = f.seen.map((s) => s.point).join(', ');
       return `Lost: the ${dir} was seen at ${last} but never reached ${dstPod}, which was capturing, and no tool reported a drop.`;
     }
-    default:
+    default: {
+      // With socket LB the packets never carry the service address: the side to watch is the backend's.
+      const socketLb = f.flow.translations?.find((t) => t.kind === 'dnat' && t.point === 'socket-lb');
+      if (socketLb && dstName === f.flow.ref.dst) return `Not enough evidence to say whether the ${dir} was delivered: nothing watched the side of ${socketLb.to}, the backend the socket LB connected it to instead of ${socketLb.from}, or it stayed silent.`;
       return `Not enough evidence to say whether the ${dir} was delivered: nothing watched ${dstName}'s side, or it stayed silent.`;
+    }
   }
 }
 

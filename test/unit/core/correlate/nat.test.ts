@@ -27,6 +27,10 @@ describe('address translation', () => {
         translations: [{ point: 'socket-lb', kind: 'revnat', from: '10.244.1.246:80', to: '10.96.128.44:80', evidence: 'cilium monitor trace-sock: [pre-xlate-rev] 10.244.1.246:80 -> [post-xlate-rev] 10.96.128.44:80 (socket cookie 7123674, cgroup 479586): replies reach the socket as from the service' }],
       },
     ]);
+    // No packet ever carries the ClusterIP: the side to watch is the backend's.
+    expect(report.flows[0].conclusions.filter((c) => /Not enough evidence/.test(c))).toEqual([
+      'Not enough evidence to say whether the request was delivered: nothing watched the side of 10.244.1.246:80, the backend the socket LB connected it to instead of 10.96.128.44:80, or it stayed silent.',
+    ]);
   });
 
   it('socket LB with the packets: the wire carries only the backend; its flow and its reply carry the ClusterIP as their translation, no flow to the ClusterIP', async () => {
