@@ -8,7 +8,7 @@ import type { StatusInput } from '../core/correlate/cluster.js';
 import type { HubbleEvent, ProbeEvent, Tool } from '../core/model/event.js';
 import type { ParseResult } from '../core/parse/result.js';
 import type { HopReport, ReportInput } from '../core/model/report.js';
-import { parsePoint } from '../core/points.js';
+import { parsePoint, type PointRef } from '../core/points.js';
 import { parseDataInput, streamParserFor, type StreamParser } from '../core/analyze/formats.js';
 import { parseTraceMeta, type TraceMeta, type TraceMetaInput } from '../core/analyze/trace-meta.js';
 import { createPcapStream } from '../core/parse/pcap.js';
@@ -294,9 +294,27 @@ async function readEvents(
   }
   if (lxcPoint?.kind === 'host' && lxcPoint.iface?.startsWith('lxc') && lxcPoint.node) knowledge.noteIfaceNode(lxcPoint.iface, lxcPoint.node);
 
+  // A transcript without one point of its own may hold several captures, each section naming its
+  // interface (`listening on lxc...`, a `kubectl exec POD -- tcpdump` prompt): each is a link
+  // capture like a file of its own.
+  const sectionClues = clues ? undefined : new Map<string, OwnerClues | undefined>();
+  const sectionClue = (iface: string): OwnerClues | undefined => {
+    if (sectionClues!.has(iface)) return sectionClues!.get(iface);
+    const at: PointRef | undefined = iface.includes(':') ? parsePoint(iface) : { kind: 'host', iface };
+    let made: OwnerClues | undefined;
+    if (sectionClues!.size < 64 && onPodLink(at)) {
+      made = new OwnerClues();
+      const pod = at?.kind === 'pod' ? { namespace: at.namespace!, name: at.pod! } : undefined;
+      links.push({ name: source.name, node: stream.node, pod, iface: pod ? undefined : at!.iface, clues: made });
+    }
+    sectionClues!.set(iface, made);
+    return made;
+  };
+
   const emit = (e: ProbeEvent) => {
     acc.add(stream, e);
     if (clues && (e.tool === 'tcpdump' || e.tool === 'pcap')) clues.add(e.packet);
+    else if (sectionClues && e.tool === 'tcpdump' && e.iface) sectionClue(e.iface)?.add(e.packet);
     if (e.tool === 'monitor' && e.obsPoint === 'to-endpoint' && e.endpoint !== undefined && e.iface?.startsWith('lxc')) knowledge.noteEndpointIface(e.endpoint, e.iface);
     if (e.tool === 'hubble') noteHubblePods(e, knowledge);
   };

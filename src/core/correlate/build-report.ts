@@ -39,6 +39,7 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   resolver.shifts = clocks.shifts;
   ctx.warnings.push(...clocks.warnings);
   const records = [...acc.flows.values()];
+  resolver.noteCapturedPoints(records);
   const cilium = showsCilium(ctx, records);
   const flows: ReportFlow[] = [];
   const pairs = orderFlows(records, acc);
@@ -580,6 +581,27 @@ class PointResolver {
     return out;
   }
 
+  /** Packets each capture point saw, counted from the flows (noteCapturedPoints). */
+  private capturedByPoint = new Map<string, number>();
+
+  /**
+   * One capture input can hold several points: a transcript whose shell prompts switch from
+   * `tcpdump -i lxcA` to `kubectl exec B -- tcpdump -i eth0` names a point per section. Each such
+   * point was capturing as much as a file of its own would be, so count what every point saw.
+   */
+  noteCapturedPoints(records: readonly FlowRecord[]): void {
+    const out = new Map<string, number>();
+    for (const flow of records) {
+      for (const s of flow.evidence.seen.values()) {
+        const tool = this.ctx.streams[s.stream]?.tool;
+        if ((tool !== 'tcpdump' && tool !== 'pcap') || !this.healthy(s.stream)) continue;
+        const point = this.resolve(s.where, s.stream);
+        out.set(point, (out.get(point) ?? 0) + s.count);
+      }
+    }
+    this.capturedByPoint = out;
+  }
+
   /** Capture points that saw at least one packet: a silence there means something. */
   capturingPoints(): Map<string, number> {
     const out = new Map<string, number>();
@@ -588,6 +610,8 @@ class PointResolver {
         out.set(s.point, (out.get(s.point) ?? 0) + (s.events ?? 0));
       }
     });
+    // A point named only inside its input (not by the input as a whole) counts by its own packets.
+    for (const [point, n] of this.capturedByPoint) if (!out.has(point)) out.set(point, n);
     return out;
   }
 

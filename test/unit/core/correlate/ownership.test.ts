@@ -93,3 +93,20 @@ describe('lxc ownership inferred from captures', () => {
     ]);
   });
 });
+
+describe('captures that share one input (a pasted transcript)', () => {
+  it('the seed notes given whole: each section is a capture point of its own, owners are inferred per section, and the silent destination lxc makes the request redirect-peer as with four files', async () => {
+    const report = await analyzeFixtures(['test/fixtures/seed/notes-whole-transcript.txt']);
+    const request = report.flows.find((f) => f.protocol.toLowerCase() === 'icmp' && f.direction === 'request')!;
+    expect({ flow: `${request.src} -> ${request.dst}`, seenAt: request.seenAt, notSeenAt: request.notSeenAt, path: request.path, verdict: request.verdict }).toEqual({
+      flow: '10.0.1.135 (default/same) -> 10.0.1.180 (default/cni-6vf5d)',
+      seenAt: ['pod:default/same/eth0', 'host:bpf1/lxcda6f5295b4b7', 'pod:default/cni-6vf5d/eth0'],
+      notSeenAt: ['host:bpf1/lxcf9d0a91de5fb'],
+      path: ['redirect-peer'],
+      verdict: 'delivered',
+    });
+    expect(request.evidence.find((e) => e.claim === 'redirect-peer')?.because).toEqual([
+      "host:bpf1/lxcf9d0a91de5fb was capturing (3 packets) but did not see this request, while pod:default/cni-6vf5d/eth0 did (lxcf9d0a91de5fb's owner inferred from its capture: see Endpoints)",
+    ]);
+  });
+});
