@@ -108,6 +108,29 @@ function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRe
   return out;
 }
 
+/**
+ * Whether the reverse flow can be an answer to this one. An answer comes after its question: where
+ * one capture (one input, whose lines are in time order) holds packets of both and every reverse
+ * packet there came before this flow's first, the reverse is what this flow answered (a client's
+ * RST to a SYN-ACK it did not expect), so seeing it says nothing about this flow's delivery.
+ */
+function reverseCanAnswer(flow: FlowRecord, reverse: FlowRecord | undefined): boolean {
+  if (!reverse) return false;
+  if (reverse.extraPackets > 0) return true; // later reverse packets were only counted
+  const first = new Map<number, number>();
+  for (const p of flow.packets.values()) for (const h of p.hops) if (h.match === 'packet') first.set(h.stream, Math.min(first.get(h.stream) ?? Infinity, h.seq));
+  let shared = false;
+  for (const p of reverse.packets.values()) {
+    for (const h of p.hops) {
+      const start = first.get(h.stream);
+      if (start === undefined || h.match !== 'packet') continue;
+      shared = true;
+      if (h.seq > start) return true;
+    }
+  }
+  return !shared;
+}
+
 function buildFlow(
   flow: FlowRecord,
   reverse: FlowRecord | undefined,
@@ -130,6 +153,7 @@ function buildFlow(
     dstEp,
     seen,
     reverseSeen,
+    reverseAnswers: reverseCanAnswer(flow, reverse),
     observed: r.observedPoints(),
     capturing: r.capturingPoints(),
     monitorNodes: new Set([...r.nodesWithTool('monitor'), ...r.nodesWithTool('hubble')]),

@@ -23,6 +23,8 @@ export interface FlowFacts {
   dstEp?: ReportEndpoint;
   seen: SeenAt[];
   reverseSeen: SeenAt[];
+  /** Whether the reverse flow can answer this one (reverseCanAnswer): an answer never comes first. */
+  reverseAnswers: boolean;
   observed: Set<string>;
   capturing: Map<string, number>;
   monitorNodes: Set<string>;
@@ -289,7 +291,7 @@ export function classifyFlow(f: FlowFacts): Classification {
   if (toDstSaid && !(dstEp?.id != null && mon.has(`to-endpoint:${dstEp.id}`))) {
     delivered.push(toDstSaid.tool === 'hubble' ? `Hubble: to-endpoint FORWARDED to ${dstName}` : `cilium monitor: to-endpoint ${toDstSaid.endpoint ?? '?'} (the endpoint of ${dstName})`);
   }
-  if (dir === 'request' && f.reverseSeen.length) delivered.push(`the reply was seen (${uniq(f.reverseSeen.map((s) => s.point)).slice(0, 3).join(', ')})`);
+  if (dir === 'request' && f.reverseSeen.length && f.reverseAnswers) delivered.push(`the reply was seen (${uniq(f.reverseSeen.map((s) => s.point)).slice(0, 3).join(', ')})`);
   const pointOfDrop = (d: (typeof drops)[number]) =>
     f.resolve ? f.resolve(d.where, d.stream) : d.where.kind === 'kernel' ? kernelPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'iptables' ? iptablesPoint(f.nodeOfStream(d.stream)) : d.where.kind === 'endpoint' ? ciliumPoint(f.nodeOfEndpointId(d.where.endpoint, d.stream), d.where.endpoint) : d.where.kind === 'fixed' ? d.where.point : '?';
   // Per packet first: a packet's own hops decide it (build-report, packet-verdicts.ts); the flow
