@@ -54,6 +54,8 @@ export interface PacketVerdict {
 interface TcpAnswers {
   synAcked: Set<number>;
   rstAcked: Set<number>;
+  /** Sequence numbers of the RSTs: a reset of an unexpected segment takes its seq from that segment's ack (RFC 9293, 3.10.7). */
+  rstSeqs: Set<number>;
   anySynAck: boolean;
   anyRst: boolean;
 }
@@ -63,7 +65,7 @@ const PORTED = new Set(['tcp', 'udp', 'sctp']);
 const TCP_KEY = /^tcp \[([^\]]*)\] seq (\d+)(?: ack (\d+))?/;
 
 function tcpAnswers(keys: readonly string[]): TcpAnswers {
-  const a: TcpAnswers = { synAcked: new Set(), rstAcked: new Set(), anySynAck: false, anyRst: false };
+  const a: TcpAnswers = { synAcked: new Set(), rstAcked: new Set(), rstSeqs: new Set(), anySynAck: false, anyRst: false };
   for (const k of keys) {
     const m = TCP_KEY.exec(k);
     if (!m) continue;
@@ -71,6 +73,7 @@ function tcpAnswers(keys: readonly string[]): TcpAnswers {
     const ack = m[3] !== undefined ? Number(m[3]) : undefined;
     if (flags.includes('R')) {
       a.anyRst = true;
+      a.rstSeqs.add(Number(m[2]));
       if (ack !== undefined) a.rstAcked.add(ack - 1);
     } else if (flags.includes('S') && flags.includes('.')) {
       a.anySynAck = true;
@@ -106,6 +109,12 @@ function packetVerdict(p: VerdictPacket, ctx: VerdictContext, reverse: Set<strin
   if (synSeq !== undefined && tcp && (tcp.rstAcked.has(synSeq) || (tcp.anyRst && !tcp.anySynAck))) {
     // The destination's TCP answered: it got there, and nothing listened on the port.
     return { outcome: 'refused', reason: 'answered by RST (nothing listens on the port, or a firewall rejects it)', point: null };
+  }
+  // A SYN-ACK reset by its receiver with the SYN-ACK's own ack as the RST's seq: it reached that
+  // TCP, which had no connection waiting for it (its SYN went elsewhere, or was never sent).
+  const synAck = tcp && syn && syn[1] === 'S.' && syn[3] !== undefined ? Number(syn[3]) : undefined;
+  if (synAck !== undefined && tcp!.rstSeqs.has(synAck)) {
+    return { outcome: 'refused', reason: 'answered by RST from its receiver, whose TCP had no connection waiting for this SYN-ACK', point: null };
   }
   // No socket for a request to a port: nothing listens there. ICMP echo replies end the same way
   // once the ping socket has its copy, so only ported protocols' requests count.

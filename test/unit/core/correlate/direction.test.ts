@@ -32,12 +32,13 @@ describe('direction from the protocol', () => {
     expect(report.flows.filter((f) => f.protocol === 'icmp').map(ends)).toEqual([['icmp', '10.99.0.2:', '10.99.0.1:', 'reply']]);
   });
 
-  it('an answer never comes first: the client\'s RST to a SYN-ACK it did not expect (cilium#5239) is not delivered because that SYN-ACK "was seen", since the SYN-ACK came before it', async () => {
+  it('an answer never comes first: the client\'s RST to a SYN-ACK it did not expect (cilium#5239) is not delivered because that SYN-ACK "was seen", since the SYN-ACK came before it; the SYN-ACK it resets (RST seq = the SYN-ACK\'s ack) reached the client and was refused', async () => {
     const report = await analyzeFixtures(['test/fixtures/tcpdump/gh-cilium-issue5239-2018-v-clusterip-syn-reply-from-wrong-service-ip.txt']);
-    expect(report.flows.map((f) => [...ends(f), f.packets.map((p) => p.key), f.verdict, f.evidence.filter((e) => e.claim === 'delivered')])).toEqual([
-      ['tcp', '10.2.2.139:48582', '172.18.0.50:80', 'request', ['tcp [S] seq 4272068330'], 'unknown', []],
-      ['tcp', '10.2.2.139:48582', '172.18.0.146:9200', 'request', ['tcp [R] seq 4272068331'], 'unknown', []],
-      ['tcp', '172.18.0.146:9200', '10.2.2.139:48582', 'reply', ['tcp [S.] seq 4098393398 ack 4272068331'], 'unknown', []],
+    expect(report.flows.map((f) => [...ends(f), f.packets.map((p) => p.key), f.verdict, f.outcome, f.outcomeReason, f.evidence.filter((e) => e.claim === 'delivered')])).toEqual([
+      ['tcp', '10.2.2.139:48582', '172.18.0.50:80', 'request', ['tcp [S] seq 4272068330'], 'unknown', 'unknown', null, []],
+      ['tcp', '10.2.2.139:48582', '172.18.0.146:9200', 'request', ['tcp [R] seq 4272068331'], 'unknown', 'unknown', null, []],
+      ['tcp', '172.18.0.146:9200', '10.2.2.139:48582', 'reply', ['tcp [S.] seq 4098393398 ack 4272068331'], 'delivered', 'refused',
+        'refused: answered by RST from its receiver, whose TCP had no connection waiting for this SYN-ACK', []],
     ]);
   });
 });
