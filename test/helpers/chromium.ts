@@ -100,7 +100,9 @@ export async function withChromium<T>(body: (page: BrowserPage) => Promise<T>, w
       if (proc.exitCode === null) proc.kill('SIGKILL');
     }
     proc.stderr?.destroy();
-    rmSync(profile, { recursive: true, force: true });
+    // Chromium's helper processes may still write to the profile for a moment after the browser
+    // process exits (ENOTEMPTY seen in CI): rmSync retries those errors with a growing delay.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 
