@@ -51,7 +51,7 @@ export interface ExecTarget {
   hostPID: boolean;
   /** The container's capabilities as a setpriv bounding set (`all` when privileged). */
   capabilities: string;
-  /** Empty directory netns-view.sh mounts over while it builds that view. */
+  /** Empty directory confine.sh mounts over while it builds that view. */
   stashDir: string;
 }
 

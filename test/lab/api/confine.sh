@@ -1,7 +1,8 @@
 #!/bin/sh
-# Usage (run by the lab API server for an exec, inside `ip netns exec <netns>`, whose mount
-# namespace is private, and inside the PID namespace the pod's spec gives it: the node's for
-# hostPID, one of its own otherwise):
+# Usage (run by the lab API server inside `ip netns exec <netns>`, whose mount namespace is
+# private, and inside the PID namespace the pod's spec gives it: the node's for hostPID, one of
+# its own otherwise; for an exec (exec-session.ts) and for the init of each PID namespace
+# (node-init.ts, CAPS `all`), so that both see one /run/netns view built by one piece of code):
 #   confine.sh STASH_DIR CAPS [NETNS...] -- COMMAND [ARG...]
 # Confines the command as the container runtime would its spec: a /proc of its own PID namespace
 # (so /proc/1 is the node's init with hostPID, the command itself without), /run/netns holding

@@ -13,7 +13,8 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { hostBinary } from './images.js';
 
-const NETNS_VIEW = fileURLToPath(new URL('./netns-view.sh', import.meta.url));
+/** Builds the init's /proc and /run/netns as an exec's (one source of that view); `all`: an init keeps every capability. */
+const CONFINE = fileURLToPath(new URL('./confine.sh', import.meta.url));
 const IP = hostBinary('ip') ?? '/usr/sbin/ip';
 const inits = new Map<string, number>();
 
@@ -60,7 +61,7 @@ export function stopInit(key: string): void {
 export function initPid(key: string, netns: string, visible: string[], stashDir: string): number | undefined {
   const known = inits.get(key);
   if (known !== undefined && alive(known)) return known;
-  const child = spawn(IP, ['netns', 'exec', netns, '/usr/bin/unshare', '--pid', '--fork', '--mount-proc', '/bin/sh', NETNS_VIEW, stashDir, ...visible, '--', 'sleep', 'infinity'], { detached: true, stdio: 'ignore' });
+  const child = spawn(IP, ['netns', 'exec', netns, '/usr/bin/unshare', '--pid', '--fork', '/bin/sh', CONFINE, stashDir, 'all', ...visible, '--', 'sleep', 'infinity'], { detached: true, stdio: 'ignore' });
   child.unref();
   if (child.pid === undefined) return undefined;
   for (let i = 0; i < 100; i++) {
