@@ -100,200 +100,269 @@ const REMOTE_MARGIN_S = 30;
 const STDERR_IN_META = 4096;
 
 /**
- * trace: resolve both pods, plan, start probe pods and probes in parallel, wait until every probe
- * is ready, send the traffic (or observe), stop everything, delete what was created, and build
- * the report through the same path as `analyze` (so `--save` + `analyze DIR` agree). Cleanup
- * runs in `finally`: on success, error, timeout and Ctrl-C alike.
+ * trace: resolve both pods, start probe pods and probes in parallel, wait until every probe is
+ * ready, send the traffic (or observe), collect (stop everything, delete what was created), and
+ * build the report through the same path as `analyze` (so `--save` + `analyze DIR` agree).
+ * Collecting runs on every path: success, error, timeout and Ctrl-C alike.
  */
 export async function trace(req: TraceRequest, ports: TracePorts, progress: TraceProgress, signal: AbortSignal): Promise<TraceOutcome> {
-  const runId = req.runId ?? randomBytes(4).toString('hex');
-  const deadline = AbortSignal.timeout(req.timeoutS * 1000);
-  const stopSignal = AbortSignal.any([signal, deadline]);
-  const warnings: string[] = [];
-  const warn = (line: string) => {
-    warnings.push(line);
-    progress.warn(line);
-  };
-
-  progress.step(`resolving ${ref(req.src)} and ${ref(req.dst)}`);
-  const resolving = Promise.all([ports.resolve(req.src), ports.resolve(req.dst)]);
-  resolving.catch(() => undefined); // awaited in the try below
-  // The pods' nodes and addresses are known long before their endpoints (the agents are asked
-  // for those): the probe pods are created now and start while the agents answer.
-  const placement = await Promise.all([ports.kube.getPod(req.src), ports.kube.getPod(req.dst)]).catch(() => undefined);
-
-  const nodes = new Map<string, TraceNode>();
-  const created: PodRef[] = [];
-  const runs: ProbeRun[] = [];
-  let resolved: { src: TraceTarget; dst: TraceTarget; srcR: ResolvedPod; dstR: ResolvedPod } | undefined;
-  let plan: TracePlan = { probes: [], skipped: [] };
-  let unplaced: { command?: ProbeCommand; id: string }[] = [];
-  let traffic: TrafficOutcome | undefined;
-  let failure: unknown;
-  let finished = false;
-  let podsStarting: Promise<ProbePodsOutcome> | undefined;
-  /** Ends the wait for probe pods when the trace ends before they run (say, a pod that does not resolve). */
-  const podsAbort = new AbortController();
+  const run = new TraceRun(req, ports, progress, signal);
   try {
-    const ctx = commandContext(runId, req, nodes);
-    const readyTimeoutMs = (req.readyTimeoutS ?? DEFAULT_READY_TIMEOUT_S) * 1000;
-    let settled = 0;
-    let ready = 0;
-    let total: number | undefined;
-    const watching: Promise<void>[] = [];
-    // Counted against the total once every probe is started; early ones only count until then.
-    const showReady = () => {
-      if (total === undefined || settled === 0) return;
-      progress.step(`ready ${ready}/${total}${settled > ready ? ` (${settled - ready} failed)` : ''}`);
-      if (settled === total) progress.debug?.(ready === total ? `all ${ready} probes ready` : `${ready} of ${total} probes ready`);
-    };
-    const launch = (commands: ProbeCommand[]) => {
-      for (const c of commands) {
-        const r = startProbe(ports.exec, c, readyTimeoutMs);
-        runs.push(r);
-        watching.push(
-          r.ready.then((ok) => {
-            settled++;
-            if (ok) ready++;
-            progress.debug?.(`${c.probe.id} ${ok ? 'ready' : `failed: ${r.failure}`}`);
-            showReady();
-          }),
-        );
-      }
-    };
-    /** Starts the probes that the plan for what is known now places, that `fits` picks, and that are not running yet. */
-    const startWhere = ([a, b]: [TraceTarget, TraceTarget], fits: (p: PlannedProbe) => boolean): ProbeCommand[] => {
-      if (finished || stopSignal.aborted) return [];
-      const started = new Set(runs.map((r) => r.command.probe.id));
-      const commands = planTrace(a, b, [...nodes.values()], req.probes).probes.filter((p) => fits(p) && !started.has(p.id)).flatMap((p) => commandFor(p, ctx) ?? []);
-      launch(commands);
-      return commands;
-    };
+    const ends = await run.resolve();
+    await run.start(ends);
+    if (await run.ready()) await run.sendTraffic(ends);
+  } catch (err) {
+    run.failure = err;
+  }
+  await run.collect();
+  return run.report();
+}
 
-    // Each probe starts as soon as what it needs is there, not when everything is: the probes
-    // in the agents (monitor, iptables) once the endpoints are known, pwru and a node's netns
-    // discovery once their pod runs and the endpoints are known (discovery needs the lxc ifindex
-    // and MAC; pwru's start-up, BTF and attaching, is CPU-heavy on the node whose agent is still
-    // being asked, and a pod seldom runs before the agent answers), the captures after discovery.
-    let needs: ProbePodNeed[] = [];
-    let endpointsKnown: (ends: [TraceTarget, TraceTarget]) => void = () => undefined;
-    const whenEndpointsKnown = new Promise<[TraceTarget, TraceTarget]>((resolve) => (endpointsKnown = resolve));
-    const discoveries: Promise<void>[] = [];
-    const createProbePods = (ends: [TraceTarget, TraceTarget]) => {
-      needs = planProbePods(ends[0], ends[1], req.probes);
-      if (!needs.length || stopSignal.aborted) return;
-      for (const name of involvedNodes(ends[0], ends[1])) if (!nodes.has(name)) nodes.set(name, emptyNode(name));
-      progress.step(`creating ${needs.length} probe pod${needs.length === 1 ? '' : 's'} on ${nodes.size} node${nodes.size === 1 ? '' : 's'}`);
-      const onRunning = (need: ProbePodNeed) => {
-        if (need.role === 'pwru') void whenEndpointsKnown.then((known) => startWhere(known, (p) => p.tool === 'pwru' && p.node === need.node));
-        const node = nodes.get(need.node);
-        if (need.role !== 'capture' || !node) return;
-        const discovery = whenEndpointsKnown.then(([a, b]) => discoverNode(ports.exec, node, [a, b], peerIp(node, nodes), stopSignal));
-        discovery.catch(() => undefined); // awaited below, once every pod is up; not unhandled meanwhile
-        discoveries.push(discovery);
-      };
-      podsStarting = startProbePods(ports.kube, needs, nodes, { namespace: req.probeNamespace, probeImage: req.probeImage, pwruImage: req.pwruImage, runId, timeoutS: req.timeoutS }, created, AbortSignal.any([stopSignal, podsAbort.signal]), onRunning);
-    };
+/** Both ends of the trace as the plan sees them, with what resolving them gave. */
+interface Ends {
+  src: TraceTarget;
+  dst: TraceTarget;
+  srcR: ResolvedPod;
+  dstR: ResolvedPod;
+}
+
+/**
+ * TraceRun: the state one trace builds up, step by step (see `trace`): the nodes and their probe
+ * pods, the probes started and their readiness, the traffic sent, the warnings for the report.
+ * Each probe starts as soon as what it needs is there, not when everything is: the probe pods
+ * once the pods' nodes are known, the probes in the agents (monitor, iptables, hubble) once the
+ * endpoints are, pwru and a node's netns discovery once their pod runs and the endpoints are
+ * known (discovery needs the lxc ifindex and MAC; pwru's start-up, BTF and attaching, is
+ * CPU-heavy on the node whose agent is still being asked, and a pod seldom runs before the agent
+ * answers), the captures after discovery.
+ */
+class TraceRun {
+  readonly runId: string;
+  /** The trace's own `--timeout`. */
+  readonly deadline: AbortSignal;
+  /** Ctrl-C or the deadline: every wait ends on it. */
+  readonly stopSignal: AbortSignal;
+  failure: unknown;
+  private readonly warnings: string[] = [];
+  private readonly nodes = new Map<string, TraceNode>();
+  /** Probe pods created (to delete), whether or not they came to run. */
+  private readonly created: PodRef[] = [];
+  private readonly runs: ProbeRun[] = [];
+  /** Each probe's readiness, settled once it is ready or has failed. */
+  private readonly watching: Promise<void>[] = [];
+  private readonly ctx: CommandContext;
+  private readonly readyTimeoutMs: number;
+  private settled = 0;
+  private readyCount = 0;
+  /** The number of probes, once every one is started; early ones only count until then. */
+  private total: number | undefined;
+  private resolved: Ends | undefined;
+  private plan: TracePlan = { probes: [], skipped: [] };
+  private unplaced: { command?: ProbeCommand; id: string }[] = [];
+  private traffic: TrafficOutcome | undefined;
+  private collected = false;
+  private needs: ProbePodNeed[] = [];
+  private podsStarting: Promise<ProbePodsOutcome> | undefined;
+  /** Ends the wait for probe pods when the trace ends before they run (say, a pod that does not resolve). */
+  private readonly podsAbort = new AbortController();
+  private endpointsKnown: (ends: [TraceTarget, TraceTarget]) => void = () => undefined;
+  private readonly whenEndpointsKnown = new Promise<[TraceTarget, TraceTarget]>((resolve) => (this.endpointsKnown = resolve));
+  private readonly discoveries: Promise<void>[] = [];
+
+  constructor(
+    private readonly req: TraceRequest,
+    private readonly ports: TracePorts,
+    private readonly progress: TraceProgress,
+    private readonly signal: AbortSignal,
+  ) {
+    this.runId = req.runId ?? randomBytes(4).toString('hex');
+    this.deadline = AbortSignal.timeout(req.timeoutS * 1000);
+    this.stopSignal = AbortSignal.any([signal, this.deadline]);
+    this.ctx = commandContext(this.runId, req, this.nodes);
+    this.readyTimeoutMs = (req.readyTimeoutS ?? DEFAULT_READY_TIMEOUT_S) * 1000;
+  }
+
+  private warn(line: string): void {
+    this.warnings.push(line);
+    this.progress.warn(line);
+  }
+
+  /**
+   * Step 1, resolve both pods to their endpoints and agents. The pods' nodes and addresses are
+   * known long before their endpoints (the agents are asked for those): the probe pods are
+   * created as soon as the pods are read, and start while the agents answer.
+   */
+  async resolve(): Promise<Ends> {
+    const { req, ports } = this;
+    this.progress.step(`resolving ${ref(req.src)} and ${ref(req.dst)}`);
+    const resolving = Promise.all([ports.resolve(req.src), ports.resolve(req.dst)]);
+    resolving.catch(() => undefined); // awaited below, after the placement
+    const placement = await Promise.all([ports.kube.getPod(req.src), ports.kube.getPod(req.dst)]).catch(() => undefined);
     const early = placement && placementTargets(placement[0], placement[1]);
-    if (early) createProbePods(early);
+    if (early) this.createProbePods(early);
 
     const [srcR, dstR] = await resolving;
     const [src, dst] = targets(srcR, dstR);
-    await describeNodes(ports.kube, nodes, src, dst, [srcR, dstR]);
-    resolved = { src, dst, srcR, dstR };
-    endpointsKnown([src, dst]);
-    progress.debug?.(`resolved ${ref(req.src)} on ${src.node} and ${ref(req.dst)} on ${dst.node}`);
-    for (const p of [...(srcR.problems ?? []), ...(dstR.problems ?? [])]) warn(p);
-    if (!early) createProbePods([src, dst]);
-    if (!stopSignal.aborted) {
-      const inAgents = startWhere([src, dst], (p) => p.place.kind === 'agent');
-      if (inAgents.length) progress.step(`starting ${inAgents.length} probe${inAgents.length === 1 ? '' : 's'} in the Cilium agents`);
+    await describeNodes(ports.kube, this.nodes, src, dst, [srcR, dstR]);
+    this.resolved = { src, dst, srcR, dstR };
+    this.endpointsKnown([src, dst]);
+    this.progress.debug?.(`resolved ${ref(req.src)} on ${src.node} and ${ref(req.dst)} on ${dst.node}`);
+    for (const p of [...(srcR.problems ?? []), ...(dstR.problems ?? [])]) this.warn(p);
+    if (!early) this.createProbePods([src, dst]);
+    return this.resolved;
+  }
+
+  /**
+   * Step 2, start every probe: those in the agents at once, then, once the probe pods run and
+   * each node's netns and devices are discovered, the rest of the plan.
+   */
+  async start({ src, dst }: Ends): Promise<void> {
+    const { req, progress } = this;
+    if (this.stopSignal.aborted) return;
+    const inAgents = this.startWhere([src, dst], (p) => p.place.kind === 'agent');
+    if (inAgents.length) progress.step(`starting ${inAgents.length} probe${inAgents.length === 1 ? '' : 's'} in the Cilium agents`);
+    if (this.podsStarting) {
+      const pods = await this.podsStarting;
+      progress.debug?.(`probe pods running: ${[...this.nodes.values()].reduce((n, x) => n + Object.keys(x.probePods).length, 0)} of ${this.needs.length}`);
+      if (pods.forbidden) this.warn(`probe pods are not allowed in ${req.probeNamespace} (${pods.forbidden}): tracing without them, with ${allowedWithoutPods(req.probes)}`);
+      await Promise.all(this.discoveries);
+      if (this.discoveries.length) progress.debug?.('pod netns, tunnel and underlay devices discovered');
     }
-    if (podsStarting) {
-      const pods = await podsStarting;
-      progress.debug?.(`probe pods running: ${[...nodes.values()].reduce((n, x) => n + Object.keys(x.probePods).length, 0)} of ${needs.length}`);
-      if (pods.forbidden) warn(`probe pods are not allowed in ${req.probeNamespace} (${pods.forbidden}): tracing without them, with ${allowedWithoutPods(req.probes)}`);
-      await Promise.all(discoveries);
-      if (discoveries.length) progress.debug?.('pod netns, tunnel and underlay devices discovered');
-    }
-    plan = planTrace(src, dst, [...nodes.values()], req.probes);
-    const started = new Set(runs.map((r) => r.command.probe.id));
-    const commands = plan.probes.filter((p) => !started.has(p.id)).map((p) => ({ id: p.id, command: commandFor(p, ctx) }));
-    unplaced = commands.filter((c) => !c.command);
+    this.plan = planTrace(src, dst, [...this.nodes.values()], req.probes);
+    const started = new Set(this.runs.map((r) => r.command.probe.id));
+    const commands = this.plan.probes.filter((p) => !started.has(p.id)).map((p) => ({ id: p.id, command: commandFor(p, this.ctx) }));
+    this.unplaced = commands.filter((c) => !c.command);
     const placed = commands.flatMap((c) => (c.command ? [c.command] : []));
-    if (stopSignal.aborted) return await finish();
+    if (this.stopSignal.aborted) return;
 
     const nodeCount = new Set(placed.map((c) => c.probe.node)).size;
     if (placed.length) progress.step(`starting ${placed.length} ${started.size ? 'more ' : ''}probes on ${nodeCount} node${nodeCount === 1 ? '' : 's'}`);
-    launch(placed);
-    total = runs.length;
-    showReady();
-    const all = Promise.all(watching);
-    await Promise.race([all, aborted(stopSignal)]);
-    if (stopSignal.aborted) return await finish();
-    // Hubble is on by default and absent on many clusters: its probe failing says so in one line.
-    for (const r of runs) if (isHubbleOff(r)) warn(hubbleOff(r.command.probe.node, r.failure));
-    if (ready === 0) {
-      warn('no probe became ready: nothing was sent');
-      return await finish();
-    }
+    this.launch(placed);
+    this.total = this.runs.length;
+    this.showReady();
+  }
 
+  /** Step 3, wait until every probe is ready or has failed; false when nothing should be sent. */
+  async ready(): Promise<boolean> {
+    if (this.stopSignal.aborted) return false;
+    await Promise.race([Promise.all(this.watching), aborted(this.stopSignal)]);
+    if (this.stopSignal.aborted) return false;
+    // Hubble is on by default and absent on many clusters: its probe failing says so in one line.
+    for (const r of this.runs) if (isHubbleOff(r)) this.warn(hubbleOff(r.command.probe.node, r.failure));
+    if (this.readyCount === 0) {
+      this.warn('no probe became ready: nothing was sent');
+      return false;
+    }
+    return true;
+  }
+
+  /** Step 4, send the traffic (or observe for `--duration`), then listen until the probes are quiet. */
+  async sendTraffic({ src, dst }: Ends): Promise<void> {
+    const { req, progress, stopSignal } = this;
     if (req.traffic.kind === 'none') {
       progress.step(`observing for ${req.durationS} s`);
       await sleep(req.durationS * 1000, stopSignal);
-    } else {
-      progress.step(`sending ${describeTraffic(req.traffic)} from ${ref(req.src)} to ${dst.ip}`);
-      traffic = await sendTraffic(ports.exec, req.traffic, req.count, src, dst, nodes.get(src.node), stopSignal);
-      if (traffic.problem) warn(traffic.problem);
-      const quietMs = req.quietMs ?? DEFAULT_QUIET_MS;
-      const graceMs = req.graceMs ?? DEFAULT_GRACE_MS;
-      progress.debug?.(`traffic ${traffic.problem ? 'failed' : 'sent'}; listening for late events until the probes are quiet for ${quietMs} ms, at most ${graceMs} ms`);
-      const waited = Math.round(await untilQuiet(runs, quietMs, graceMs, stopSignal));
-      progress.debug?.(waited < graceMs ? `probes quiet ${waited} ms after the traffic` : `probes not quiet yet ${waited} ms after the traffic (the limit): stopping them`);
+      return;
     }
-    return await finish();
-  } catch (err) {
-    failure = err;
-    return await finish();
-  } finally {
-    // finish() has run on every path that returns; this only guards a throw inside finish itself.
-    if (!finished) await cleanup();
+    progress.step(`sending ${describeTraffic(req.traffic)} from ${ref(req.src)} to ${dst.ip}`);
+    this.traffic = await sendTraffic(this.ports.exec, req.traffic, req.count, src, dst, this.nodes.get(src.node), stopSignal);
+    if (this.traffic.problem) this.warn(this.traffic.problem);
+    const quietMs = req.quietMs ?? DEFAULT_QUIET_MS;
+    const graceMs = req.graceMs ?? DEFAULT_GRACE_MS;
+    progress.debug?.(`traffic ${this.traffic.problem ? 'failed' : 'sent'}; listening for late events until the probes are quiet for ${quietMs} ms, at most ${graceMs} ms`);
+    const waited = Math.round(await untilQuiet(this.runs, quietMs, graceMs, stopSignal));
+    progress.debug?.(waited < graceMs ? `probes quiet ${waited} ms after the traffic` : `probes not quiet yet ${waited} ms after the traffic (the limit): stopping them`);
   }
 
-  /** Everything that must happen after probes were (maybe) started, exactly once. */
-  async function cleanup(): Promise<void> {
-    finished = true;
+  /** Step 5, stop every probe and delete every probe pod, exactly once, whatever happened before. */
+  async collect(): Promise<void> {
+    if (this.collected) return;
+    this.collected = true;
+    const { ports, progress, runs, created } = this;
     // Pods still being created are waited for (not for them to run), so none is left behind.
-    podsAbort.abort();
-    await podsStarting;
+    this.podsAbort.abort();
+    await this.podsStarting;
     if (runs.length || created.length) progress.step('collecting');
     await stopProbes(ports.exec, runs);
     progress.debug?.(`${runs.length} probes stopped`);
-    for (const r of runs) for (const p of r.cleanupProblems) warn(p);
-    for (const p of await deleteProbePods(ports.kube, created)) warn(p);
+    for (const r of runs) for (const p of r.cleanupProblems) this.warn(p);
+    for (const p of await deleteProbePods(ports.kube, created)) this.warn(p);
     if (created.length) progress.debug?.(`${created.length} probe pods deleted`);
   }
 
-  async function finish(): Promise<TraceOutcome> {
-    await cleanup();
+  /** Step 6, the report from what was collected, through the same path as `analyze`. */
+  async report(): Promise<TraceOutcome> {
+    const { req, failure } = this;
     // Without both ends resolved there is nothing to report: the probe pods created meanwhile
     // are gone, and the error (a missing pod, no IP yet) is the caller's, as it always was.
-    if (resolved === undefined) throw failure;
-    const { src, dst, srcR, dstR } = resolved;
+    if (this.resolved === undefined) throw failure;
+    const { src, dst, srcR, dstR } = this.resolved;
     if (failure !== undefined) {
       // Cluster errors after the start degrade the report; anything else is a bug and is rethrown.
       if (!(failure instanceof DatapathError)) throw failure;
-      warn(`the trace stopped early: ${failure.message}`);
+      this.warn(`the trace stopped early: ${failure.message}`);
     }
-    const interrupted = signal.aborted;
-    const timedOut = !interrupted && deadline.aborted;
-    if (interrupted) warnings.push('interrupted (Ctrl-C): the report holds what was collected until then');
-    if (timedOut) warn(`the trace reached its --timeout of ${req.timeoutS} s: the report holds what was collected until then`);
-    const { files, meta } = record(runId, req, src, dst, [srcR, dstR], nodes, plan, runs, unplaced, traffic, warnings);
+    const interrupted = this.signal.aborted;
+    const timedOut = !interrupted && this.deadline.aborted;
+    if (interrupted) this.warnings.push('interrupted (Ctrl-C): the report holds what was collected until then');
+    if (timedOut) this.warn(`the trace reached its --timeout of ${req.timeoutS} s: the report holds what was collected until then`);
+    const { files, meta } = record(this.runId, req, src, dst, [srcR, dstR], this.nodes, this.plan, this.runs, this.unplaced, this.traffic, this.warnings);
     const report = await analyze({ paths: files.map((f) => f.name).sort(), points: [], endpointFiles: [], maxPackets: req.maxPackets }, memoryCatalog(files));
-    if (ports.save) await save(ports.save, files, progress);
-    const partial = interrupted || timedOut || failure !== undefined || traffic?.problem !== undefined || meta.inputs.some((i) => i.status !== 'ok' && !i.status.startsWith(HUBBLE_OFF));
+    if (this.ports.save) await save(this.ports.save, files, this.progress);
+    const partial = interrupted || timedOut || failure !== undefined || this.traffic?.problem !== undefined || meta.inputs.some((i) => i.status !== 'ok' && !i.status.startsWith(HUBBLE_OFF));
     return { report, partial, interrupted, timedOut };
+  }
+
+  /** Creates the probe pods the plan needs on the involved nodes; each starts its probes once it runs. */
+  private createProbePods(ends: [TraceTarget, TraceTarget]): void {
+    const { req, nodes } = this;
+    this.needs = planProbePods(ends[0], ends[1], req.probes);
+    if (!this.needs.length || this.stopSignal.aborted) return;
+    for (const name of involvedNodes(ends[0], ends[1])) if (!nodes.has(name)) nodes.set(name, emptyNode(name));
+    this.progress.step(`creating ${this.needs.length} probe pod${this.needs.length === 1 ? '' : 's'} on ${nodes.size} node${nodes.size === 1 ? '' : 's'}`);
+    const onRunning = (need: ProbePodNeed) => {
+      if (need.role === 'pwru') void this.whenEndpointsKnown.then((known) => this.startWhere(known, (p) => p.tool === 'pwru' && p.node === need.node));
+      const node = nodes.get(need.node);
+      if (need.role !== 'capture' || !node) return;
+      const discovery = this.whenEndpointsKnown.then(([a, b]) => discoverNode(this.ports.exec, node, [a, b], peerIp(node, nodes), this.stopSignal));
+      discovery.catch(() => undefined); // awaited in start(), once every pod is up; not unhandled meanwhile
+      this.discoveries.push(discovery);
+    };
+    const options = { namespace: req.probeNamespace, probeImage: req.probeImage, pwruImage: req.pwruImage, runId: this.runId, timeoutS: req.timeoutS };
+    this.podsStarting = startProbePods(this.ports.kube, this.needs, nodes, options, this.created, AbortSignal.any([this.stopSignal, this.podsAbort.signal]), onRunning);
+  }
+
+  /** Starts the probes that the plan for what is known now places, that `fits` picks, and that are not running yet. */
+  private startWhere([a, b]: [TraceTarget, TraceTarget], fits: (p: PlannedProbe) => boolean): ProbeCommand[] {
+    if (this.collected || this.stopSignal.aborted) return [];
+    const started = new Set(this.runs.map((r) => r.command.probe.id));
+    const commands = planTrace(a, b, [...this.nodes.values()], this.req.probes)
+      .probes.filter((p) => fits(p) && !started.has(p.id))
+      .flatMap((p) => commandFor(p, this.ctx) ?? []);
+    this.launch(commands);
+    return commands;
+  }
+
+  private launch(commands: ProbeCommand[]): void {
+    for (const c of commands) {
+      const r = startProbe(this.ports.exec, c, this.readyTimeoutMs);
+      this.runs.push(r);
+      this.watching.push(
+        r.ready.then((ok) => {
+          this.settled++;
+          if (ok) this.readyCount++;
+          this.progress.debug?.(`${c.probe.id} ${ok ? 'ready' : `failed: ${r.failure}`}`);
+          this.showReady();
+        }),
+      );
+    }
+  }
+
+  private showReady(): void {
+    const { total, settled, readyCount } = this;
+    if (total === undefined || settled === 0) return;
+    this.progress.step(`ready ${readyCount}/${total}${settled > readyCount ? ` (${settled - readyCount} failed)` : ''}`);
+    if (settled === total) this.progress.debug?.(readyCount === total ? `all ${readyCount} probes ready` : `${readyCount} of ${total} probes ready`);
   }
 }
 
