@@ -6,7 +6,7 @@
 #   not root: say why, then analyze the seed captures shipped in test/fixtures/seed instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACKAGES=(tcpdump iproute2 iptables clang llvm libbpf-dev linux-libc-dev gcc-multilib ethtool iputils-ping openssl procps)
+PACKAGES=(tcpdump iproute2 iptables clang llvm libbpf-dev linux-libc-dev gcc-multilib ethtool iputils-ping netcat-openbsd openssl procps)
 
 build() {
   [ -d node_modules ] || npm ci --no-audit --no-fund

@@ -183,7 +183,8 @@ export function describeExit(r: ExecResult): string {
   if (r.commandNotFound || r.exitCode === 127) {
     // Behind our wrapper, the shell's message says which of sh, timeout or the tool is missing.
     const tool = commandName(r.argv);
-    return `${tool} is not in the image of ${where}${tool !== r.argv[0] && tail ? `: ${tail}` : ''}`;
+    const saysSo = tail.endsWith(`${tool}: not found`);
+    return `${tool} is not in the image of ${where}${tool !== r.argv[0] && tail && !saysSo ? `: ${tail}` : ''}`;
   }
   if (r.error) return r.error;
   if (r.canceled) return 'canceled';

@@ -58,8 +58,12 @@ async function runAll(exec: ExecPort, pod: { namespace: string; name: string; co
   return { usable: true, output };
 }
 
-/** 127: not in the image; 2: ping's "other error" (no NET_RAW, bad address); an exec that never ran. */
+/**
+ * 127: not in the image; 2: ping's "other error" (no NET_RAW, bad address); an nc that is not
+ * netcat-openbsd (busybox's refuses -N); an exec that never ran.
+ */
 function cannotRun(r: ExecResult): boolean {
   if (r.canceled) return false;
-  return r.commandNotFound === true || r.exitCode === 127 || r.exitCode === 126 || (r.argv.includes('ping') && r.exitCode === 2) || (r.exitCode === null && r.error !== undefined);
+  const ncRefusedFlags = r.exitCode !== 0 && /\bnc: (?:invalid|unrecognized|illegal) option/.test(r.stderr);
+  return r.commandNotFound === true || r.exitCode === 127 || r.exitCode === 126 || (r.argv.includes('ping') && r.exitCode === 2) || ncRefusedFlags || (r.exitCode === null && r.error !== undefined);
 }

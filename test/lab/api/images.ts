@@ -32,7 +32,7 @@ const BUSYBOX = [...BASE, ...TEXT_AND_FILES, 'ps', 'pkill', 'pgrep', 'ip', 'ping
 const NETSHOOT = [
   ...CORE,
   'ps', 'pkill', 'pgrep', 'nsenter', 'mount', 'ip', 'ss', 'ping', 'tcpdump', 'ethtool',
-  'iptables', 'iptables-save', 'ip6tables', 'xtables-monitor', 'curl', 'jq',
+  'iptables', 'iptables-save', 'ip6tables', 'xtables-monitor', 'curl', 'jq', 'nc',
 ];
 
 /** quay.io/cilium/cilium: Ubuntu runtime with iproute2, iptables, jq (no tcpdump, no ping, no procps). */

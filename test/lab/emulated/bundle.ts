@@ -11,9 +11,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type EmulatedScript = 'cilium-dbg' | 'pwru' | 'hubble';
+export type EmulatedScript = 'cilium-dbg' | 'pwru' | 'hubble' | 'pod-servers';
 
-const SCRIPTS: EmulatedScript[] = ['cilium-dbg', 'pwru', 'hubble'];
+const SCRIPTS: EmulatedScript[] = ['cilium-dbg', 'pwru', 'hubble', 'pod-servers'];
 const SOURCE_DIR = fileURLToPath(new URL('./', import.meta.url));
 
 /** The bundle of an emulated program in a lab directory. */
@@ -42,7 +42,7 @@ export async function bundleEmulated(labDir: string): Promise<void> {
         platform: 'node',
         target: 'node20',
         format: 'esm',
-        banner: { js: `// EMULATED by the datapath lab, not a real ${script}: a bundle of test/lab/emulated/${script}.ts made at lab up.` },
+        banner: { js: `// EMULATED by the datapath lab, not a real ${script === 'pod-servers' ? 'nginx' : script}: a bundle of test/lab/emulated/${script}.ts made at lab up.` },
         legalComments: 'none',
         logLevel: 'error',
       }),

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { startAgent, agentConfig } from './agents.js';
+import { startPodServers } from './servers.js';
 import { compileAll, missingTools } from './compile.js';
 import { bundleEmulated } from '../emulated/bundle.js';
 import { kernelFactsPath, type KernelFacts, type MonitorAggregation } from './kernel-facts.js';
@@ -136,6 +137,9 @@ export async function labUp(options: UpOptions = {}): Promise<UpResult> {
       agentPids[node.name] = await startAgent(paths, node, agentConfig(topology, node, facts, opts.mode, opts.tunnel));
     }
     timings.agents = seconds(t);
+    t = performance.now();
+    await startPodServers(paths, networkedPods(topology));
+    timings.servers = seconds(t);
     const state = toState(topology, facts, opts);
     const kernel: KernelFacts = {
       instance,

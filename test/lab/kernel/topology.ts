@@ -31,6 +31,14 @@ export interface PlannedPod {
   labels: Record<string, string>;
   image: string;
   containers: string[];
+  /** What the pod's image serves (started in its netns by `lab up`, emulated/pod-servers.ts). */
+  serves?: PodServes;
+}
+
+/** Ports a pod's application listens on. */
+export interface PodServes {
+  tcp: number[];
+  udp: number[];
 }
 
 export interface PlannedNode {
@@ -100,6 +108,7 @@ interface PodSpec {
   image: string;
   containers: string[];
   hostNetwork?: boolean;
+  serves?: PodServes;
 }
 
 /** Identities per security-relevant label set; the seed's pods keep the seed's numbers. */
@@ -109,7 +118,7 @@ const PODS: PodSpec[] = [
   { namespace: 'default', name: 'same', node: 1, hostOctet: 135, endpointId: 2836, labels: { run: 'same' }, image: NETSHOOT, containers: ['same'] },
   { namespace: 'default', name: 'cni-6vf5d', node: 1, hostOctet: 180, endpointId: 3663, labels: { app: 'cni' }, image: NETSHOOT, containers: ['cni'] },
   { namespace: 'default', name: 'cni-x7k2m', node: 2, hostOctet: 41, endpointId: 1187, labels: { app: 'cni' }, image: NETSHOOT, containers: ['cni'] },
-  { namespace: 'default', name: 'web', node: 2, hostOctet: 87, endpointId: 2401, labels: { run: 'web' }, image: NGINX, containers: ['web'] },
+  { namespace: 'default', name: 'web', node: 2, hostOctet: 87, endpointId: 2401, labels: { run: 'web' }, image: NGINX, containers: ['web'], serves: { tcp: [80], udp: [53] } },
   {
     namespace: 'kube-system', name: 'cilium-dqnsk', node: 1, hostNetwork: true,
     labels: { 'k8s-app': 'cilium', 'app.kubernetes.io/name': 'cilium-agent', 'app.kubernetes.io/part-of': 'cilium' },
@@ -163,6 +172,7 @@ export function planTopology(instance: string, ciliumVersion: string): Topology 
       labels: spec.labels,
       image,
       containers: spec.containers,
+      serves: spec.serves,
     };
   });
   return { instance, nodes, pods };

@@ -2,6 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSocket } from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
 import { planTrace, type PlannedProbe, type TraceNode, type TraceTarget } from '../../../src/core/plan.js';
 import { netnsLinksArgv, routeGetArgv } from '../../../src/probes/discovery.js';
 import { hubbleArgv } from '../../../src/probes/hubble.js';
@@ -133,12 +135,57 @@ describe('cleanup of TRACE rules (real iptables-save output)', () => {
 });
 
 describe('traffic commands', () => {
+  const tcp80 = ['sh', '-c', `printf 'HEAD / HTTP/1.0\\r\\n\\r\\n' | nc -N -w 2 "$1" "$2"`, 'nc', '10.0.1.180', '80'];
   it.each([
     [{ kind: 'icmp' as const }, 3, [['ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', '10.0.1.180']]],
-    [{ kind: 'tcp' as const, port: 80 }, 2, [['nc', '-z', '-w', '2', '10.0.1.180', '80'], ['nc', '-z', '-w', '2', '10.0.1.180', '80']]],
-    [{ kind: 'udp' as const, port: 53 }, 1, [['nc', '-u', '-z', '-w', '2', '10.0.1.180', '53']]],
+    [{ kind: 'tcp' as const, port: 80 }, 2, [tcp80, tcp80]],
+    [{ kind: 'udp' as const, port: 53 }, 1, [['sh', '-c', `printf 'kubectl-datapath\\n' | nc -u -w 1 "$1" "$2"`, 'nc', '10.0.1.180', '53']]],
   ])('%j x%d', (traffic, count, runs) => {
     expect(trafficCommand(traffic, '10.0.1.180', count)!.runs).toEqual(runs);
+  });
+
+  // The commands run for real (netcat-openbsd, as .ci/run installs it and netshoot ships it)
+  // against servers on loopback: what each side received is what a trace captures.
+  const runNc = (argv: string[]): Promise<{ code: number | null; stdout: string }> =>
+    new Promise((resolve) => {
+      const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+
+  it('tcp: sends a request, half-closes, and prints the answer of a server that then closes', async () => {
+    const received: string[] = [];
+    let clientHalfClosed = false;
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
+      socket.on('data', (d: Buffer) => received.push(d.toString('latin1')));
+      socket.on('end', () => {
+        clientHalfClosed = true;
+        socket.end('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const [argv] = trafficCommand({ kind: 'tcp', port }, '127.0.0.1', 1)!.runs;
+    const result = await runNc(argv);
+    server.close();
+    expect({ ...result, received: received.join(''), clientHalfClosed }).toEqual({
+      code: 0, stdout: 'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n', received: 'HEAD / HTTP/1.0\r\n\r\n', clientHalfClosed: true,
+    });
+  });
+
+  it('udp: sends one datagram and prints the echo', async () => {
+    const socket = createSocket('udp4');
+    const received: string[] = [];
+    socket.on('message', (msg, from) => {
+      received.push(msg.toString());
+      socket.send(msg, from.port, from.address);
+    });
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+    const [argv] = trafficCommand({ kind: 'udp', port: socket.address().port }, '127.0.0.1', 1)!.runs;
+    const result = await runNc(argv);
+    socket.close();
+    expect({ ...result, received }).toEqual({ code: 0, stdout: 'kubectl-datapath\n', received: ['kubectl-datapath\n'] });
   });
 
   it('none sends nothing; from the node it enters the netns first', () => {
