@@ -1,4 +1,5 @@
 import { detectFormat, type InputFormat } from '../core/analyze/detect.js';
+import type { PolicyRuleFact } from '../core/model/policy.js';
 import { Knowledge } from '../core/analyze/knowledge.js';
 import { inferOwners, onPodLink, OwnerClues, type LinkCapture } from '../core/analyze/owner.js';
 import { readPrompt, type CommandPlace } from '../core/analyze/prompt.js';
@@ -51,6 +52,8 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
   const statuses: StatusInput[] = [];
   const links: LinkCapture[] = [];
   const lbStates: NonNullable<ReportContext['lbStates']> = [];
+  let policyRules: PolicyRuleFact[] | undefined;
+  const notePolicies = (rules: PolicyRuleFact[]) => (policyRules ??= []).push(...rules);
   const pointOverride = new Map(req.points.map((p) => [p.file, p.point]));
 
   for (const p of problems) {
@@ -135,7 +138,7 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
       if (stream.tool === 'pwru' && !stream.point && stream.node) input.point = `kernel:${stream.node}`;
       if (stream.tool === 'iptables' && !stream.point && stream.node) input.point = `iptables:${stream.node}`;
     } else {
-      await readData(h.source, h.format, stream, input, place, knowledge, warnings, defaultNode, statuses, lbStates);
+      await readData(h.source, h.format, stream, input, place, knowledge, warnings, defaultNode, statuses, lbStates, notePolicies);
     }
   }
 
@@ -173,7 +176,8 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
     }
   }
 
-  const report = buildReport(acc, { streams, inputs, endpoints: knowledge.endpoints(), warnings, statuses, lbStates });
+  const policies = { ...(policyRules ? { rules: policyRules } : {}), labels: knowledge.identityLabels() };
+  const report = buildReport(acc, { streams, inputs, endpoints: knowledge.endpoints(), warnings, statuses, lbStates, policies });
   for (const input of inputs) {
     if (input.status.startsWith('failed') || input.status.startsWith('unknown-format') || input.status.startsWith('empty') || input.status.startsWith('partial')) {
       warnings.push(`${input.name}: ${input.status}`);
@@ -453,6 +457,7 @@ async function readData(
   defaultNode: string | undefined,
   statuses: StatusInput[],
   lbStates: NonNullable<ReportContext['lbStates']>,
+  notePolicies: (rules: PolicyRuleFact[]) => void,
 ): Promise<void> {
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -474,6 +479,7 @@ async function readData(
   const node = place?.node ?? stream.node ?? defaultNode;
   if (result.status) statuses.push({ name: source.name, node, status: result.status });
   if (result.lbState) lbStates.push({ name: source.name, node, state: result.lbState });
+  if (result.policy) notePolicies(result.policy.rules);
   if (result.endpoints?.length) knowledge.addEndpoints(result.endpoints, format === 'cep-json' || format === 'cep-table' ? undefined : node);
   if (result.ethtool && place?.pod) {
     const link = result.ethtool.links.find((l) => l.ifindex === result.ethtool!.peerIfindex);

@@ -1,4 +1,4 @@
-import type { HopReport, ReportCluster, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTranslation, ReportTunnel } from '../core/model/report.js';
+import type { HopReport, ReportCluster, ReportDropExplanation, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportPolicyEndpoint, ReportPolicyMatch, ReportPolicyPeer, ReportTranslation, ReportTunnel } from '../core/model/report.js';
 
 /**
  * A key list that must name every key of T: adding a field to the model without placing it here
@@ -24,8 +24,15 @@ const ENDPOINT = keysOf<ReportEndpoint>()(['pod', 'node', 'id', 'identity', 'ips
 const FLOW = keysOf<ReportFlow>()([
   'src', 'dst', 'srcIp', 'dstIp', 'protocol', 'direction', 'srcNode', 'dstNode', 'path', 'verdict', 'dropReason', 'dropPoint',
   'seenAt', 'notSeenAt', 'notObserved', 'packets', 'morePackets', 'flowHops', 'moreFlowHops', 'conclusions', 'evidence',
-  'source', 'destination', 'translations', 'tunnel', 'outcome', 'outcomeReason',
+  'source', 'destination', 'translations', 'tunnel', 'outcome', 'outcomeReason', 'dropExplanation',
 ]);
+const DROP_EXPLANATION = keysOf<ReportDropExplanation>()([
+  'summary', 'reason', 'code', 'byPolicy', 'dropPoint', 'lastSeenAt', 'firstMissedAt', 'direction', 'enforcedBy',
+  'source', 'destination', 'verdicts', 'policies', 'unknown',
+]);
+const POLICY_ENDPOINT = keysOf<ReportPolicyEndpoint>()(['endpointId', 'pod', 'node', 'identity']);
+const POLICY_PEER = keysOf<ReportPolicyPeer>()(['ip', 'port', 'pod', 'identity', 'identityName', 'labels']);
+const POLICY_MATCH = keysOf<ReportPolicyMatch>()(['policy', 'effect', 'detail']);
 const FLOW_END = keysOf<ReportFlowEnd>()(['ip', 'port', 'namespace', 'pod', 'node', 'identity', 'endpointId', 'interface', 'external']);
 const TRANSLATION = keysOf<ReportTranslation>()(['point', 'kind', 'from', 'to', 'evidence']);
 const TUNNEL = keysOf<ReportTunnel>()(['protocol', 'vni', 'outer', 'evidence']);
@@ -73,6 +80,12 @@ const orderFlow = ordered(FLOW, {
   destination: ordered(FLOW_END),
   translations: each(ordered(TRANSLATION)),
   tunnel: ordered(TUNNEL),
+  dropExplanation: ordered(DROP_EXPLANATION, {
+    enforcedBy: ordered(POLICY_ENDPOINT),
+    source: ordered(POLICY_PEER),
+    destination: ordered(POLICY_PEER),
+    policies: each(ordered(POLICY_MATCH)),
+  }),
 });
 const orderInput = ordered(INPUT, { notUnderstoodSamples: each(ordered(SAMPLE)) });
 const orderReportValue = ordered(REPORT, {

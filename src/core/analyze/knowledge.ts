@@ -85,6 +85,13 @@ export class Knowledge {
     return [...out].sort();
   }
 
+  /** The labels of each identity the endpoint data named (what policy selectors match). */
+  identityLabels(): Map<number, string[]> {
+    const out = new Map<number, string[]>();
+    for (const e of this.agentEndpoints) if (e.identity !== null && e.labels.length && !out.has(e.identity)) out.set(e.identity, e.labels);
+    return out;
+  }
+
   endpoints(): ReportEndpoint[] {
     const out: ReportEndpoint[] = this.agentEndpoints
       .filter((e) => e.ips.length > 0 || e.pod)

@@ -74,6 +74,23 @@ export interface FlowEvidence {
   iptablesContinuedAs?: string;
   /** afterDelivery: the skb had already reached ip_local_deliver, so the drop is the receiver's, not the path's. */
   drops: { stream: number; where: PointHint; reason: string; detail: string; afterDelivery?: boolean }[];
+  /** Policy-verdict and drop records of monitor and Hubble, first few kept: what policy-explain.ts reads. Absent when none. */
+  policy?: PolicyRecord[];
+}
+
+/** One policy verdict or drop record of a flow, as its tool gave it, and where it was seen. */
+export interface PolicyRecord {
+  stream: number;
+  where: PointHint;
+  event: MonitorEvent | HubbleEvent;
+}
+
+const POLICY_RECORDS_KEPT = 8;
+
+/** notePolicy keeps a flow's policy-verdict and drop records (rare lines: no cost on the hot path). */
+function notePolicy(flow: FlowRecord, stream: number, where: PointHint, event: MonitorEvent | HubbleEvent): void {
+  const list = (flow.evidence.policy ??= []);
+  if (list.length < POLICY_RECORDS_KEPT) list.push({ stream, where, event });
 }
 
 export interface FlowRecord {
@@ -453,7 +470,10 @@ export class FlowAccumulator {
         mergeMonitorFacts(group.hop, monitorFacts(event, group.flow.ref));
       }
       this.noteMonitor(group.flow, event, stream.index);
-      if (event.type === 'drop') this.noteDrop(group.flow, stream.index, where, monitorDropReason(event), event.summary, false, group.kept ? group.hop : undefined);
+      if (event.type === 'drop') {
+        this.noteDrop(group.flow, stream.index, where, monitorDropReason(event), event.summary, false, group.kept ? group.hop : undefined);
+        notePolicy(group.flow, stream.index, where, event);
+      }
       return;
     }
     if (!ref) return;
@@ -483,6 +503,7 @@ export class FlowAccumulator {
     this.noteSeen(flow, where, stream.index, ref.encap);
     this.noteMonitor(flow, event, stream.index);
     if (event.type === 'drop') this.noteDrop(flow, stream.index, where, monitorDropReason(event), event.summary, false, group.kept ? group.hop : undefined);
+    if (event.type === 'drop' || event.type === 'policy-verdict') notePolicy(flow, stream.index, where, event);
   }
 
   private addPwru(stream: StreamInfo, event: PwruEvent): void {
@@ -710,6 +731,7 @@ export class FlowAccumulator {
     if (dropped) {
       this.noteDrop(flow, stream.index, where, event.dropReason ?? 'Policy denied', `Hubble: ${hubbleWords(event)} (${event.summary})`);
     }
+    if (dropped || event.kind === 'policy-verdict') notePolicy(flow, stream.index, where, event);
     const words = hubbleWords(event);
     const last = this.lastHubble.get(stream.index);
     if (last && last.flow === flow && last.hop.where === where && sameHubblePacket(last.event, event)) {
@@ -1033,6 +1055,7 @@ export function mergeFlowInto(from: FlowRecord, into: FlowRecord): void {
   }
   for (const [k, v] of ev.monitor) if (!into.evidence.monitor.has(k)) into.evidence.monitor.set(k, v);
   into.evidence.drops.push(...ev.drops);
+  if (ev.policy) for (const r of ev.policy) notePolicy(into, r.stream, r.where, r.event);
   into.evidence.kernel.push(...ev.kernel);
   // Chains in the order the packet crossed them: the earlier flow's first.
   const chains = from.firstSeq < into.firstSeq ? [...ev.iptables, ...into.evidence.iptables] : [...into.evidence.iptables, ...ev.iptables];

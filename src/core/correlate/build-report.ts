@@ -12,6 +12,7 @@ import { readKernelPath } from './kernel-path.js';
 import { clusterOf, type StatusInput } from './cluster.js';
 import type { LbState } from '../model/lb-state.js';
 import { alignClocks, guardDelta } from './clocks.js';
+import { explainDrop, type PolicyInputs } from './policy-explain.js';
 
 /** What the report builder needs besides the flows: inputs as they ended, and what we know of endpoints. */
 export interface ReportContext {
@@ -23,6 +24,8 @@ export interface ReportContext {
   statuses?: StatusInput[];
   /** The agents' service, bpf lb, ct and nat tables among the inputs (model/lb-state.ts), per node when known. */
   lbStates?: { name: string; node?: string; state: LbState }[];
+  /** Policy objects among the inputs and the identities' labels, for explaining drops (policy-explain.ts). */
+  policies?: PolicyInputs;
 }
 
 /** buildReport turns accumulated flows into the HopReport, with path rules applied per direction. */
@@ -187,7 +190,7 @@ function buildFlow(
   facts.packetVerdicts = verdicts;
   const verdictAndPath = classifyFlow(facts);
   const rank = memoRank(srcEp, dstEp);
-  return {
+  const out: ReportFlow = {
     src: label(flow.ref.src, srcEp),
     dst: label(flow.ref.dst, dstEp),
     srcIp: flow.ref.src,
@@ -217,6 +220,13 @@ function buildFlow(
     ...flowEnds(flow, srcEp, dstEp),
     ...tunnelOfFlow(verdictAndPath.path, verdictAndPath.evidence, flow.tunnel ?? reverse?.tunnel),
   };
+  const why = explainDrop(out, flow, { endpoints: ctx.endpoints, policies: ctx.policies ?? {}, rank });
+  if (why) {
+    out.dropExplanation = why;
+    // A drop by any other cause is already said in the first conclusion; a policy's needs the why.
+    if (why.byPolicy) out.conclusions.push(why.summary);
+  }
+  return out;
 }
 
 const TRANSLATION_WORDS: Record<FlowTranslation['kind'], string> = {

@@ -257,4 +257,6 @@ export interface HubbleEndpoint {
   pod?: string;
   /** JSON source_service / destination_service `namespace/name`. */
   service?: string;
+  /** JSON `labels`: the identity's labels, `source:key=value` (what policy selectors match). */
+  labels?: string[];
 }

@@ -11,6 +11,15 @@ export interface PolicyRuleFact {
   egressDeny: PolicyPeerRule[];
   /** The rule's labels, `source:key=value`. */
   labels: string[];
+  /** Where the rule was read: a Kubernetes object (its kind) or, when absent, the agent's `policy get`. */
+  kind?: 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy' | 'NetworkPolicy';
+  /**
+   * The directions this rule selects its endpoints in, when the object says it (NetworkPolicy
+   * policyTypes); otherwise a direction is selected when the rule has allow or deny sections for it.
+   */
+  directions?: ('ingress' | 'egress')[];
+  /** Parts of the rule this tool does not evaluate (matchExpressions, named ports, toServices, ...): where they matter, the answer is unknown. */
+  unsupported?: string[];
 }
 
 /** One ingress/egress section: the peers it names and the ports (and L7 rules) it allows or denies. */
@@ -26,6 +35,10 @@ export interface PolicyPeerRule {
   ports: { port: string; protocol: string }[];
   /** L7 rule kinds under toPorts[].rules (http, dns, kafka, l7proto). */
   l7: string[];
+  /** NetworkPolicy ipBlock `except`: addresses the cidrs do not cover. */
+  cidrExcept?: string[];
+  /** Parts of this section this tool does not evaluate: a peer or port it cannot match is unknown. */
+  unsupported?: string[];
 }
 
 export interface PolicyState {
@@ -33,3 +46,6 @@ export interface PolicyState {
   /** `Revision: N`, the agent's policy revision when the rules were printed. */
   revision?: number;
 }
+
+/** The note a parser leaves in PolicyRuleFact.unsupported when the rule's own selector has matchExpressions. */
+export const SELECTOR_NOTE = 'endpointSelector matchExpressions';

@@ -129,6 +129,65 @@ export interface ReportFlow {
   outcome?: Outcome;
   /** The outcome in words, per packet: `2 of 3 delivered; 1 dropped at X (reason)`. */
   outcomeReason?: string | null;
+  /** Why the flow was dropped, as far as the evidence tells (policy-explain.ts); absent unless verdict is dropped. */
+  dropExplanation?: ReportDropExplanation;
+}
+
+/**
+ * A drop explained: where, why in Cilium's words, which direction and endpoint enforced it, who
+ * the two identities are, and which policies select that endpoint there. A part the evidence does
+ * not tell is absent (or `unknown`), and `unknown[]` says what would decide it.
+ */
+export interface ReportDropExplanation {
+  /** The drop reason as Cilium names it (pkg/monitor/api/drop.go), and its code when known. */
+  reason: string;
+  code?: number;
+  /** A policy decided the drop (Policy denied, Policy denied by denylist, Authentication required). */
+  byPolicy: boolean;
+  /** Where: the point that reported the drop, the last point that saw the packet, the first watching point that should have next. */
+  dropPoint: string | null;
+  lastSeenAt: string | null;
+  firstMissedAt: string | null;
+  direction: 'ingress' | 'egress' | 'unknown';
+  /** The endpoint whose policy dropped it (the destination's for ingress, the source's for egress). */
+  enforcedBy?: ReportPolicyEndpoint;
+  source: ReportPolicyPeer;
+  destination: ReportPolicyPeer;
+  /** Policy-verdict records of the flow (monitor, Hubble), in words. */
+  verdicts: string[];
+  /** The policies that select the enforcing endpoint in that direction, with what each says of this packet; absent when no policy was among the inputs. */
+  policies?: ReportPolicyMatch[];
+  /** The explanation in one sentence. */
+  summary: string;
+  /** What the evidence lacks, and what would decide it. */
+  unknown: string[];
+}
+
+export interface ReportPolicyEndpoint {
+  endpointId?: number;
+  pod?: string;
+  node?: string;
+  identity?: number;
+}
+
+export interface ReportPolicyPeer {
+  ip?: string;
+  port?: number;
+  pod?: string;
+  identity?: number;
+  /** Reserved identity name (world, host, remote-node, ...). */
+  identityName?: string;
+  /** The identity's labels, `source:key=value`, when an input gave them. */
+  labels?: string[];
+}
+
+export interface ReportPolicyMatch {
+  /** `CiliumNetworkPolicy default/allow-web`, `NetworkPolicy ns/name`, `policy ns/name` (agent). */
+  policy: string;
+  /** selects: selects the endpoint, allows nothing for this packet; allows / denies: a section covers it; unknown: the evidence cannot tell. */
+  effect: 'selects' | 'allows' | 'denies' | 'unknown';
+  /** The section that allows or denies (`ingressDeny[0]`), or why the effect is unknown. */
+  detail?: string;
 }
 
 /** One end of a flow; a field is absent when nothing observed says it. */

@@ -164,9 +164,11 @@ function endpoint(e: Record<string, unknown> | undefined): HubbleEndpoint {
     out.pod = pod;
     out.name = ns ? `${ns}/${pod}` : pod;
   }
+  const labels = asStringArray(e.labels);
+  if (labels?.length) out.labels = labels;
   if (out.identityName === undefined) {
     // Identities above the reserved range (CIDR, kube-apiserver with world) name themselves by label.
-    const reserved = (asStringArray(e.labels) ?? []).find((l) => l.startsWith('reserved:'));
+    const reserved = (labels ?? []).find((l) => l.startsWith('reserved:'));
     if (reserved) out.identityName = reserved.slice('reserved:'.length);
   }
   return out;

@@ -144,7 +144,7 @@ describe('hubble JSON', () => {
     tool: 'hubble', kind: 'drop', verdict: 'DROPPED', dropReason: 'Policy denied', dropReasonDesc: 'POLICY_DENIED', dropCode: 133,
     time: { clock: 'wall', us: Date.UTC(2023, 7, 21, 12, 12, 18) * 1000 + 510175 }, node: 'kind-worker', direction: 'egress', isReply: false,
     src: { endpointId: 12, identity: 5678, namespace: 'default', pod: 'xwing', name: 'default/xwing', ip: '10.244.1.60', port: 44916 },
-    dst: { identity: 2, identityName: 'world', ip: '10.244.1.5', port: 80 },
+    dst: { identity: 2, identityName: 'world', labels: ['reserved:world'], ip: '10.244.1.5', port: 80 },
     summary: 'TCP Flags: SYN', traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
     packet: { ip: { version: 4, src: '10.244.1.60', dst: '10.244.1.5', proto: 'tcp' }, l4: { proto: 'tcp', srcPort: 44916, dstPort: 80, tcpFlags: 'S' } },
   };

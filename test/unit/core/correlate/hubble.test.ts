@@ -24,7 +24,12 @@ describe('analyze reads Hubble output', () => {
       seenAt: ['cilium:?'],
       notSeenAt: [],
       notObserved: [],
-      conclusions: ['Dropped at cilium:?: Policy denied.', PATH_UNKNOWN('request')],
+      conclusions: [
+        'Dropped at cilium:?: Policy denied.',
+        PATH_UNKNOWN('request'),
+        // The verdict record names the direction; no endpoint data names the labels, no policy object the rule.
+        'Denied by policy at the ingress of default/server: Policy denied (code 133); identity 52749 (labels unknown) on port 80/TCP; which policy: unknown.',
+      ],
       evidence: [{ claim: 'dropped', because: ['Hubble: policy-verdict:none INGRESS DENIED (TCP Flags: SYN)', 'Hubble: Policy denied DROPPED (TCP Flags: SYN)'] }],
     });
     // The policy verdict and the drop it caused are one hop; the SYN leaving the client's node another.
