@@ -4,6 +4,7 @@ import { flowOf, outerKey, outerOnlyKey, tunnelOf, type FlowRef, type PacketId, 
 import { hubbleFacts, hubblePacket, hubbleTag, hubbleWords, sameHubblePacket } from './hubble-hops.js';
 import { ciliumPoint } from '../points.js';
 import { RULE_FUNCS, type KernelStep } from './kernel-path.js';
+import { windowClock, type CaptureWindow } from './capture-windows.js';
 
 /** StreamInfo: one input as the accumulator sees it. Points may be resolved later (see resolvePoint). */
 export interface StreamInfo {
@@ -262,10 +263,11 @@ export class FlowAccumulator {
   private addCapture(stream: StreamInfo, event: CaptureEvent): void {
     const arp = event.packet.arp;
     if (arp?.op === 'request' && arp.senderIp && event.packet.eth && this.arpAskers.size < 4096) this.arpAskers.set(event.packet.eth.src, arp.senderIp);
-    const ref = flowOf(event.packet, this.askerOfMac);
-    if (!ref) return;
     const iface = event.packet.cooked?.ifname || event.iface;
     const where = stream.point ? this.fixedWhere(stream) : this.streamWhere(stream, iface);
+    if (event.time) this.noteWindow(where, stream.index, event.time);
+    const ref = flowOf(event.packet, this.askerOfMac);
+    if (!ref) return;
     if (ref.encap || event.packet.l4?.proto === 'udp') {
       if (this.addTunnelPacket(stream, where, event, ref)) return;
     }
@@ -291,6 +293,16 @@ export class FlowAccumulator {
     } else {
       this.place(flow, undefined, stream.index, undefined);
     }
+  }
+
+  /** When each capture point was capturing (capture-windows.ts), by its hint. */
+  readonly captureWindows = new Map<PointHint, CaptureWindow>();
+
+  private noteWindow(where: PointHint, stream: number, t: Timestamp): void {
+    const w = this.captureWindows.get(where);
+    if (!w) {
+      if (windowClock(t.clock)) this.captureWindows.set(where, { stream, clock: t.clock, first: t.us, last: t.us });
+    } else if (w.clock === t.clock) w.last = t.us;
   }
 
   /** Address translations observed, applied to the flows once all input is read (applyTranslations). */

@@ -13,6 +13,7 @@ import { clusterOf, type StatusInput } from './cluster.js';
 import type { LbState } from '../model/lb-state.js';
 import { alignClocks, guardDelta } from './clocks.js';
 import { explainDrop, type PolicyInputs } from './policy-explain.js';
+import { windowCovers, type CaptureWindow } from './capture-windows.js';
 
 /** What the report builder needs besides the flows: inputs as they ended, and what we know of endpoints. */
 export interface ReportContext {
@@ -43,6 +44,7 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   ctx.warnings.push(...clocks.warnings);
   const records = [...acc.flows.values()];
   resolver.noteCapturedPoints(records);
+  resolver.noteCaptureWindows(acc.captureWindows);
   const cilium = showsCilium(ctx, records);
   const flows: ReportFlow[] = [];
   const pairs = orderFlows(records, acc);
@@ -146,7 +148,7 @@ function buildFlow(
   // A translated flow is delivered to (or answered from) the address after translation.
   const srcEp = r.endpointByIp(flow.translatedSrc ?? flow.ref.src) ?? r.endpointByIp(flow.ref.src);
   const dstEp = r.endpointByIp(flow.translatedDst ?? flow.ref.dst) ?? r.endpointByIp(flow.ref.dst);
-  const { packets, flowHops, counted, views } = buildPackets(flow, r, srcEp, dstEp);
+  const { packets, flowHops, counted, views, times } = buildPackets(flow, r, srcEp, dstEp);
   const seen = collectSeen(flow, r);
   const reverseSeen = reverse ? collectSeen(reverse, r) : [];
   const facts: FlowFacts = {
@@ -158,7 +160,7 @@ function buildFlow(
     reverseSeen,
     reverseAnswers: reverseCanAnswer(flow, reverse),
     observed: r.observedPoints(),
-    capturing: r.capturingPoints(),
+    capturing: new Map(),
     monitorNodes: new Set([...r.nodesWithTool('monitor'), ...r.nodesWithTool('hubble')]),
     pwruNodes: r.nodesWithTool('pwru'),
     iptablesNodes: r.nodesWithTool('iptables'),
@@ -171,12 +173,21 @@ function buildFlow(
     cluster,
     cilium,
   };
+  // A point that captured packets, but none while this flow's packets passed, was not watching them.
+  const allCapturing = r.capturingPoints();
+  const flowTimes = times.flat();
+  for (const [point, n] of allCapturing) {
+    if (r.watchingAt(point, flowTimes) !== false) facts.capturing.set(point, n);
+    else (facts.notWatching ??= new Map()).set(point, r.windowText(point));
+  }
   const dstPod = podPointOf(dstEp, facts);
+  if (dstPod) views.forEach((v, i) => r.watchingAt(dstPod, times[i]) === false && (v.dstPodWatching = false));
+  if (facts.notWatching) facts.flowSpan = spanText(flowTimes);
   const verdicts = packetVerdicts(views, {
     proto: flow.ref.proto,
     direction,
     dstPod,
-    dstPodCapturing: !!dstPod && !!facts.capturing.get(dstPod),
+    dstPodCapturing: !!dstPod && !!allCapturing.get(dstPod),
     dstEndpoint: dstEp?.node && dstEp.id != null ? ciliumPoint(dstEp.node, dstEp.id) : undefined,
     reverseKeys: reverse ? [...reverse.packets.values()].map((p) => p.key) : [],
     flowDrops: flow.evidence.drops.filter((d) => !d.afterDelivery).map((d) => ({ reason: d.reason, point: r.resolve(d.where, d.stream) })),
@@ -376,7 +387,7 @@ function buildPackets(
   r: PointResolver,
   srcEp: ReportEndpoint | undefined,
   dstEp: ReportEndpoint | undefined,
-): { packets: ReportPacket[]; flowHops: ReportHop[]; counted: number; views: VerdictPacket[] } {
+): { packets: ReportPacket[]; flowHops: ReportHop[]; counted: number; views: VerdictPacket[]; times: PacketTime[][] } {
   const keyed = [...flow.packets.values()];
   const timedFirst = (hops: HopRecord[]) => {
     let best = Infinity;
@@ -441,7 +452,25 @@ function buildPackets(
     key: p.key,
     hops: p.hops.map((h) => ({ point: r.resolve(h.where, h.stream), tool: h.tool, match: h.match, detail: h.detail, drop: h.drop })),
   }));
-  return { packets: shown, flowHops: reportHops(flowLevel, r, rank, false), counted, views };
+  // When each packet was captured, aligned: what the capture windows are compared with.
+  const times = packets.map((p) => p.hops.filter((h) => h.time && (h.tool === 'tcpdump' || h.tool === 'pcap')).map((h) => ({ clock: h.time!.clock, us: r.usOf(h)! })));
+  return { packets: shown, flowHops: reportHops(flowLevel, r, rank, false), counted, views, times };
+}
+
+/** A captured packet's time, aligned (PointResolver.usOf). */
+interface PacketTime {
+  clock: Timestamp['clock'];
+  us: number;
+}
+
+/** `10:00:01.000001 to 10:00:03.000002` for the times of one clock (the first clock's). */
+function spanText(times: readonly PacketTime[]): string {
+  const on = times.filter((t) => t.clock === times[0]?.clock);
+  if (!on.length) return 'no time';
+  const us = on.map((t) => t.us);
+  const [a, b] = [Math.min(...us), Math.max(...us)];
+  const at = (x: number) => formatTime({ clock: on[0].clock, us: x });
+  return a === b ? at(a) : `${at(a)} to ${at(b)}`;
 }
 
 /** Hubble's hops carry no packet identity but a time on their node's clock: within this, the captured packet nearest in time is theirs. */
@@ -634,6 +663,41 @@ class PointResolver {
       }
     }
     this.capturedByPoint = out;
+  }
+
+  /** When each capture point was capturing, aligned like its hops (capture-windows.ts). */
+  private windows = new Map<string, CaptureWindow[]>();
+
+  noteCaptureWindows(found: ReadonlyMap<PointHint, CaptureWindow>): void {
+    for (const [where, w] of found) {
+      if (!this.healthy(w.stream)) continue;
+      const point = this.resolve(where, w.stream);
+      const shift = this.shifts.get(w.stream) ?? 0;
+      const list = this.windows.get(point) ?? this.windows.set(point, []).get(point)!;
+      list.push({ ...w, first: w.first + shift, last: w.last + shift });
+    }
+  }
+
+  /**
+   * Whether a capture point was capturing at one of these times: false when its windows and the
+   * times share a clock and none covers any; undefined when nothing can be compared (no times, or
+   * other clocks), and then a capture that saw anything counts as watching, as it always did.
+   */
+  watchingAt(point: string, times: readonly PacketTime[]): boolean | undefined {
+    let compared = false;
+    for (const w of this.windows.get(point) ?? []) {
+      for (const t of times) {
+        const covers = windowCovers(w, t.clock, t.us);
+        if (covers) return true;
+        if (covers === false) compared = true;
+      }
+    }
+    return compared ? false : undefined;
+  }
+
+  /** `from 10:00:01.000001 to 10:00:03.000002` for a point's capture windows. */
+  windowText(point: string): string {
+    return (this.windows.get(point) ?? []).map((w) => `from ${formatTime({ clock: w.clock, us: w.first })} to ${formatTime({ clock: w.clock, us: w.last })}`).join(' and ');
   }
 
   /** Capture points that saw at least one packet: a silence there means something. */

@@ -26,7 +26,12 @@ export interface FlowFacts {
   /** Whether the reverse flow can answer this one (reverseCanAnswer): an answer never comes first. */
   reverseAnswers: boolean;
   observed: Set<string>;
+  /** Capture points that saw packets while this flow's packets passed (or whose times cannot be compared). */
   capturing: Map<string, number>;
+  /** Capture points that captured, but not while this flow's packets passed: when they did (capture-windows.ts). */
+  notWatching?: Map<string, string>;
+  /** When this flow's packets were captured, in words. */
+  flowSpan?: string;
   monitorNodes: Set<string>;
   pwruNodes: Set<string>;
   iptablesNodes: Set<string>;
@@ -363,7 +368,12 @@ export function classifyFlow(f: FlowFacts): Classification {
   }
 
   const conclusions: string[] = [];
+  const idle = notObserved.filter((p) => f.notWatching?.has(p));
+  const idleSentence = idle.length
+    ? `${idle.map((p) => `${p} captured only ${f.notWatching!.get(p)}`).join('; ')}: not while this ${dir}'s packets passed (${f.flowSpan}), so ${idle.length > 1 ? 'their' : 'its'} silence says nothing about them.`
+    : undefined;
   conclusions.push(outcomeSentence(outcome, outcomeReason, judged, dir, dstName) ?? verdictSentence(verdict, dir, dstName, delivered, dropPoint, dropReason, f, dstPod));
+  if (idleSentence) conclusions.push(idleSentence);
   if (unpinned.length) {
     conclusions.push(`A drop was reported for this flow without naming the packet (${uniq(unpinned.map((d) => `${d.reason} at ${pointOfDrop(d)}`)).join('; ')}): it is not pinned on a packet the destination received.`);
   }

@@ -12,6 +12,8 @@ export interface VerdictHop {
 export interface VerdictPacket {
   key: string;
   hops: VerdictHop[];
+  /** False when the destination's capture ran, but not while this packet passed (capture-windows.ts). */
+  dstPodWatching?: boolean;
 }
 
 /** What the rules know of the flow around its packets. */
@@ -136,18 +138,23 @@ function packetVerdict(p: VerdictPacket, ctx: VerdictContext, reverse: Set<strin
   const flowDrop = byFlow ? { reason: byFlow.drop!.reason, point: byFlow.point } : ctx.flowDrops[0];
   if (flowDrop) return { outcome: 'dropped', reason: `${flowDrop.reason} (by flow: the tool did not identify the packet)`, point: flowDrop.point, dropReason: flowDrop.reason };
 
+  // A capture is silent about a packet only while it ran: before its first packet or after its last, it says nothing.
+  const dstWatching = !!ctx.dstPod && ctx.dstPodCapturing && p.dstPodWatching !== false;
   if (synSeq !== undefined) {
     const sends = maxSendsAtOnePoint(p);
     if (sends > 1) {
-      return { outcome: 'lost', reason: `was sent ${sends} times (the SYN retransmitted) and never answered${ctx.dstPod && ctx.dstPodCapturing ? `, nor seen at ${ctx.dstPod}` : ''}, and no tool reported a drop`, point: null };
+      return { outcome: 'lost', reason: `was sent ${sends} times (the SYN retransmitted) and never answered${dstWatching ? `, nor seen at ${ctx.dstPod}` : ''}, and no tool reported a drop`, point: null };
     }
   }
   // Only a packet a capture saw has the identity the destination's capture would show it by.
-  if (ctx.dstPod && ctx.dstPodCapturing && captured) {
+  if (dstWatching && captured) {
     return { outcome: 'lost', reason: `never reached ${ctx.dstPod}, which was capturing, and no tool reported a drop`, point: null };
   }
   if (!captured) {
     return { outcome: 'unknown', reason: `seen only by ${[...new Set(p.hops.map((h) => h.tool))].join(', ')}, which do not show the packet the way a capture does`, point: null };
+  }
+  if (ctx.dstPod && ctx.dstPodCapturing && p.dstPodWatching === false) {
+    return { outcome: 'unknown', reason: `${ctx.dstPod}'s capture was not running when it passed (it captured before or after), so its silence says nothing`, point: null };
   }
   return { outcome: 'unknown', reason: ctx.dstPod ? `nothing watched ${ctx.dstPod} see it or not` : 'nothing watched the destination', point: null };
 }
