@@ -35,7 +35,10 @@ export interface DatapathEvent {
 /** Trace observation points (lab_event.h, numbered as Cilium's). */
 export const OBS = { TO_LXC: 0, TO_STACK: 3, TO_OVERLAY: 4, FROM_LXC: 5, FROM_OVERLAY: 9, FROM_NETWORK: 10, TO_NETWORK: 11 } as const;
 /** Debug messages (lab_event.h). */
-export const DBG = { CT_LOOKUP4_1: 1, CT_LOOKUP4_2: 2, CT_MATCH: 3, CT_VERDICT: 4, CT_CREATED4: 5, IPID_MAP4: 6, LOCAL_DELIVERY: 7, ENCAP: 8, DECAP: 9 } as const;
+export const DBG = {
+  CT_LOOKUP4_1: 1, CT_LOOKUP4_2: 2, CT_MATCH: 3, CT_VERDICT: 4, CT_CREATED4: 5, IPID_MAP4: 6, LOCAL_DELIVERY: 7, ENCAP: 8, DECAP: 9,
+  LB4_LOOKUP_FRONTEND: 20, LB4_LOOKUP_BACKEND_SLOT: 21, LB4_LOOKUP_BACKEND_SLOT_SUCCESS: 22, LB4_REVERSE_NAT_LOOKUP: 23, LB4_REVERSE_NAT: 24,
+} as const;
 /** Programs (lab_event.h). */
 export const PROG = { FROM_CONTAINER: 1, TO_CONTAINER: 2, FROM_NETDEV: 3, FROM_OVERLAY: 4, TO_OVERLAY: 5 } as const;
 /** Program verdicts (lab_event.h). */

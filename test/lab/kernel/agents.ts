@@ -9,6 +9,7 @@ import { ARTIFACTS } from './compile.js';
 import type { NetworkFacts } from './network.js';
 import type { LabPaths } from './paths.js';
 import { LabError } from './run.js';
+import { serviceConfigLines } from './services.js';
 import { ID_HOST, ID_REMOTE_NODE, networkedPods, type DatapathMode, type PlannedNode, type Topology, type TunnelMode } from './topology.js';
 
 /** The agent's config: datapath mode, devices, local endpoints and the ipcache (Cilium's view of every address). */
@@ -33,6 +34,7 @@ export function agentConfig(topology: Topology, node: PlannedNode, facts: Networ
     const tunnelEndpoint = pod.node === node.name ? '0' : (topology.nodes.find((n) => n.name === pod.node) as PlannedNode).ip;
     lines.push(`ipcache ${pod.ip}/32 ${pod.identity} ${tunnelEndpoint}`);
   }
+  lines.push(...serviceConfigLines(topology.pods));
   return lines.join('\n') + '\n';
 }
 

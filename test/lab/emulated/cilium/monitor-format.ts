@@ -30,7 +30,7 @@ const OBS_NAMES: Record<number, string> = {
 const REASONS: Record<number, string> = { 0: 'new', 1: 'established', 2: 'reply', 3: 'related', 4: 'reopened', 5: 'unknown' };
 const CT_STATES: Record<number, string> = { 0: 'New', 1: 'Established', 2: 'Reply', 3: 'Related' };
 /** Cilium's drop reasons (pkg/monitor/api/drop.go) the lab's datapath can report. */
-export const DROP_REASONS: Record<number, string> = { 160: 'No tunnel/encapsulation endpoint (datapath BUG!)', 196: 'TTL exceeded' };
+export const DROP_REASONS: Record<number, string> = { 158: 'Service backend not found', 160: 'No tunnel/encapsulation endpoint (datapath BUG!)', 196: 'TTL exceeded' };
 /** Cilium's BPF source file ids, by the lab program that stands for them. */
 const PROG_FILES: Record<number, [number, string]> = {
   [PROG.FROM_CONTAINER]: [2, 'bpf_lxc.c'], [PROG.TO_CONTAINER]: [2, 'bpf_lxc.c'], [PROG.FROM_NETDEV]: [1, 'bpf_host.c'],
@@ -87,6 +87,9 @@ export function goJson(value: unknown, indent?: string): string {
   return JSON.stringify(value, null, indent).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** A 16-bit value the datapath gave in network order, as Go's byteorder.NetworkToHost16. */
+const ntohs = (v: number): number => ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
+
 function debugMessage(e: DatapathEvent): string {
   switch (e.sub) {
     case DBG.CT_LOOKUP4_1:
@@ -98,7 +101,7 @@ function debugMessage(e: DatapathEvent): string {
     case DBG.CT_VERDICT:
       return `CT verdict: ${CT_STATES[e.arg1] ?? String(e.arg1)}, revnat=${e.arg2}`;
     case DBG.CT_CREATED4:
-      return `Conntrack create: proxy-port=${e.arg1} revnat=0 src-identity=${e.arg2} lb=${ipFromNative(e.arg3)}`;
+      return `Conntrack create: proxy-port=${e.arg1 >>> 16} revnat=${e.arg1 & 0xffff} src-identity=${e.arg2} lb=${ipFromNative(e.arg3)}`;
     case DBG.IPID_MAP4:
       return `Successfully mapped addr=${ipFromNative(e.arg1)} to identity=${e.arg2}`;
     case DBG.LOCAL_DELIVERY:
@@ -107,6 +110,18 @@ function debugMessage(e: DatapathEvent): string {
       return `Encapsulating to node ${e.arg1 >>> 0} (${hex(e.arg1)}) from seclabel ${e.arg2}`;
     case DBG.DECAP:
       return `Tunnel decap: id=${e.arg1} flowlabel=${(e.arg2 >>> 0).toString(16)}`;
+    // The load balancer's messages, as pkg/monitor/datapath_debug.go prints them (ports and the
+    // rev_nat index arrive in network order).
+    case DBG.LB4_LOOKUP_FRONTEND:
+      return `Frontend service lookup, addr=${ipFromNative(e.arg1)} key.dport=${ntohs(e.arg2)}`;
+    case DBG.LB4_LOOKUP_BACKEND_SLOT:
+      return `Service backend slot lookup: slot=${e.arg1}, dport=${ntohs(e.arg2)}`;
+    case DBG.LB4_LOOKUP_BACKEND_SLOT_SUCCESS:
+      return `Service backend slot lookup result: target=${ipFromNative(e.arg1)} port=${ntohs(e.arg2)}`;
+    case DBG.LB4_REVERSE_NAT_LOOKUP:
+      return `Reverse NAT lookup, index=${ntohs(e.arg1)}`;
+    case DBG.LB4_REVERSE_NAT:
+      return `Performing reverse NAT, address=${ipFromNative(e.arg1)} port=${ntohs(e.arg2)}`;
     default:
       return `Unknown message type=${e.sub} arg1=${e.arg1} arg2=${e.arg2}`;
   }

@@ -72,6 +72,8 @@ static int map_fd(struct bpf_object *obj, const char *name)
 	return bpf_map__fd(m);
 }
 
+#include "lb_agent.h"
+
 static void load_config(struct bpf_object *obj, const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -85,7 +87,9 @@ static void load_config(struct bpf_object *obj, const char *path)
 	while (fgets(line, sizeof(line), f)) {
 		char a[64], b[64], c[64], d[64], e[64], g[64];
 		unsigned int n1;
-		if (sscanf(line, "mode %63s", a) == 1) {
+		if (lb_config_line(obj, line)) {
+			/* a service frontend or backend (lb_agent.h) */
+		} else if (sscanf(line, "mode %63s", a) == 1) {
 			cfg.mode_bpf = strcmp(a, "bpf") == 0;
 			cfg.endpoint_routes = strcmp(a, "legacy-endpoint-routes") == 0;
 		} else if (sscanf(line, "tunnel %63s", a) == 1) {

@@ -46,6 +46,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "lab_event.h"
+#include "lb_maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -112,7 +113,8 @@ struct ct_entry {
 	__u8 tcp_established;
 	__u8 tx_flags_seen; /* TCP flags of CT_REPORT_FLAGS seen per direction (Cilium's tx/rx_flags_seen) */
 	__u8 rx_flags_seen;
-	__u8 pad[5];
+	__u16 rev_nat_index; /* the service frontend a connection was translated from (lb.h) */
+	__u8 pad[3];
 };
 
 /* Cilium's default CT_REPORT_FLAGS (monitor-aggregation-flags syn,fin,rst): a direction's first
@@ -135,6 +137,7 @@ struct flow {
 	__u8 proto;
 	__u8 ttl;
 	__u8 tcp_flags;
+	__u16 rev_nat; /* set by lb4_svc_xlate: the frontend the packet was translated from */
 };
 
 /* Where the record comes from: the program, its device and its endpoint. */
@@ -260,6 +263,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow *f)
 	f->sport = 0;
 	f->dport = 0;
 	f->tcp_flags = 0;
+	f->rev_nat = 0;
 	__u32 ihl = (ip->ihl & 0xf) * 4;
 	if (ihl < sizeof(*ip))
 		return -1;
@@ -348,8 +352,8 @@ static __always_inline __u32 ct_lookup(struct __sk_buff *skb, const struct origi
 		__sync_fetch_and_add(&e->rx_packets, 1);
 	else
 		__sync_fetch_and_add(&e->tx_packets, 1);
-	debug(skb, o, DBG_CT_MATCH, e->lifetime, 0, 0);
-	debug(skb, o, DBG_CT_VERDICT, state, 0, 0);
+	debug(skb, o, DBG_CT_MATCH, e->lifetime, e->rev_nat_index, 0);
+	debug(skb, o, DBG_CT_VERDICT, state, e->rev_nat_index, 0);
 	return state;
 }
 
@@ -362,9 +366,12 @@ static __always_inline void ct_create(struct __sk_buff *skb, const struct origin
 	e.last_tx_report = bpf_ktime_get_ns();
 	e.tx_flags_seen = f->proto == IPPROTO_TCP ? (f->tcp_flags & CT_REPORT_FLAGS) : 0;
 	e.tx_packets = 1;
+	e.rev_nat_index = f->rev_nat;
 	bpf_map_update_elem(&conntrack, &k, &e, BPF_ANY);
-	debug(skb, o, DBG_CT_CREATED4, 0, src_identity, 0);
+	debug(skb, o, DBG_CT_CREATED4, f->rev_nat, src_identity, 0);
 }
+
+#include "lb.h"
 
 static __always_inline __u32 trace_reason(__u32 ct_state)
 {
@@ -393,6 +400,7 @@ static __always_inline void policy_to_endpoint(struct __sk_buff *skb, __u32 prog
 	struct origin po = { .prog = prog, .hook = skb->ifindex, .source = dst->ep_id };
 	__u32 monitor = 0;
 	__u32 st = ct_lookup(skb, &po, f, 0, &monitor);
+	lb4_rev_nat(skb, &po, f, st);
 	if (st == CT_NEW)
 		ct_create(skb, &po, f, 0, src_identity);
 	struct trace_args t = {
@@ -515,6 +523,9 @@ int from_container(struct __sk_buff *skb)
 
 	struct trace_args from = { .obs = OBS_FROM_LXC, .src_label = src->identity, .reason = REASON_UNKNOWN };
 	trace(skb, &o, &from);
+	__u32 no_service = lb4_svc_xlate(skb, &o, &f);
+	if (no_service)
+		return drop(skb, &o, no_service, src->identity, ID_WORLD);
 
 	__u32 monitor = 0;
 	__u32 st = ct_lookup(skb, &o, &f, 1, &monitor);

@@ -39,6 +39,12 @@ enum lab_dbg {
 	DBG_LOCAL_DELIVERY = 7, /* arg1 endpoint id, arg2 src identity */
 	DBG_ENCAP = 8,        /* arg1 tunnel endpoint (network order), arg2 src identity */
 	DBG_DECAP = 9,        /* arg1 tunnel id, arg2 flow label */
+	/* The service load balancer (lb.h), Cilium's DBG_LB4_* */
+	DBG_LB4_LOOKUP_FRONTEND = 20,             /* arg1 address, arg2 dport (network order) */
+	DBG_LB4_LOOKUP_BACKEND_SLOT = 21,         /* arg1 slot, arg2 dport (network order) */
+	DBG_LB4_LOOKUP_BACKEND_SLOT_SUCCESS = 22, /* arg1 backend address, arg2 port (network order) */
+	DBG_LB4_REVERSE_NAT_LOOKUP = 23,          /* arg1 rev_nat_index (network order) */
+	DBG_LB4_REVERSE_NAT = 24,                 /* arg1 address, arg2 port (network order) */
 };
 
 enum lab_ct_state { CT_NEW = 0, CT_ESTABLISHED = 1, CT_REPLY = 2 };
