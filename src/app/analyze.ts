@@ -1,4 +1,5 @@
 import { detectFormat, type InputFormat } from '../core/analyze/detect.js';
+import { k8sPolicyInput } from './k8s-objects.js';
 import type { PolicyRuleFact } from '../core/model/policy.js';
 import { Knowledge } from '../core/analyze/knowledge.js';
 import { inferOwners, onPodLink, OwnerClues, type LinkCapture } from '../core/analyze/owner.js';
@@ -272,6 +273,7 @@ function toolOf(f: InputFormat): string {
     case 'lb-state':
       return 'lb-state';
     case 'policy-get':
+    case 'k8s-policy':
       return 'policy';
     default:
       return f;
@@ -470,7 +472,7 @@ async function readData(
     parts.push(chunk);
   }
   const text = new TextDecoder().decode(concat(parts, size));
-  const result = parseDataInput(format, text);
+  const result = format === 'k8s-policy' ? k8sPolicyInput(text) : parseDataInput(format, text);
   input.lines = result.lines;
   input.understood = result.understood;
   input.notUnderstood = result.unparsed.length;

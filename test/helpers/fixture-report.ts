@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { FlowAccumulator, type StreamInfo } from '../../src/core/correlate/accumulator.js';
 import { buildReport } from '../../src/core/correlate/build-report.js';
+import type { PolicyInputs } from '../../src/core/correlate/policy-explain.js';
 import { streamParserFor } from '../../src/core/analyze/formats.js';
 import type { ProbeEvent, Tool } from '../../src/core/model/event.js';
 import type { InputFormat } from '../../src/core/analyze/detect.js';
@@ -20,7 +21,7 @@ export interface FixtureStream {
  * through its tool's parser into one accumulator), with the endpoints the capture set describes:
  * a core-level view that needs no Cilium endpoint file for captures made outside a cluster.
  */
-export function reportOfFixtures(dir: string, files: FixtureStream[], endpoints: ReportEndpoint[], maxPackets = 10): HopReport {
+export function reportOfFixtures(dir: string, files: FixtureStream[], endpoints: ReportEndpoint[], maxPackets = 10, policies?: PolicyInputs): HopReport {
   const acc = new FlowAccumulator(maxPackets);
   const streams: StreamInfo[] = [];
   const inputs: ReportInput[] = [];
@@ -50,5 +51,5 @@ export function reportOfFixtures(dir: string, files: FixtureStream[], endpoints:
     if (pending) acc.add(stream, pending);
     inputs.push({ name: f.file, tool: f.tool, point: f.point ?? '', node: f.node ?? '', lines: understood + notUnderstood, understood, notUnderstood, status: 'ok' });
   });
-  return buildReport(acc, { streams, inputs, endpoints, warnings: [] });
+  return buildReport(acc, { streams, inputs, endpoints, warnings: [], ...(policies ? { policies } : {}) });
 }

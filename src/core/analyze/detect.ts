@@ -18,6 +18,7 @@ export type InputFormat =
   | 'cep-table'
   | 'lb-state'
   | 'policy-get'
+  | 'k8s-policy'
   | 'status-text'
   | 'status-json'
   | 'ethtool'
@@ -49,6 +50,9 @@ const ENDPOINT_LIST = /^ENDPOINT\s+POLICY \(ingress\)/;
 const STATUS_TEXT = /^(?:KVStore|Kubernetes|Cilium|KubeProxyReplacement|Host Routing|Routing|Controller Status|Cluster health):\s/;
 const ETHTOOL = /^(?:NIC statistics:|\s*peer_ifindex: \d+)/;
 const KUBECTL_TABLE = /^NAME\s+(?:READY|STATUS)\s/;
+/** Network policy objects (parse/k8s-policy.ts): `kubectl get cnp,ccnp,netpol -o json|yaml`, or a manifest. */
+const K8S_POLICY_JSON = /"kind"\s*:\s*"(?:CiliumNetworkPolicy|CiliumClusterwideNetworkPolicy|NetworkPolicy)"/;
+const K8S_POLICY_YAML = /^(?:- )?kind: ["']?(?:CiliumNetworkPolicy|CiliumClusterwideNetworkPolicy|NetworkPolicy)["']?$/;
 /** `kubectl get cep` (CRD printer columns, see parse/cilium-endpoint-table.ts). */
 const CEP_TABLE = /^(?:NAMESPACE\s+)?NAME\s+SECURITY IDENTITY\s/;
 
@@ -64,6 +68,8 @@ export function detectFormat(head: Uint8Array, lines: readonly string[]): InputF
   const first = lines.find((l) => l.trim() !== '' && !l.startsWith('#'))?.trimStart() ?? '';
   if (first.startsWith('{') || first.startsWith('[')) {
     const text = lines.join('\n');
+    // Policy objects first: `kubectl get cnp -o json` is a List of cilium.io objects too.
+    if (K8S_POLICY_JSON.test(text)) return 'k8s-policy';
     if (/"kind"\s*:\s*"(?:CiliumEndpoint|List)"/.test(text) && /cilium\.io\//.test(text)) return 'cep-json';
     if (/"kubectlDatapathRun"\s*:/.test(text)) return 'trace-meta';
     if (/"interface-name"|"external-identifiers"|"identity"\s*:\s*{\s*"id"/.test(text) && /"status"\s*:/.test(text)) return 'endpoint-json';
@@ -82,6 +88,7 @@ export function detectFormat(head: Uint8Array, lines: readonly string[]): InputF
     else if (CEP_TABLE.test(line)) vote('cep-table', 10);
     else if (isLbStateLine(line)) vote('lb-state', 5);
     else if (isPolicyGetLine(line)) vote('policy-get', 5);
+    else if (K8S_POLICY_YAML.test(line)) vote('k8s-policy', 10);
     else if (KUBECTL_TABLE.test(line)) vote('kubectl-table', 5);
     else if (STATUS_TEXT.test(line)) vote('status-text', 2);
     else if (PWRU_LINE.test(line) || (line.startsWith('{') && PWRU_JSON.test(line))) vote('pwru', 2);

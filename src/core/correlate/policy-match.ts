@@ -206,7 +206,7 @@ export function ruleSelects(rule: PolicyRuleFact, direction: 'ingress' | 'egress
       : rule.egress.length + rule.egressDeny.length > 0;
   if (!has) return 'no';
   const m = selectorMatches(rule.selector, endpointLabels);
-  // A selector's matchExpressions only narrow what its matchLabels select.
+  // A selector's matchExpressions (or a namespace the object lacks) only narrow what its matchLabels select.
   return m === 'yes' && rule.unsupported?.some((u) => u.startsWith(SELECTOR_NOTE)) ? 'unknown' : m;
 }
 

@@ -47,5 +47,5 @@ export interface PolicyState {
   revision?: number;
 }
 
-/** The note a parser leaves in PolicyRuleFact.unsupported when the rule's own selector has matchExpressions. */
-export const SELECTOR_NOTE = 'endpointSelector matchExpressions';
+/** How a note in PolicyRuleFact.unsupported about the rule's own selector starts (matchExpressions, no namespace): whether it selects an endpoint is then unknown. */
+export const SELECTOR_NOTE = 'endpointSelector';

@@ -86,9 +86,21 @@ function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
+/** Section fields that name peers or packets this tool does not evaluate (api/v1 IngressRule, EgressRule). */
+const UNEVALUATED = ['fromRequires', 'toRequires', 'toServices', 'toGroups', 'fromNodes', 'toNodes', 'icmps', 'toFQDNs'];
+
+/** `where matchExpressions` when a selector has any: its matchLabels alone may select more than it. */
+function expressionNote(v: unknown, where: string): string[] {
+  return list(asRecord(v)?.matchExpressions).length ? [`${where} matchExpressions`] : [];
+}
+
 function peerRules(v: unknown, dir: 'from' | 'to'): PolicyPeerRule[] {
   return list(v).map((x) => {
     const s = asRecord(x) ?? {};
+    const unsupported = [
+      ...list(s[`${dir}Endpoints`]).flatMap((e) => expressionNote(e, `${dir}Endpoints`)),
+      ...UNEVALUATED.filter((k) => k !== 'toFQDNs' && list(s[k]).length > 0),
+    ];
     const rule: PolicyPeerRule = {
       endpoints: list(s[`${dir}Endpoints`]).map(matchLabels),
       cidrs: [
@@ -104,16 +116,18 @@ function peerRules(v: unknown, dir: 'from' | 'to'): PolicyPeerRule[] {
       const t = asRecord(tp) ?? {};
       for (const p of list(t.ports)) {
         const port = asRecord(p);
-        const n = asString(port?.port);
-        if (n !== undefined) rule.ports.push({ port: n, protocol: asString(port?.protocol) ?? 'ANY' });
+        const n = asString(port?.port) ?? (typeof port?.port === 'number' ? String(port.port) : undefined);
+        const end = typeof port?.endPort === 'number' ? port.endPort : undefined;
+        if (n !== undefined) rule.ports.push({ port: end !== undefined ? `${n}-${end}` : n, protocol: asString(port?.protocol) ?? 'ANY' });
       }
       for (const kind of Object.keys(asRecord(t.rules) ?? {})) if (!rule.l7.includes(kind)) rule.l7.push(kind);
     }
+    if (unsupported.length) rule.unsupported = unsupported;
     return rule;
   });
 }
 
-function ruleOf(r: Record<string, unknown>): PolicyRuleFact {
+export function ruleOf(r: Record<string, unknown>): PolicyRuleFact {
   const labels = list(r.labels).map((l) => {
     const o = asRecord(l) ?? {};
     return `${asString(o.source) ?? ''}:${asString(o.key) ?? ''}${o.value !== undefined && o.value !== '' ? `=${asString(o.value) ?? ''}` : ''}`;
@@ -126,6 +140,10 @@ function ruleOf(r: Record<string, unknown>): PolicyRuleFact {
     egressDeny: peerRules(r.egressDeny, 'to'),
     labels,
   };
+  const unsupported = expressionNote(r.endpointSelector, 'endpointSelector');
+  if (unsupported.length) fact.unsupported = unsupported;
+  // A host policy (nodeSelector) selects nodes, never a pod's endpoint.
+  if (asRecord(r.nodeSelector)) fact.directions = [];
   const name = labels.find((l) => l.startsWith('k8s:io.cilium.k8s.policy.name='));
   const ns = labels.find((l) => l.startsWith('k8s:io.cilium.k8s.policy.namespace='));
   if (name) fact.name = name.slice(name.indexOf('=') + 1);

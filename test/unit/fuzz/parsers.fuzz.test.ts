@@ -17,6 +17,7 @@ import { createPwruContext } from '../../../src/core/parse/pwru.js';
 import type { ParseResult } from '../../../src/core/parse/result.js';
 import { createTcpdumpContext } from '../../../src/core/parse/tcpdump.js';
 import { splitProvenance } from '../../helpers/fixtures.js';
+import { k8sPolicyInput } from '../../../src/app/k8s-objects.js';
 
 /**
  * Parsers never throw (issue 12): any string in, a result out. Three kinds of input, because
@@ -153,6 +154,7 @@ describe('block parsers: any text in, a result out, never a throw', () => {
     endpoint: fixtureTexts('cilium-endpoint'),
     status: fixtureTexts('cilium-status'),
     ip: fixtureTexts('ip'),
+    policy: [...fixtureTexts('k8s-policy'), ...fixtureTexts('cilium-policy')],
     ethtool: SEED_LINES.length ? [readFileSync(join(FIXTURES, 'seed/ethtool-same-eth0.txt'), 'utf8')] : [],
   };
   const allTexts = Object.values(dataTexts).flat();
@@ -164,6 +166,7 @@ describe('block parsers: any text in, a result out, never a throw', () => {
     fc.tuple(fc.constantFrom(...allTexts), fc.nat(), fc.string({ unit: 'binary', maxLength: 3 })).map(([t, at, s]) => t.slice(0, at % (t.length + 1)) + s + t.slice((at % (t.length + 1)) + s.length)),
     fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v)),
     fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify({ kind: 'List', apiVersion: 'cilium.io/v2', items: [v], 'kube-proxy-replacement': v, routing: v, kubectlDatapathRun: v, inputs: [v] })),
+    fc.jsonValue({ maxDepth: 5 }).map((v) => JSON.stringify({ kind: 'List', items: [{ kind: 'CiliumNetworkPolicy', metadata: { name: 'p', namespace: 'n' }, spec: v, specs: [v] }, { kind: 'NetworkPolicy', metadata: v, spec: { podSelector: v, ingress: [v], egress: v, policyTypes: v } }] })),
     anyText,
   );
   const formats: InputFormat[] = ['endpoint-list', 'endpoint-json', 'cep-json', 'status-text', 'status-json', 'ethtool', 'kubectl-table', 'tcpdump', 'unknown'];
@@ -187,6 +190,8 @@ describe('block parsers: any text in, a result out, never a throw', () => {
         parseLinkNames(text);
         parseRouteDev(text);
         parseTraceMeta(text);
+        const policy = k8sPolicyInput(text);
+        expect(policy.understood).toBeLessThanOrEqual(policy.lines);
         detectFormat(new TextEncoder().encode(text), lines);
         for (const l of lines.slice(0, 5)) {
           readPrompt(l);

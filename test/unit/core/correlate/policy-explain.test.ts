@@ -2,6 +2,10 @@ import { analyzeFixtures } from './analyze-fixture.js';
 import { readFixture } from '../../../helpers/fixtures.js';
 import { parsePolicyGet } from '../../../../src/core/parse/cilium-policy.js';
 import { cidrContains, ruleSelects, sectionMatches, selectorMatches } from '../../../../src/core/correlate/policy-match.js';
+import { parseK8sPolicies } from '../../../../src/core/parse/k8s-policy.js';
+import { k8sObjectItems } from '../../../../src/app/k8s-objects.js';
+import { reportOfFixtures } from '../../../helpers/fixture-report.js';
+import { readFileSync } from 'node:fs';
 
 const MONITOR = 'test/fixtures/cilium-monitor/';
 const HUBBLE = 'test/fixtures/hubble/';
@@ -164,5 +168,68 @@ describe('policy matching as Cilium decides it, on the star-wars rule and labels
       cidrContains('10.0.0.0/8', 'fd00::1'),
       cidrContains('0.0.0.0/0', '8.8.8.8'),
     ]).toEqual(['yes', 'yes', 'no', 'yes', 'no', 'no', 'yes']);
+  });
+});
+
+describe('the policies that select the enforcing endpoint, from policy objects among the inputs', () => {
+  const policy1 = parseK8sPolicies(k8sObjectItems(readFileSync('test/fixtures/k8s-policy/gh-cilium-issue17734-2022-kubectl-get-cnp-o-yaml-list.txt', 'utf8')).items).rules;
+  // The docs' drop: identity 261 -> 264 at the ingress of endpoint 25729. The labels of those two
+  // identities are not in that fixture: these stand for endpoint data, to test the rule's logic.
+  const labelled = (source: string[], rules = policy1, unreadable?: string[]) =>
+    reportOfFixtures('test/fixtures', [{ file: 'cilium-monitor/docs-troubleshooting-drop-policy-denied.txt', tool: 'monitor', node: 'n1' }], [], 10, {
+      rules,
+      labels: new Map([[264, ['k8s:label2=value2', 'k8s:io.kubernetes.pod.namespace=default']], [261, source]]),
+      ...(unreadable ? { unreadable } : {}),
+    }).flows.find((f) => f.protocol === 'icmp')!.dropExplanation!;
+  const client = ['k8s:label3=value3', 'k8s:io.kubernetes.pod.namespace=default'];
+
+  it('default deny: policy1 selects endpoint 25729 at ingress and no rule allows identity 261 on ICMP', () => {
+    const why = labelled(client);
+    expect([why.summary, why.policies, why.unknown, why.source, why.enforcedBy]).toEqual([
+      'Denied by policy at the ingress of endpoint 25729: Policy denied (code 133); default deny: selected by CiliumNetworkPolicy default/policy1 and no rule allows identity 261 (k8s:label3=value3) on ICMP.',
+      [{ policy: 'CiliumNetworkPolicy default/policy1', effect: 'selects' }],
+      [],
+      { ip: '10.11.13.37', identity: 261, labels: client },
+      { endpointId: 25729, identity: 264 },
+    ]);
+  });
+
+  it('the allowed peer (label1) on another protocol than the rule\'s 80/TCP is still not allowed: the port decides', () => {
+    const why = labelled(['k8s:label1=value1', 'k8s:io.kubernetes.pod.namespace=default']);
+    expect(why.policies).toEqual([{ policy: 'CiliumNetworkPolicy default/policy1', effect: 'selects' }]);
+  });
+
+  it('a deny rule that covers the peer is named, and wins over the allow of another', () => {
+    const deny = { ...policy1[0], name: 'deny-label3', ingress: [], ingressDeny: [{ endpoints: [{ 'any:label3': 'value3' }], cidrs: [], entities: [], fqdns: [], ports: [], l7: [] }] };
+    const allowAll = { ...policy1[0], name: 'allow-all', ingress: [{ endpoints: [], cidrs: [], entities: ['all'], fqdns: [], ports: [], l7: [] }] };
+    const why = labelled(client, [allowAll, deny]);
+    expect([why.summary, why.policies]).toEqual([
+      'Denied by policy at the ingress of endpoint 25729: Policy denied (code 133); CiliumNetworkPolicy default/deny-label3 ingressDeny[0] denies identity 261 (k8s:label3=value3) on ICMP (a deny rule wins over any allow).',
+      [{ policy: 'CiliumNetworkPolicy default/allow-all', effect: 'allows', detail: 'ingress[0]' }, { policy: 'CiliumNetworkPolicy default/deny-label3', effect: 'denies', detail: 'ingressDeny[0]' }],
+    ]);
+  });
+
+  it('`ingress: [{}]` allows nothing (Cilium\'s explicit default deny); no selecting policy read: says which could not be read', () => {
+    const empty = { ...policy1[0], name: 'deny-all', ingress: [{ endpoints: [], cidrs: [], entities: [], fqdns: [], ports: [], l7: [] }] };
+    expect(labelled(client, [empty]).policies).toEqual([{ policy: 'CiliumNetworkPolicy default/deny-all', effect: 'selects' }]);
+    const other = { ...policy1[0], selector: { 'any:app': 'other' } };
+    const why = labelled(client, [other], ['CiliumClusterwideNetworkPolicy: forbidden by RBAC']);
+    expect([why.summary, why.policies, why.unknown]).toEqual([
+      'Denied by policy at the ingress of endpoint 25729: Policy denied (code 133); no policy among the inputs selects this endpoint in ingress: the policy that did is not among them (not read: CiliumClusterwideNetworkPolicy: forbidden by RBAC).',
+      [],
+      ['policies not read: CiliumClusterwideNetworkPolicy: forbidden by RBAC'],
+    ]);
+  });
+
+  it('the CiliumCon demo with its policy: which policy is unknown until endpoint data gives the labels, and it says so', async () => {
+    const [denied] = await explanations([`${HUBBLE}danehans-ciliumcon-2024-ipv6-only-policy-verdict-ingress-denied-dropped.txt`, 'test/fixtures/k8s-policy/danehans-ciliumcon-2024-cnp-demo-allow-client-to-server-80.txt']);
+    expect([denied.why?.summary, denied.why?.policies, denied.why?.unknown]).toEqual([
+      'Denied by policy at the ingress of default/server: Policy denied (code 133); identity 52749 (labels unknown) on port 80/TCP; which policy: unknown (CiliumNetworkPolicy demo: whether it selects this endpoint: the endpoint labels are unknown).',
+      [{ policy: 'CiliumNetworkPolicy demo', effect: 'unknown', detail: 'whether it selects this endpoint: the endpoint labels are unknown' }],
+      [
+        'which policies select default/server: its labels are unknown (give its endpoint data: `cilium-dbg endpoint list` or `kubectl get cep -A -o json`)',
+        'whether a rule selects identity 52749: its labels are unknown (endpoint data or Hubble JSON give them)',
+      ],
+    ]);
   });
 });
