@@ -24,6 +24,7 @@ import {
 } from './objects.js';
 import { ProcessGroups, type ProcessRecord } from './processes.js';
 import { ObjectStore, type Resource } from './store.js';
+import { PolicyAgent } from './policies.js';
 import { alreadyExists, badRequest, invalid, notFound } from './status.js';
 
 /** How long an API-created pod stays Pending before its "containers" run. */
@@ -90,7 +91,10 @@ export class LabCluster {
     this.stashDir = join(this.state.dir, 'netns-stash');
     mkdirSync(this.stashDir, { recursive: true });
     this.syncState();
+    this.policyAgent = new PolicyAgent(this.store, () => this.state, log);
   }
+
+  readonly policyAgent: PolicyAgent;
 
   get labDir(): string {
     return this.state.dir;

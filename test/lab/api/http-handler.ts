@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { LabCluster } from './cluster.js';
-import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
+import { coreVersions, group, groupList, openapiV3, resourceList, versionInfo } from './discovery.js';
 import { parseExecOptions, pickProtocol, runExec, V4, V5 } from './exec-session.js';
 import { agentLog, formatLog } from './logs.js';
 import { isAgentPod, type KubeObject } from './objects.js';
@@ -22,6 +22,7 @@ import {
   type RequestAttributes,
 } from './rbac.js';
 import { decodeAccessReview } from './protobuf-review.js';
+import { isPolicyResource, POLICY_INFO, writePolicyObject, type PolicyResource } from './policies.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
   ApiError,
@@ -56,6 +57,11 @@ const META_FIELDS = (o: KubeObject): Record<string, string> => ({
   'metadata.name': o.metadata.name,
   'metadata.namespace': o.metadata.namespace ?? '',
 });
+
+function policyResourceInfo(resource: PolicyResource): ResourceInfo {
+  const { group, version, namespaced, kind } = POLICY_INFO[resource];
+  return { group, version, namespaced, kind, fields: ['metadata.name', 'metadata.namespace'], fieldValues: META_FIELDS };
+}
 
 const RESOURCES: Record<ServedResource, ResourceInfo> = {
   pods: {
@@ -104,6 +110,9 @@ const RESOURCES: Record<ServedResource, ResourceInfo> = {
     fields: ['metadata.name', 'metadata.namespace'],
     fieldValues: META_FIELDS,
   },
+  ciliumnetworkpolicies: policyResourceInfo('ciliumnetworkpolicies'),
+  ciliumclusterwidenetworkpolicies: policyResourceInfo('ciliumclusterwidenetworkpolicies'),
+  networkpolicies: policyResourceInfo('networkpolicies'),
   selfsubjectaccessreviews: {
     group: 'authorization.k8s.io',
     version: 'v1',
@@ -341,12 +350,18 @@ export class ApiHandler {
       sendJson(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: rv }, items: deleted.map(stripTypeMeta) });
       return;
     }
+    if (isPolicyResource(resource) && (namespace !== undefined || !info.namespaced || method !== 'POST')) {
+      const [code, body] = writePolicyObject(this.cluster.store, resource, method, namespace, name, req.headers['content-type'] ?? '', await readBody(req));
+      sendJson(res, code, body);
+      return;
+    }
     throw methodNotAllowed();
   }
 
   private nonResource(path: string): unknown {
     if (path === '/version') return versionInfo();
     if (path === '/api') return coreVersions();
+    if (path.startsWith('/openapi/v3')) return openapiV3(path) ?? (() => { throw pathNotFound(); })();
     if (path === '/apis') return groupList();
     const parts = path.split('/').filter((p) => p !== '');
     const doc =

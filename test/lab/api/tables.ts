@@ -114,6 +114,23 @@ function cepRow(cep: KubeObject): Cell[] {
   ];
 }
 
+/** metav1.FormatLabelSelector: `<none>` for an empty selector, else `k=v,k2 in (a,b)`. */
+function formatSelector(selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): string {
+  const parts = [
+    ...Object.entries(selector?.matchLabels ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`),
+    ...(selector?.matchExpressions ?? []).map((e) =>
+      e.operator === 'Exists' ? e.key : e.operator === 'DoesNotExist' ? `!${e.key}` : `${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`,
+    ),
+  ];
+  return parts.length === 0 ? '<none>' : parts.join(',');
+}
+
+/** The CRD printer columns of Cilium's policies: AGE and VALID (the Valid condition). */
+const CILIUM_POLICY_TABLE = {
+  columns: [NAME, column('Age', '', 0, 'date'), column('Valid', '')],
+  row: (o: KubeObject): Cell[] => [o.metadata.name, age(o), (o.status?.conditions as { type: string; status: string }[] | undefined)?.find((c) => c.type === 'Valid')?.status ?? null],
+};
+
 const TABLES: Record<Resource, { columns: Column[]; row: (o: KubeObject) => Cell[] }> = {
   pods: {
     columns: [
@@ -160,6 +177,12 @@ const TABLES: Record<Resource, { columns: Column[]; row: (o: KubeObject) => Cell
       column('IPv6', 'Endpoint IPv6 address'),
     ],
     row: cepRow,
+  },
+  ciliumnetworkpolicies: CILIUM_POLICY_TABLE,
+  ciliumclusterwidenetworkpolicies: CILIUM_POLICY_TABLE,
+  networkpolicies: {
+    columns: [NAME, column('Pod-Selector', "podSelector selects the pods to which this NetworkPolicy object applies."), AGE],
+    row: (o) => [o.metadata.name, formatSelector(o.spec?.podSelector), age(o)],
   },
 };
 

@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 /** One datapath record; field meanings in test/lab/kernel/bpf/lab_event.h. */
 export interface DatapathEvent {
   ts: number;
-  kind: 'trace' | 'debug' | 'drop' | 'verdict';
+  kind: 'trace' | 'debug' | 'drop' | 'verdict' | 'policy-verdict';
   sub: number;
   source: number;
   dstId: number;

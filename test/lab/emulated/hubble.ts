@@ -25,7 +25,7 @@ const POINTS: Record<number, string> = {
 };
 const TRACE_REASONS: Record<number, string> = { 0: 'NEW', 1: 'ESTABLISHED', 2: 'REPLY', 3: 'RELATED', 4: 'REOPENED' };
 /** flow.proto DropReason names of the codes the lab datapath reports. */
-const DROP_DESC: Record<number, string> = { 158: 'NO_SERVICE', 160: 'NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT', 196: 'TTL_EXCEEDED' };
+const DROP_DESC: Record<number, string> = { 133: 'POLICY_DENIED', 158: 'NO_SERVICE', 160: 'NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT', 181: 'POLICY_DENY', 196: 'TTL_EXCEEDED' };
 const RESERVED: Record<number, string> = { 1: 'reserved:host', 2: 'reserved:world', 6: 'reserved:remote-node' };
 const FLAG_NAMES: [number, string][] = [[0x01, 'FIN'], [0x02, 'SYN'], [0x04, 'RST'], [0x08, 'PSH'], [0x10, 'ACK'], [0x20, 'URG']];
 const ICMP_NAMES: Record<number, string> = { 0: 'EchoReply', 3: 'DestinationUnreachable', 8: 'EchoRequest', 11: 'TimeExceeded' };

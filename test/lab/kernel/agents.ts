@@ -10,6 +10,7 @@ import type { NetworkFacts } from './network.js';
 import type { LabPaths } from './paths.js';
 import { LabError } from './run.js';
 import { serviceConfigLines } from './services.js';
+import { policyFilePath } from '../policy/agent-files.js';
 import { ID_HOST, ID_REMOTE_NODE, networkedPods, type DatapathMode, type PlannedNode, type Topology, type TunnelMode } from './topology.js';
 
 /** The agent's config: datapath mode, devices, local endpoints and the ipcache (Cilium's view of every address). */
@@ -59,6 +60,7 @@ export async function startAgent(paths: LabPaths, node: PlannedNode, config: str
       '--config', paths.agentConfig(node.name),
       '--events', paths.eventsOf(node.name),
       '--ready', paths.agentReady(node.name),
+      '--policy', policyFilePath(paths.dir, node.name),
     ],
     { detached: true, stdio: ['ignore', log, log] },
   );

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { release } from 'node:os';
 import { startAgent, agentConfig } from './agents.js';
 import { startPodServers } from './servers.js';
+import { policyEndpoints, writePolicy } from '../policy/agent-files.js';
 import { compileAll, missingTools } from './compile.js';
 import { bundleEmulated } from '../emulated/bundle.js';
 import { kernelFactsPath, type KernelFacts, type MonitorAggregation } from './kernel-facts.js';
@@ -132,6 +133,8 @@ export async function labUp(options: UpOptions = {}): Promise<UpResult> {
     await compiled;
     timings.compileWait = seconds(t);
     t = performance.now();
+    // No policy yet: every endpoint allows everything (the allow-all entries), before any packet.
+    writePolicy(paths.dir, topology.nodes.map((n) => n.name), { policies: [], endpoints: policyEndpoints(topology), namespaceLabels: {} }, 1);
     const agentPids: Record<string, number> = {};
     for (const node of topology.nodes) {
       agentPids[node.name] = await startAgent(paths, node, agentConfig(topology, node, facts, opts.mode, opts.tunnel));

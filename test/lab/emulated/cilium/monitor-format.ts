@@ -30,7 +30,11 @@ const OBS_NAMES: Record<number, string> = {
 const REASONS: Record<number, string> = { 0: 'new', 1: 'established', 2: 'reply', 3: 'related', 4: 'reopened', 5: 'unknown' };
 const CT_STATES: Record<number, string> = { 0: 'New', 1: 'Established', 2: 'Reply', 3: 'Related' };
 /** Cilium's drop reasons (pkg/monitor/api/drop.go) the lab's datapath can report. */
-export const DROP_REASONS: Record<number, string> = { 158: 'Service backend not found', 160: 'No tunnel/encapsulation endpoint (datapath BUG!)', 196: 'TTL exceeded' };
+export const DROP_REASONS: Record<number, string> = {
+  133: 'Policy denied', 158: 'Service backend not found', 160: 'No tunnel/encapsulation endpoint (datapath BUG!)', 181: 'Policy denied by denylist', 196: 'TTL exceeded',
+};
+/** pkg/monitor/api: the policy verdict's match type names (POLICY_MATCH_* of bpf/lib/policy.h). */
+const POLICY_MATCH: Record<number, string> = { 0: 'none', 1: 'L3-Only', 2: 'L3-L4', 3: 'L4-Only', 4: 'all', 5: 'L3-Proto', 6: 'Proto-Only' };
 /** Cilium's BPF source file ids, by the lab program that stands for them. */
 const PROG_FILES: Record<number, [number, string]> = {
   [PROG.FROM_CONTAINER]: [2, 'bpf_lxc.c'], [PROG.TO_CONTAINER]: [2, 'bpf_lxc.c'], [PROG.FROM_NETDEV]: [1, 'bpf_host.c'],
@@ -185,6 +189,23 @@ function formatDrop(e: DatapathEvent, o: MonitorFormatOptions): string[] {
   return atLeast(o.version, 1, 17) ? [SEPARATOR, header, ...body] : [SEPARATOR, ...body, header];
 }
 
+/**
+ * A policy verdict (pkg/monitor/datapath_policy.go DumpInfo, printed the same at every verbosity
+ * and under -j): `proto P, ingress|egress` since 1.9 (before: `ingress true|false`), `auth: disabled`
+ * since 1.14. The record's sub is the action (1 allow, 2 deny); see policy.h.
+ */
+function formatPolicyVerdict(e: DatapathEvent, o: MonitorFormatOptions): string[] {
+  const data = sampleData(e, 32);
+  const action = e.sub === 2 ? 'deny' : 'allow';
+  const match = POLICY_MATCH[e.reason] ?? 'unknown';
+  const ingress = e.arg3 === 1;
+  const remote = identity(e.srcLabel, o);
+  const head = `Policy verdict log: flow ${hex(e.hash)} local EP ID ${e.source}, remote ID ${remote}`;
+  const fields = atLeast(o.version, 1, 9) ? `proto ${e.arg2}, ${ingress ? 'ingress' : 'egress'}` : `dst port ${e.arg1}, proto ${e.arg2}, ingress ${ingress}`;
+  const auth = atLeast(o.version, 1, 14) ? ', auth: disabled' : '';
+  return [`${head}, ${fields}, action ${action}${auth}, match ${match}, ${connectionSummary(decode(data))}`];
+}
+
 function formatDebug(e: DatapathEvent, o: MonitorFormatOptions): string[] {
   if (o.verbosity === 'info') return [];
   if (o.verbosity === 'json') return [`{"cpu":${JSON.stringify(cpuPrefix(e))},"type":"debug","message":${JSON.stringify(debugMessage(e))}}`];
@@ -212,6 +233,8 @@ export function formatEvent(e: DatapathEvent, o: MonitorFormatOptions): string[]
       return formatDrop(e, o);
     case 'debug':
       return formatDebug(e, o);
+    case 'policy-verdict':
+      return formatPolicyVerdict(e, o);
     default:
       return [];
   }

@@ -6,7 +6,12 @@
  * then turns every ring-buffer record into one JSON line of the node's event file, which the
  * emulated `cilium-dbg monitor` and `pwru` follow.
  *
- * usage: lab-agent --obj datapath.bpf.o --config node.conf --events node.jsonl --ready node.ready
+ * usage: lab-agent --obj datapath.bpf.o --config node.conf --events node.jsonl --ready node.ready [--policy node.policy]
+ *
+ * The policy file is what the emulated agent computed from the API's policies (lines `entry EP
+ * IDENTITY ingress|egress PROTO PORT allow|deny COOKIE` and `filter EP BITS`); lab-agent loads it
+ * into the policy maps (policy.h) at start and again whenever the file is replaced, checked on
+ * every ring-buffer poll (200 ms), as Cilium's agent regenerates an endpoint's policy map.
  *
  * The tc attachments outlive the agent (like Cilium's datapath outlives a restarting agent);
  * they go away with the node's network namespace.
@@ -17,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/pkt_cls.h>
@@ -136,7 +142,112 @@ static void load_config(struct bpf_object *obj, const char *path)
 		die("writing config map", errno);
 }
 
-static const char *kinds[] = { "?", "trace", "debug", "drop", "verdict" };
+#define MAX_POLICY 4096
+
+/* Fills the key and entry of one policy line; the LPM prefix covers the fixed part (endpoint,
+ * identity, direction) plus the protocol when given and the port when given (policy.h). */
+static int policy_line(const char *line, struct lab_policy_key *k, struct lab_policy_entry *v)
+{
+	unsigned int ep, id, proto, port, cookie;
+	char dir[16], action[16];
+	if (sscanf(line, "entry %u %u %15s %u %u %15s %u", &ep, &id, dir, &proto, &port, action, &cookie) != 7)
+		return -1;
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	k->ep_id = ep;
+	k->sec_label = id;
+	k->egress = strcmp(dir, "egress") == 0;
+	k->protocol = (__u8)proto;
+	k->dport = htons((__u16)port);
+	v->lpm_prefix_length = proto == 0 ? 0 : port == 0 ? 8 : 24;
+	k->prefixlen = 32 + 32 + 8 + v->lpm_prefix_length;
+	v->deny = strcmp(action, "deny") == 0;
+	v->cookie = cookie;
+	return 0;
+}
+
+static int same_key(const struct lab_policy_key *a, const struct lab_policy_key *b)
+{
+	return a->prefixlen == b->prefixlen && a->ep_id == b->ep_id && a->sec_label == b->sec_label && a->egress == b->egress &&
+	       a->protocol == b->protocol && a->dport == b->dport;
+}
+
+static struct lab_policy_key policy_keys[MAX_POLICY];
+static struct lab_policy_key stale_keys[MAX_POLICY];
+
+/* Makes the policy maps what the file says: every entry written first, then the entries the
+ * file no longer has removed, so no packet meets a half-written policy with nothing in it. */
+static void load_policy(struct bpf_object *obj, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return; /* not written yet: the maps keep what they have */
+	int pm = map_fd(obj, "policy_map");
+	int lf = map_fd(obj, "policy_log_filter");
+	int n = 0;
+	__u32 filter_eps[256];
+	int nf = 0;
+	char line[256];
+	while (fgets(line, sizeof(line), f)) {
+		struct lab_policy_entry v;
+		unsigned int ep, bits;
+		if (n < MAX_POLICY && policy_line(line, &policy_keys[n], &v) == 0) {
+			if (bpf_map_update_elem(pm, &policy_keys[n], &v, BPF_ANY))
+				fprintf(stderr, "lab-agent: policy entry not written: %s", line);
+			else
+				n++;
+		} else if (sscanf(line, "filter %u %u", &ep, &bits) == 2 && nf < 256) {
+			__u32 key = ep, val = bits;
+			bpf_map_update_elem(lf, &key, &val, BPF_ANY);
+			filter_eps[nf++] = key;
+		}
+	}
+	fclose(f);
+	struct lab_policy_key cur, next;
+	int stale = 0;
+	void *prev = NULL;
+	while (stale < MAX_POLICY && bpf_map_get_next_key(pm, prev, &next) == 0) {
+		int keep = 0;
+		for (int i = 0; i < n && !keep; i++)
+			keep = same_key(&next, &policy_keys[i]);
+		if (!keep)
+			stale_keys[stale++] = next;
+		cur = next;
+		prev = &cur;
+	}
+	for (int i = 0; i < stale; i++)
+		bpf_map_delete_elem(pm, &stale_keys[i]);
+	__u32 fk, fnext;
+	void *fprev = NULL;
+	__u32 gone[256];
+	int ngone = 0;
+	while (ngone < 256 && bpf_map_get_next_key(lf, fprev, &fnext) == 0) {
+		int keep = 0;
+		for (int i = 0; i < nf && !keep; i++)
+			keep = filter_eps[i] == fnext;
+		if (!keep)
+			gone[ngone++] = fnext;
+		fk = fnext;
+		fprev = &fk;
+	}
+	for (int i = 0; i < ngone; i++)
+		bpf_map_delete_elem(lf, &gone[i]);
+}
+
+/* Whether the policy file was replaced (or first appeared) since the last look. */
+static int policy_changed(const char *path, struct stat *last)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return 0;
+	if (st.st_ino == last->st_ino && st.st_mtim.tv_sec == last->st_mtim.tv_sec && st.st_mtim.tv_nsec == last->st_mtim.tv_nsec &&
+	    st.st_size == last->st_size)
+		return 0;
+	*last = st;
+	return 1;
+}
+
+static const char *kinds[] = { "?", "trace", "debug", "drop", "verdict", "policy-verdict" };
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -154,7 +265,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		"\"srcLabel\":%u,\"dstLabel\":%u,\"ifindex\":%u,\"reason\":%u,\"monitor\":%u,\"arg1\":%u,\"arg2\":%u,"
 		"\"arg3\":%u,\"origIp\":%u,\"len\":%u,\"capLen\":%u,\"prog\":%u,\"hookIfindex\":%u,\"action\":%u,"
 		"\"target\":%u,\"data\":\"%s\"}\n",
-		(unsigned long long)e->ts, e->kind < 5 ? kinds[e->kind] : "?", e->sub, e->source, e->dst_id, e->cpu, e->hash,
+		(unsigned long long)e->ts, e->kind < 6 ? kinds[e->kind] : "?", e->sub, e->source, e->dst_id, e->cpu, e->hash,
 		e->src_label, e->dst_label, e->ifindex, e->reason, e->monitor, e->arg1, e->arg2, e->arg3, e->orig_ip, e->len,
 		cap, e->prog, e->hook_ifindex, e->action, e->target, hex);
 	return 0;
@@ -174,7 +285,7 @@ static int print_warnings(enum libbpf_print_level level, const char *fmt, va_lis
 
 int main(int argc, char **argv)
 {
-	const char *obj_path = NULL, *config = NULL, *events = NULL, *ready = NULL;
+	const char *obj_path = NULL, *config = NULL, *events = NULL, *ready = NULL, *policy = NULL;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--obj"))
 			obj_path = argv[i + 1];
@@ -184,6 +295,8 @@ int main(int argc, char **argv)
 			events = argv[i + 1];
 		else if (!strcmp(argv[i], "--ready"))
 			ready = argv[i + 1];
+		else if (!strcmp(argv[i], "--policy"))
+			policy = argv[i + 1];
 	}
 	if (!obj_path || !config || !events || !ready) {
 		fprintf(stderr, "usage: lab-agent --obj FILE --config FILE --events FILE --ready FILE\n");
@@ -204,6 +317,9 @@ int main(int argc, char **argv)
 	if (!out)
 		die(events, errno);
 	load_config(obj, config);
+	struct stat policy_seen = {};
+	if (policy && policy_changed(policy, &policy_seen))
+		load_policy(obj, policy);
 
 	struct ring_buffer *rb = ring_buffer__new(map_fd(obj, "events"), on_event, NULL, NULL);
 	if (!rb)
@@ -226,6 +342,8 @@ int main(int argc, char **argv)
 		if (err < 0 && err != -EINTR)
 			die("polling ring buffer", err);
 		fflush(out);
+		if (policy && policy_changed(policy, &policy_seen))
+			load_policy(obj, policy);
 	}
 	ring_buffer__free(rb);
 	fclose(out);

@@ -231,13 +231,16 @@ static __always_inline int verdict(struct __sk_buff *skb, const struct origin *o
 	return ret;
 }
 
-/* Reports a drop (arg1 = the lab source line that dropped) and returns TC_ACT_SHOT. */
-#define drop(skb, o, reason, src_label, dst_label) drop_at(skb, o, reason, src_label, dst_label, __LINE__)
-static __always_inline int drop_at(struct __sk_buff *skb, const struct origin *o, __u32 reason, __u32 src_label, __u32 dst_label, __u32 line)
+/* Reports a drop (arg1 = the lab source line that dropped) and returns TC_ACT_SHOT. drop_to names
+ * the endpoint the packet was for (Cilium's "to endpoint N" of an ingress policy drop). */
+#define drop(skb, o, reason, src_label, dst_label) drop_at(skb, o, reason, src_label, dst_label, 0, __LINE__)
+#define drop_to(skb, o, reason, src_label, dst_label, dst_id) drop_at(skb, o, reason, src_label, dst_label, dst_id, __LINE__)
+static __always_inline int drop_at(struct __sk_buff *skb, const struct origin *o, __u32 reason, __u32 src_label, __u32 dst_label, __u32 dst_id, __u32 line)
 {
 	struct lab_event *e = event_new(skb, o, LAB_DROP, reason);
 	if (e) {
 		e->arg1 = line;
+		e->dst_id = dst_id;
 		e->src_label = src_label;
 		e->dst_label = dst_label;
 		e->ifindex = o->hook;
@@ -246,6 +249,8 @@ static __always_inline int drop_at(struct __sk_buff *skb, const struct origin *o
 	}
 	return verdict(skb, o, ACT_DROP, 0, TC_ACT_SHOT);
 }
+
+#include "policy.h"
 
 /* Parses Ethernet + IPv4 + the L4 ports Cilium's conntrack uses. Returns 0 on success. */
 static __always_inline int parse(struct __sk_buff *skb, struct flow *f)
@@ -393,14 +398,21 @@ static __always_inline int dec_ttl(struct __sk_buff *skb, __u8 ttl)
 
 /*
  * The destination endpoint's ingress policy step (Cilium's ipv4_policy tail call): its own
- * conntrack lookup, then the to-endpoint trace. Runs as that endpoint ("FROM <dst ep>").
+ * conntrack lookup, the policy lookup (policy.h; a denied packet is dropped here, TC_ACT_SHOT),
+ * then the to-endpoint trace. Runs as that endpoint ("FROM <dst ep>"). Returns 0, or -1 after
+ * reporting the drop.
  */
-static __always_inline void policy_to_endpoint(struct __sk_buff *skb, __u32 prog, const struct lab_endpoint *dst, const struct flow *f, __u32 src_identity)
+static __always_inline int policy_to_endpoint(struct __sk_buff *skb, __u32 prog, const struct lab_endpoint *dst, const struct flow *f, __u32 src_identity)
 {
 	struct origin po = { .prog = prog, .hook = skb->ifindex, .source = dst->ep_id };
 	__u32 monitor = 0;
 	__u32 st = ct_lookup(skb, &po, f, 0, &monitor);
 	lb4_rev_nat(skb, &po, f, st);
+	__u32 denied = policy_check(skb, &po, src_identity, f, POLICY_DIR_INGRESS, st);
+	if (denied) {
+		drop_to(skb, &po, denied, src_identity, dst->identity, dst->ep_id);
+		return -1;
+	}
 	if (st == CT_NEW)
 		ct_create(skb, &po, f, 0, src_identity);
 	struct trace_args t = {
@@ -408,6 +420,7 @@ static __always_inline void policy_to_endpoint(struct __sk_buff *skb, __u32 prog
 		.ifindex = dst->ifindex, .reason = trace_reason(st), .monitor = monitor, .orig_ip = f->saddr,
 	};
 	trace(skb, &po, &t);
+	return 0;
 }
 
 /* Rewrites MACs as a router delivering to the pod (src = lxc, dst = pod) and hands the packet to
@@ -421,7 +434,8 @@ static __always_inline int deliver_peer(struct __sk_buff *skb, __u32 prog, const
 	bpf_skb_store_bytes(skb, 6, dst->lxc_mac, 6, 0);
 	/* The frame was classified against another device's MAC (overlay, underlay). */
 	bpf_skb_change_type(skb, PACKET_HOST);
-	policy_to_endpoint(skb, prog, dst, f, src_identity);
+	if (policy_to_endpoint(skb, prog, dst, f, src_identity) < 0)
+		return TC_ACT_SHOT;
 	return verdict(skb, &o, ACT_REDIRECT_PEER, dst->ifindex, bpf_redirect_peer(dst->ifindex, 0));
 }
 
@@ -441,8 +455,8 @@ static __always_inline int deliver_lxc(struct __sk_buff *skb, __u32 prog, const 
 		return drop(skb, &o, DROP_TTL_EXCEEDED, src_identity, dst->identity);
 	bpf_skb_store_bytes(skb, 0, dst->pod_mac, 6, 0);
 	bpf_skb_store_bytes(skb, 6, dst->lxc_mac, 6, 0);
-	if (!c->endpoint_routes)
-		policy_to_endpoint(skb, prog, dst, f, src_identity);
+	if (!c->endpoint_routes && policy_to_endpoint(skb, prog, dst, f, src_identity) < 0)
+		return TC_ACT_SHOT;
 	skb->mark = ((src_identity & 0xFFFF) << 16) | MARK_MAGIC_IDENTITY | ((src_identity >> 16) & 0xFF);
 	return verdict(skb, &o, ACT_REDIRECT, dst->ifindex, bpf_redirect(dst->ifindex, 0));
 }
@@ -532,6 +546,10 @@ int from_container(struct __sk_buff *skb)
 	__u32 tunnel_endpoint = 0;
 	__u32 dst_identity = ipcache_identity(f.daddr, &tunnel_endpoint);
 	debug(skb, &o, DBG_IPID_MAP4, f.daddr, dst_identity, 0);
+	/* Egress policy before the CT entry is created, as handle_ipv4_from_lxc does. */
+	__u32 denied = policy_check(skb, &o, dst_identity, &f, POLICY_DIR_EGRESS, st);
+	if (denied)
+		return drop(skb, &o, denied, src->identity, dst_identity);
 	if (st == CT_NEW)
 		ct_create(skb, &o, &f, 1, src->identity);
 	__u32 reason = trace_reason(st);
@@ -590,7 +608,8 @@ int to_container(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	__u32 src_identity = ipcache_identity(f.saddr, NULL);
 	debug(skb, &o, DBG_IPID_MAP4, f.saddr, src_identity, 0);
-	policy_to_endpoint(skb, PROG_TO_CONTAINER, dst, &f, src_identity);
+	if (policy_to_endpoint(skb, PROG_TO_CONTAINER, dst, &f, src_identity) < 0)
+		return TC_ACT_SHOT;
 	return verdict(skb, &o, ACT_OK, 0, TC_ACT_OK);
 }
 

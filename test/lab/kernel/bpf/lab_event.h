@@ -15,6 +15,7 @@ enum lab_kind {
 	LAB_DEBUG = 2,   /* a Cilium debug message: sub = enum lab_dbg */
 	LAB_DROP = 3,    /* a drop: sub = Cilium drop reason */
 	LAB_VERDICT = 4, /* what the program returned: action + target ifindex (for pwru) */
+	LAB_POLICY = 5,  /* a Cilium policy verdict notification: sub = action (1 allow, 2 deny); policy.h */
 };
 
 /* Observation points, numbered as Cilium's pkg/monitor/api/types.go. */
@@ -117,6 +118,23 @@ struct lab_ipcache_key {
 struct lab_ipcache_val {
 	__u32 identity;
 	__u32 tunnel_endpoint; /* network order; 0 when the address is on this node */
+};
+
+/* One entry of the policy map (policy.h): Cilium's policy_key with the endpoint ID in front. */
+struct lab_policy_key {
+	__u32 prefixlen; /* LPM: bits of what follows that must match */
+	__u32 ep_id;     /* the endpoint whose policy this is */
+	__u32 sec_label; /* remote identity; 0 = any (L4-only / allow-all) */
+	__u8 egress;
+	__u8 protocol;   /* 0 = any, only with the port wildcarded */
+	__u16 dport;     /* network order */
+};
+
+struct lab_policy_entry {
+	__u8 deny;
+	__u8 lpm_prefix_length; /* bits of protocol + port that matched: 0, 8 or 24 */
+	__u16 pad;
+	__u32 cookie;           /* the agent's rule number (which policy rule made the entry) */
 };
 
 #endif

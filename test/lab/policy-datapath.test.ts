@@ -1,0 +1,108 @@
+/**
+ * Network policy is enforced by the lab's real tc programs: the emulated agent's resolved policy
+ * goes into the BPF policy maps (lab-agent reloads the node's policy file), a denied packet is
+ * dropped (TC_ACT_SHOT) where Cilium drops it, so tcpdump in the destination pod never sees it,
+ * and the emulated monitor prints the policy verdict and the drop the datapath reported, in the
+ * formats of real captures (read back with the plugin's own monitor parser). Removing the
+ * policy lets the same ping through again.
+ */
+import { describeAsRoot } from './require-root.js';
+import { emulated, icmpLines, ping, pwruFuncs, quiet, settle, tcpdump, useLab, type TestLab } from './lab-harness.js';
+import { policyEndpoints, writePolicy } from './policy/agent-files.js';
+import type { PolicyObject } from './policy/resolve.js';
+import { parseMonitorLine } from '../../src/core/parse/cilium-monitor.js';
+
+const INGRESS_DEFAULT_DENY_CNI: PolicyObject = {
+  kind: 'CiliumNetworkPolicy', namespace: 'default', name: 'cni-ingress-default-deny', spec: { endpointSelector: { matchLabels: { app: 'cni' } }, ingress: [{}] },
+};
+const EGRESS_DEFAULT_DENY_SAME: PolicyObject = {
+  kind: 'CiliumNetworkPolicy', namespace: 'default', name: 'same-egress-default-deny', spec: { endpointSelector: { matchLabels: { run: 'same' } }, egress: [{}] },
+};
+
+let revision = 10;
+/** What the API server's policy agent does on a change: resolve and write; lab-agent loads it within 200 ms. */
+async function applyPolicies(l: TestLab, policies: PolicyObject[]): Promise<void> {
+  writePolicy(l.dir, l.state.nodes.map((n) => n.name), { policies, endpoints: policyEndpoints(l.state), namespaceLabels: {} }, ++revision);
+  await settle(500);
+}
+
+function pingFails(netns: string, ip: string): boolean {
+  try {
+    ping(netns, ip);
+    return false;
+  } catch (e) {
+    return /100% packet loss/.test((e as Error).message);
+  }
+}
+
+describeAsRoot('network policy in the lab datapath (bpf host routing, VXLAN)', () => {
+  const lab = useLab({ mode: 'bpf', tunnel: 'vxlan', monitorAggregation: 'medium' }, 'policy bpf/vxlan');
+
+  afterEach(async () => {
+    const l = lab();
+    await applyPolicies(l, []);
+  });
+
+  it('ingress default deny drops at the destination before the redirect, same node and across the tunnel; deleting it delivers again', async () => {
+    const l = lab();
+    const same = l.pod('same');
+    const local = l.pod('cni-6vf5d');
+    const remote = l.pod('cni-x7k2m');
+    await applyPolicies(l, [INGRESS_DEFAULT_DENY_CNI]);
+    const mon1 = emulated(l, 'bpf1', 'cilium-dbg', ['monitor'], 'Press Ctrl-C to quit');
+    const mon2 = emulated(l, 'bpf2', 'cilium-dbg', ['monitor'], 'Press Ctrl-C to quit');
+    const localEth0 = tcpdump(local.netns!, 'eth0', ['icmp']);
+    const remoteEth0 = tcpdump(remote.netns!, 'eth0', ['icmp']);
+    await Promise.all([mon1.ready, mon2.ready, localEth0.ready, remoteEth0.ready]);
+    expect(pingFails(same.netns!, local.ip)).toBe(true);
+    expect(pingFails(same.netns!, remote.ip)).toBe(true);
+    await Promise.all([quiet(mon1), quiet(mon2)]);
+    await Promise.all([mon1.stop(), mon2.stop(), localEth0.stop(), remoteEth0.stop()]);
+    // The kernel: nothing reached either pod.
+    expect(icmpLines(localEth0.stdout()).requests).toHaveLength(0);
+    expect(icmpLines(remoteEth0.stdout()).requests).toHaveLength(0);
+    // The monitor: the destination endpoint's verdict and its drop, nothing delivered.
+    const lines1 = mon1.stdout().trim().split('\n');
+    expect(lines1).toEqual([
+      expect.stringMatching(/^Policy verdict log: flow 0x\w+ local EP ID 3663, remote ID 31009, proto 1, ingress, action deny, auth: disabled, match none, 10\.0\.1\.135 -> 10\.0\.1\.180 EchoRequest$/),
+      expect.stringMatching(new RegExp(`^xx drop \\(Policy denied\\) flow 0x\\w+ to endpoint 3663, ifindex ${same.lxc!.ifindex}, file bpf_lxc\\.c:\\d+, , identity 31009->37483: 10\\.0\\.1\\.135 -> 10\\.0\\.1\\.180 EchoRequest$`)),
+      expect.stringMatching(/^-> overlay flow 0x\w+ , identity 31009->37483 state new ifindex cilium_vxlan orig-ip 0\.0\.0\.0: 10\.0\.1\.135 -> 10\.0\.2\.41 EchoRequest$/),
+    ]);
+    const lines2 = mon2.stdout().trim().split('\n');
+    expect(lines2).toEqual([
+      expect.stringMatching(/^Policy verdict log: flow 0x\w+ local EP ID 1187, remote ID 31009, proto 1, ingress, action deny, auth: disabled, match none, 10\.0\.1\.135 -> 10\.0\.2\.41 EchoRequest$/),
+      expect.stringMatching(/^xx drop \(Policy denied\) flow 0x\w+ to endpoint 1187, ifindex \d+, file bpf_overlay\.c:\d+, , identity 31009->37483: 10\.0\.1\.135 -> 10\.0\.2\.41 EchoRequest$/),
+    ]);
+    // The plugin's parser reads them as the real records they imitate.
+    expect(parseMonitorLine(lines1[0]).result).toMatchObject({
+      kind: 'event', event: { type: 'policy-verdict', verdict: 'denied', policyDirection: 'ingress', policyMatch: 'none', endpoint: 3663, srcIdentity: 31009 },
+    });
+    expect(parseMonitorLine(lines1[1]).result).toMatchObject({
+      kind: 'event', event: { type: 'drop', dropReason: 'Policy denied', dropCode: 133, dstEndpoint: 3663, srcIdentity: 31009, dstIdentity: 37483 },
+    });
+
+    await applyPolicies(l, []);
+    expect(ping(same.netns!, local.ip)).toContain('1 received');
+    expect(ping(same.netns!, remote.ip)).toContain('1 received');
+  }, 60000);
+
+  it('egress default deny drops at the source lxc, with the kernel reason pwru shows', async () => {
+    const l = lab();
+    const same = l.pod('same');
+    const cni = l.pod('cni-6vf5d');
+    await applyPolicies(l, [EGRESS_DEFAULT_DENY_SAME]);
+    const monitor = emulated(l, 'bpf1', 'cilium-dbg', ['monitor', '-t', 'drop', '-t', 'policy-verdict'], 'Press Ctrl-C to quit');
+    await monitor.ready;
+    const funcs = await pwruFuncs(l, 'bpf1', ['dst host 10.0.1.180'], () => {
+      expect(pingFails(same.netns!, cni.ip)).toBe(true);
+    });
+    await quiet(monitor);
+    await monitor.stop();
+    expect(monitor.stdout().trim().split('\n')).toEqual([
+      expect.stringMatching(/^Policy verdict log: flow 0x\w+ local EP ID 2836, remote ID 37483, proto 1, egress, action deny, auth: disabled, match none, 10\.0\.1\.135 -> 10\.0\.1\.180 EchoRequest$/),
+      expect.stringMatching(new RegExp(`^xx drop \\(Policy denied\\) flow 0x\\w+ to endpoint 0, ifindex ${same.lxc!.ifindex}, file bpf_lxc\\.c:\\d+, , identity 31009->37483: 10\\.0\\.1\\.135 -> 10\\.0\\.1\\.180 EchoRequest$`)),
+    ]);
+    expect(funcs.slice(funcs.indexOf('tcf_classify'))).toContain('sk_skb_reason_drop(SKB_DROP_REASON_TC_INGRESS)');
+    expect(funcs).not.toContain('skb_do_redirect');
+  }, 60000);
+});
