@@ -7,5 +7,7 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // Stryker's sandboxes (npm run mutate) hold a copy of the project: not modules of this one.
+  modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp'],
   testTimeout: 30000,
 };
