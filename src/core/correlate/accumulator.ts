@@ -576,7 +576,9 @@ export class FlowAccumulator {
     const steps = group.steps;
     if (steps && steps.length < MAX_RULE_STEPS && RULE_FUNCS.has(func)) {
       const last = steps[steps.length - 1];
-      if (!last || last.func !== func || last.netns !== event.netns || last.iface !== event.iface) steps.push({ func, netns: event.netns, iface: event.iface });
+      if (!last || last.func !== func || last.netns !== event.netns || last.iface !== event.iface || last.ifindex !== event.ifindex) {
+        steps.push({ func, netns: event.netns, iface: event.iface, ifindex: event.ifindex });
+      }
     }
     if (!group.delivered && (func === 'ip_local_deliver' || func === 'ip6_input')) group.delivered = true;
     const hop = group.hop;

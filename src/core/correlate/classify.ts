@@ -1,7 +1,7 @@
 import type { Outcome, PathStep, ReportCluster, ReportEndpoint, ReportEvidence, Verdict } from '../model/report.js';
 import { ciliumPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import type { FlowRecord, PointHint } from './accumulator.js';
-import { readKernelPath } from './kernel-path.js';
+import { readKernelPath, type KernelPath } from './kernel-path.js';
 import type { TunnelInfo } from './flow-key.js';
 import { statusNotes } from './cluster.js';
 import { netfilterEvidence, netfilterSentence, readNetfilter } from './netfilter.js';
@@ -136,9 +136,10 @@ export function classifyFlow(f: FlowFacts): Classification {
     // bpf_redirect_peer() moves the skb into the pod's netns and its receive runs there; an
     // ingress redirect to a device of the host (BPF_F_INGRESS) also reaches ip_rcv with no
     // transmit, but in the same netns: only a change of netns, or failing pwru's netns column,
-    // local delivery of the pod's address, says peer.
-    if (path.redirect && path.rcvAfterRedirect && !path.forward && onDst && path.rcvNetns !== 'same-netns') {
-      if (path.rcvNetns === 'other-netns') {
+    // local delivery of the pod's address, says peer; the receive's device can say host.
+    const rcvNetns = path.rcvNetns ?? netnsOfDevice(path.rcvDevice, dstEp);
+    if (path.redirect && path.rcvAfterRedirect && !path.forward && onDst && rcvNetns !== 'same-netns') {
+      if (rcvNetns === 'other-netns') {
         peer.push({ node, text: `${who}: skb_do_redirect then ip_rcv in another netns with no device transmit in between, and no ip_forward` });
       } else if (path.localDeliverAfterRedirectRcv && dstEp?.pod) {
         peer.push({ node, text: `${who}: skb_do_redirect then ip_rcv with no device transmit in between, and no ip_forward (pwru printed no netns: local delivery of ${dstName}'s address after it)` });
@@ -548,6 +549,19 @@ interface PathWords {
   outerOnly?: boolean;
   viaLxc: NodeEvidence[];
   cilium?: boolean;
+}
+
+/**
+ * Where a receive after a redirect ran, from its device, when pwru printed no netns (v0.0.1-v0.0.4
+ * print `ifindex=` alone; every later layout names the device only beside the netns, which decides
+ * first): on the destination lxc's ifindex it ran in the node's netns. The pod's eth0 is never at its
+ * lxc's ifindex: the CNI creates the veth pair in the node's netns and moves eth0 into the pod's,
+ * where it keeps its own ifindex (cilium/cilium plugins/cilium-cni: connector.SetupVeth, then
+ * netlink.LinkSetNsFd(peer), then connector.SetupVethRemoteNs renames it; the seed: cni-6vf5d's eth0
+ * is 23, its lxcf9d0a91de5fb 24). Any other ifindex says nothing: ifindexes repeat across netns.
+ */
+function netnsOfDevice(device: KernelPath['rcvDevice'], dstEp: ReportEndpoint | undefined): KernelPath['rcvNetns'] {
+  return device?.ifindex !== undefined && device.ifindex === dstEp?.ifindex ? 'same-netns' : undefined;
 }
 
 function ifaceOf(point: string | undefined): string | undefined {

@@ -14,6 +14,8 @@ export interface KernelPath {
    * printed no netns.
    */
   rcvNetns?: 'other-netns' | 'same-netns';
+  /** The device of that receive (pwru's IFACE, or `ifindex=` alone in v0.0.1-v0.0.4), when printed: where it ran when no netns was. */
+  rcvDevice?: { iface?: string; ifindex?: number };
   /** The receive after the redirect went on to local delivery (ip_local_deliver / ip6_input). */
   localDeliverAfterRedirectRcv: boolean;
   /** A device transmit right after the redirect (before any receive): bpf_redirect() to a device's egress. */
@@ -44,6 +46,7 @@ export interface KernelStep {
   func: string;
   netns?: number;
   iface?: string;
+  ifindex?: number;
 }
 
 const SIGNIFICANT = new Set([
@@ -77,6 +80,7 @@ export function readKernelPath(steps: readonly (string | KernelStep)[]): KernelP
   let redirectNetns: number | undefined;
   let rcvAfterRedirect = false;
   let rcvNetns: KernelPath['rcvNetns'];
+  let rcvDevice: KernelPath['rcvDevice'];
   let awaitingAfterRedirect = false;
   let redirectRcvAt = -1;
   let localDeliverAfterRedirectRcv = false;
@@ -117,6 +121,7 @@ export function readKernelPath(steps: readonly (string | KernelStep)[]): KernelP
         rcvAfterRedirect = true;
         redirectRcvAt = i;
         if (netns !== undefined && redirectNetns !== undefined) rcvNetns = netns !== redirectNetns ? 'other-netns' : 'same-netns';
+        if (typeof s !== 'string' && (s.iface !== undefined || s.ifindex !== undefined)) rcvDevice = { iface: s.iface, ifindex: s.ifindex };
         awaitingAfterRedirect = false;
       }
       if (NEIGH.has(f)) neighAfterRedirect = true;
@@ -147,7 +152,7 @@ export function readKernelPath(steps: readonly (string | KernelStep)[]): KernelP
   if (redirect && !forward) notes.push('no ip_forward');
   const summary = keyFuncs.length ? `${keyFuncs.join(' -> ')}${notes.length ? ` (${notes.join(', ')})` : ''}` : '';
   return {
-    redirect, rcvAfterRedirect, rcvNetns, localDeliverAfterRedirectRcv, transmitAfterRedirect, redirectDevice, tunnelXmitAfterRedirect, forward, routedLookup,
+    redirect, rcvAfterRedirect, rcvNetns, rcvDevice, localDeliverAfterRedirectRcv, transmitAfterRedirect, redirectDevice, tunnelXmitAfterRedirect, forward, routedLookup,
     neighAfterRedirect, tunnel, localDeliver, netfilterAfterRcv, drop, keyFuncs, summary,
   };
 }
