@@ -25,6 +25,8 @@ export const EXIT = {
   notFound: 4,
   /** RBAC or Pod Security forbids something the command needs. */
   forbidden: 5,
+  /** `trace --expect`: the report's verdict is not the one expected. */
+  unexpected: 6,
   /** Interrupted (Ctrl-C); a partial report was printed. */
   interrupted: 130,
 } as const;

@@ -9,6 +9,8 @@ import type { PodRef } from '../../app/ports.js';
 import type { HopReport } from '../../core/model/report.js';
 import { DEFAULT_GRACE_MS, trace, type TracePorts, type TraceRequest } from '../../app/trace.js';
 import { EXIT, UsageError } from '../../core/errors.js';
+import { expectationFailure, type Expectation } from '../../app/expect.js';
+import { sanitizeTerminalText } from '../../render/sanitize.js';
 import { parseProbeList, parseTraffic } from '../../core/plan.js';
 import { renderers, type OutputFormat } from '../../render/index.js';
 import { connectCluster } from '../cluster.js';
@@ -23,6 +25,8 @@ export interface TraceFlags extends Omit<TraceRequest, 'src' | 'dst' | 'probeNam
   dst: { namespace?: string; name: string };
   probeNamespace?: string;
   save?: string;
+  /** `--expect delivered|dropped`: exit 6 when the traced request's verdict is another. */
+  expect?: Expectation;
 }
 
 /** A day: a bound for --timeout and --duration that timers hold (setTimeout overflows past 24.8 days). */
@@ -43,6 +47,8 @@ export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<stri
   // Unset, the trace's own defaults apply.
   const quietMs = opts.quiet === undefined ? undefined : positiveInt(opts.quiet, '--quiet');
   const graceMs = opts.grace === undefined ? undefined : positiveInt(opts.grace, '--grace');
+  const expect = opts.expect as string | undefined;
+  if (expect !== undefined && expect !== 'delivered' && expect !== 'dropped') throw new UsageError(`--expect ${expect}: expected delivered or dropped`);
   if (graceMs !== undefined && graceMs >= timeoutS * 1000) throw new UsageError(`--grace ${graceMs} ms must be shorter than --timeout ${timeoutS} s: the probes need time to start and stop`);
   if (quietMs !== undefined && quietMs > (graceMs ?? DEFAULT_GRACE_MS)) {
     throw new UsageError(`--quiet ${quietMs} must not be longer than --grace ${graceMs ?? `${DEFAULT_GRACE_MS} (the default)`}: the grace is the most a trace listens after its traffic; raise it too`);
@@ -60,6 +66,7 @@ export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<stri
     probeImage: (opts.probeImage as string | undefined) ?? DEFAULT_PROBE_IMAGE,
     pwruImage: (opts.pwruImage as string | undefined) ?? DEFAULT_PWRU_IMAGE,
     save: opts.save as string | undefined,
+    ...(expect !== undefined && { expect }),
     ...(quietMs !== undefined && { quietMs }),
     ...(graceMs !== undefined && { graceMs }),
   };
@@ -83,14 +90,16 @@ export async function runTrace(srcArg: string, dstArg: string, opts: Record<stri
 export async function traceAndRender(flags: TraceFlags, namespace: string, ports: TracePorts, opts: Record<string, unknown>, io: IOStreams, signal: AbortSignal): Promise<number> {
   const format = opts.output as OutputFormat;
   const progress = await createProgress(io, format, opts.debug === true);
-  const { save, ...request } = flags;
+  const { save, expect, ...request } = flags;
+  const src = { namespace: flags.src.namespace ?? namespace, name: flags.src.name };
+  const dst = { namespace: flags.dst.namespace ?? namespace, name: flags.dst.name };
   let outcome;
   try {
     outcome = await trace(
       {
         ...request,
-        src: { namespace: flags.src.namespace ?? namespace, name: flags.src.name },
-        dst: { namespace: flags.dst.namespace ?? namespace, name: flags.dst.name },
+        src,
+        dst,
         probeNamespace: flags.probeNamespace ?? namespace,
       },
       ports,
@@ -111,6 +120,11 @@ export async function traceAndRender(flags: TraceFlags, namespace: string, ports
     await writePcapng(outcome.report, join(dir, 'trace.pcapng'), io, (name) => join(save, name));
   }
   if (outcome.interrupted) return EXIT.interrupted;
+  const failed = expect ? expectationFailure(outcome.report, src, dst, expect) : undefined;
+  if (failed) {
+    io.err.write(`${sanitizeTerminalText(failed)}\n`);
+    return EXIT.unexpected;
+  }
   return outcome.partial ? EXIT.partial : EXIT.ok;
 }
 

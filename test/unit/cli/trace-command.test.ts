@@ -58,6 +58,7 @@ describe('trace flags', () => {
     [{ quiet: '2000' }, '--quiet 2000 must not be longer than --grace 1500 (the default): the grace is the most a trace listens after its traffic; raise it too'],
     [{ quiet: '900', grace: '800' }, '--quiet 900 must not be longer than --grace 800: the grace is the most a trace listens after its traffic; raise it too'],
     [{ grace: '60000', timeout: '60' }, '--grace 60000 ms must be shorter than --timeout 60 s: the probes need time to start and stop'],
+    [{ expect: 'reached' }, '--expect reached: expected delivered or dropped'],
   ])('%j is refused: %s', (bad, message) => {
     expect(() => readTraceFlags('a', 'b', { ...DEFAULTS, ...bad })).toThrow(message);
   });
@@ -137,6 +138,16 @@ describe('trace command on a fake cluster', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('--expect: exit 0 when the request has the verdict expected, 6 with one line when not (the report still on stdout)', async () => {
+    const cluster = () => new FakeCluster({ pods: [FAKE_CLIENT, FAKE_SERVER], nodes: [{ name: 'n1', internalIp: '192.168.0.1' }] });
+    const ok = await runWith(cluster(), { output: 'json', expect: 'delivered' });
+    expect([ok.code, ok.err]).toEqual([0, '']);
+    const wrong = await runWith(cluster(), { output: 'json', expect: 'dropped' });
+    expect(wrong.code).toBe(6);
+    expect(JSON.parse(wrong.out).schemaVersion).toBe(1);
+    expect(wrong.err).toBe('expected dropped, the trace says delivered (icmp 10.99.0.1 (default/client) -> 10.99.0.2 (default/server): delivered)\n');
   });
 
   it('exit 3 with the report when a probe failed; the warning line on stderr', async () => {
