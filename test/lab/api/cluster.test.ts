@@ -82,14 +82,15 @@ describe('LabCluster', () => {
     state.pods.push(pod('web', { ip: '10.0.1.9', endpointId: 101 }));
     writeState();
     cluster.reloadIfChanged();
-    expect(events.map((e) => `${e.type} ${e.resource} ${e.object.metadata.name}`)).toEqual(['ADDED pods web', 'ADDED ciliumendpoints web']);
+    expect(events.map((e) => `${e.type} ${e.resource} ${e.object.metadata.name}`)).toEqual(['ADDED pods web', 'ADDED ciliumendpoints web', 'MODIFIED endpointslices web-5wpwz']);
 
     events.length = 0;
     state.pods = state.pods.filter((p) => p.name !== 'same');
     writeState();
     cluster.reloadIfChanged();
     expect(events.map((e) => `${e.type} ${e.resource} ${e.object.metadata.name}`)).toEqual(['DELETED pods same', 'DELETED ciliumendpoints same']);
-    expect(Number(events[1].object.metadata.resourceVersion)).toBe(rv + 4);
+    // The web Service's EndpointSlice followed the pod its selector matches (one more event).
+    expect(Number(events[1].object.metadata.resourceVersion)).toBe(rv + 5);
   });
 
   it('runs a hostNetwork pod created through the API after a short Pending, in the node namespace', async () => {

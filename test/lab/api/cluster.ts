@@ -25,6 +25,7 @@ import {
 import { ProcessGroups, type ProcessRecord } from './processes.js';
 import { ObjectStore, type Resource } from './store.js';
 import { PolicyAgent } from './policies.js';
+import { serviceObjects } from './services.js';
 import { alreadyExists, badRequest, invalid, notFound } from './status.js';
 
 /** How long an API-created pod stays Pending before its "containers" run. */
@@ -158,6 +159,10 @@ export class LabCluster {
       else this.store.remove('ciliumendpoints', pod.namespace, pod.name);
       this.binDirFor(pod.image);
     }
+    // Services and their EndpointSlices, kept in step with the lab's pods.
+    const { services, slices } = serviceObjects(pods, state.createdAt);
+    for (const svc of services) this.putIfChanged('services', svc);
+    for (const slice of slices) this.putIfChanged('endpointslices', slice);
     for (const [key, pod] of [...this.labPodsByKey]) {
       if (seen.has(key)) continue;
       this.labPodsByKey.delete(key);

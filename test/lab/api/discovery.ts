@@ -60,6 +60,7 @@ const CORE_RESOURCES: ApiResource[] = [
   },
   { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
   { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
+  { name: 'services', singularName: 'service', namespaced: true, kind: 'Service', verbs: READ, shortNames: ['svc'], categories: ['all'] },
 ];
 
 /** Groups beyond the core group, with their one version and resources. */
@@ -69,6 +70,10 @@ const GROUPS: Record<string, { version: string; resources: ApiResource[] }> = {
     resources: [
       { name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] },
     ],
+  },
+  'discovery.k8s.io': {
+    version: 'v1',
+    resources: [{ name: 'endpointslices', singularName: 'endpointslice', namespaced: true, kind: 'EndpointSlice', verbs: READ }],
   },
   'cilium.io': {
     version: 'v2',

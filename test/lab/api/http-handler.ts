@@ -113,6 +113,22 @@ const RESOURCES: Record<ServedResource, ResourceInfo> = {
   ciliumnetworkpolicies: policyResourceInfo('ciliumnetworkpolicies'),
   ciliumclusterwidenetworkpolicies: policyResourceInfo('ciliumclusterwidenetworkpolicies'),
   networkpolicies: policyResourceInfo('networkpolicies'),
+  services: {
+    group: '',
+    version: 'v1',
+    namespaced: true,
+    kind: 'Service',
+    fields: ['metadata.name', 'metadata.namespace'],
+    fieldValues: META_FIELDS,
+  },
+  endpointslices: {
+    group: 'discovery.k8s.io',
+    version: 'v1',
+    namespaced: true,
+    kind: 'EndpointSlice',
+    fields: ['metadata.name', 'metadata.namespace'],
+    fieldValues: META_FIELDS,
+  },
   selfsubjectaccessreviews: {
     group: 'authorization.k8s.io',
     version: 'v1',

@@ -130,8 +130,49 @@ const CILIUM_POLICY_TABLE = {
   columns: [NAME, column('Age', '', 0, 'date'), column('Valid', '')],
   row: (o: KubeObject): Cell[] => [o.metadata.name, age(o), (o.status?.conditions as { type: string; status: string }[] | undefined)?.find((c) => c.type === 'Valid')?.status ?? null],
 };
+/** kubectl's PORT(S) of a Service: `80/TCP,53/UDP` (and `:NODEPORT` when there is one). */
+function servicePorts(svc: KubeObject): string {
+  const ports = (svc.spec?.ports ?? []) as { port: number; protocol: string; nodePort?: number }[];
+  return ports.length === 0 ? '<none>' : ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol}`).join(',');
+}
+
+function serviceRow(svc: KubeObject): Cell[] {
+  const selector = Object.entries((svc.spec?.selector ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).sort().join(',');
+  return [svc.metadata.name, svc.spec?.type ?? 'ClusterIP', svc.spec?.clusterIP ?? '<none>', '<none>', servicePorts(svc), age(svc), selector || '<none>'];
+}
+
+/** pkg/printers: ports and addresses of a slice, `<unset>` when it has none, at most 3 addresses then `+ N more...`. */
+function endpointSliceRow(slice: KubeObject): Cell[] {
+  const s = slice as KubeObject & { addressType?: string; ports?: { port?: number }[] | null; endpoints?: { addresses: string[] }[] | null };
+  const ports = (s.ports ?? []).map((p) => String(p.port ?? '')).join(',');
+  const addresses = (s.endpoints ?? []).flatMap((e) => e.addresses);
+  const shown = addresses.slice(0, 3).join(',') + (addresses.length > 3 ? ` + ${addresses.length - 3} more...` : '');
+  return [slice.metadata.name, s.addressType ?? '', ports || '<unset>', shown || '<unset>', age(slice)];
+}
 
 const TABLES: Record<Resource, { columns: Column[]; row: (o: KubeObject) => Cell[] }> = {
+  services: {
+    columns: [
+      NAME,
+      column('Type', 'The type of the service.'),
+      column('Cluster-IP', 'The cluster IP of the service.'),
+      column('External-IP', 'The external IP of the service.'),
+      column('Port(s)', 'The ports of the service.'),
+      AGE,
+      column('Selector', 'The selector of the service.', 1),
+    ],
+    row: serviceRow,
+  },
+  endpointslices: {
+    columns: [
+      NAME,
+      column('AddressType', 'The type of address of the endpoints.'),
+      column('Ports', 'The ports of the endpoints.'),
+      column('Endpoints', 'The addresses of the endpoints.'),
+      AGE,
+    ],
+    row: endpointSliceRow,
+  },
   pods: {
     columns: [
       NAME,

@@ -7,6 +7,7 @@
  */
 import { CliError } from './cilium/cli-error.js';
 import { endpointGet, endpointList } from './cilium/endpoint.js';
+import { serviceList } from './cilium/service.js';
 import { parseMonitorArgs, runMonitor } from './cilium/monitor.js';
 import { status } from './cilium/status.js';
 import { nodeContext, runEmulated } from './lab-context.js';
@@ -37,7 +38,7 @@ function main(argv: string[]): number {
   const args = argv.filter((a, i) => !(a === '-D' || a === '--debug' || ((a === '-H' || a === '--host') && i >= 0)));
   const [command, ...rest] = args;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(`CLI for interacting with the local Cilium Agent (EMULATED by the datapath lab)\n\nUsage:\n  ${name} [command]\n\nAvailable Commands:\n  endpoint    Manage endpoints\n  monitor     Display BPF program events\n  status      Display status of daemon\n  version     Print version information\n`);
+    process.stdout.write(`CLI for interacting with the local Cilium Agent (EMULATED by the datapath lab)\n\nUsage:\n  ${name} [command]\n\nAvailable Commands:\n  endpoint    Manage endpoints\n  monitor     Display BPF program events\n  service     Manage services & loadbalancers\n  status      Display status of daemon\n  version     Print version information\n`);
     return 0;
   }
   if (command === 'version') {
@@ -67,6 +68,15 @@ function main(argv: string[]): number {
       return 0;
     }
     throw new CliError(sub === undefined ? `"${name} endpoint" requires a subcommand` : `unknown command "${sub}" for "${name} endpoint"`);
+  }
+  if (command === 'service' || command === 'svc') {
+    const [sub, ...subArgs] = rest;
+    if (sub === 'list' || sub === 'ls') {
+      unknownFlag(subArgs);
+      process.stdout.write(serviceList(nodeContext()));
+      return 0;
+    }
+    throw new CliError(sub === undefined ? `"${name} service" requires a subcommand` : `unknown command "${sub}" for "${name} service"`);
   }
   if (command === 'monitor') {
     const opts = parseMonitorArgs(rest);
