@@ -181,14 +181,24 @@ export function describeExit(r: ExecResult): string {
   const where = `${r.pod.namespace}/${r.pod.name}${r.container ? ` (${r.container})` : ''}`;
   const tail = lastLine(r.stderr);
   if (r.commandNotFound || r.exitCode === 127) {
-    // Behind our wrapper, the shell's message says which of sh, timeout or the tool is missing.
-    const tool = commandName(r.argv);
-    const saysSo = tail.endsWith(`${tool}: not found`);
-    return `${tool} is not in the image of ${where}${tool !== r.argv[0] && tail && !saysSo ? `: ${tail}` : ''}`;
+    // Behind our wrapper, the message says which of sh, timeout or the tool is missing: the
+    // runtime's when it could not start the command at all, the shell's when a program it ran was
+    // not found. Without such a message, the tool the wrapper runs is the best guess.
+    const named = missingProgram(tail);
+    const tool = named ?? commandName(r.argv);
+    return `${tool} is not in the image of ${where}${tool !== r.argv[0] && tail && !named ? `: ${tail}` : ''}`;
   }
   if (r.error) return r.error;
   if (r.canceled) return 'canceled';
   return `exit ${r.exitCode ?? 'unknown'} in ${where}${tail ? `: ${tail}` : ''}`;
+}
+
+/**
+ * The program a "not found" message names: the container runtime's `exec: "X": executable file
+ * not found in $PATH`, or a shell's `sh: 1: X: not found` / `bash: line 1: X: command not found`.
+ */
+function missingProgram(message: string): string | undefined {
+  return /exec: "([^"]+)": executable file not found/.exec(message)?.[1] ?? /(?:^|: )([^\s:]+): (?:command )?not found$/.exec(message)?.[1];
 }
 
 /** lastLine: the last non-empty line of a text, trimmed and shortened. */
