@@ -15,6 +15,7 @@ import { parseDataInput, streamParserFor, type StreamParser } from '../core/anal
 import { parseTraceMeta, type TraceMeta, type TraceMetaInput } from '../core/analyze/trace-meta.js';
 import { createPcapStream } from '../core/parse/pcap.js';
 import { LineSplitter } from './line-splitter.js';
+import { CommentHeader, blankCommentHeader } from '../core/analyze/comment-header.js';
 import type { InputCatalog, InputSource } from './ports.js';
 
 /** AnalyzeRequest: what `kubectl datapath analyze` was asked. */
@@ -442,9 +443,16 @@ async function feedLines(
     input.notUnderstood++;
     if (samples.length < SAMPLES_KEPT) samples.push({ line: lineNo, text: line.length > 200 ? `${line.slice(0, 200)}...` : line, reason });
   };
+  // A provenance header above the output (`# source: ...` to `# ---`) is no line of the tool's.
+  const header = new CommentHeader();
+  const headed = (line: string) => {
+    header.push(line, onLine);
+    if (header.lines && lineNo === 0) lineNo = header.lines;
+  };
   const splitter = new LineSplitter(MAX_LINE_CHARS);
-  for await (const chunk of source.chunks()) splitter.push(chunk, onLine);
-  splitter.end(onLine);
+  for await (const chunk of source.chunks()) splitter.push(chunk, header.lines ? onLine : headed);
+  splitter.end(header.lines ? onLine : headed);
+  header.end(onLine);
   if (pending) emit(pending);
 }
 
@@ -471,7 +479,7 @@ async function readData(
     }
     parts.push(chunk);
   }
-  const text = new TextDecoder().decode(concat(parts, size));
+  const text = blankCommentHeader(new TextDecoder().decode(concat(parts, size)));
   const result = format === 'k8s-policy' ? k8sPolicyInput(text) : parseDataInput(format, text);
   input.lines = result.lines;
   input.understood = result.understood;
