@@ -71,6 +71,8 @@ export interface FlowEvidence {
   iptables: Map<string, { stream: number; text: string; in?: string; out?: string }>;
   /** The last terminal netfilter verdict (accept, drop, reject, queue) a trace printed for this flow. */
   iptablesFinal?: { chain: string; verdict: string; stream: number };
+  /** A trace with ids (xtables-monitor, nft monitor trace): nf_tables traces only chains that exist, one by one. */
+  iptablesNft?: boolean;
   /** The same trace id went on in another flow: a hook translated the packet's addresses (`src > dst` of that flow). */
   iptablesContinuedAs?: string;
   /** afterDelivery: the skb had already reached ip_local_deliver, so the drop is the receiver's, not the path's. */
@@ -119,7 +121,9 @@ export interface FlowRecord {
   /** The reverse NAT index a conntrack entry of this flow carried (`CT entry found ... revnat=N`, non-zero). */
   ctRevnat?: number;
   /** A netfilter NAT rule a trace of this flow matched (its target, the address it names, its text). */
-  natRule?: { target: 'DNAT' | 'SNAT' | 'MASQUERADE'; to?: string; chain: string; text: string };
+  natRule?: { target: 'DNAT' | 'SNAT' | 'MASQUERADE'; to?: string; chain: string; text: string; verdict?: string; stream?: number };
+  /** The key of the other direction when a translation paired them and their tuples are not each other's reverse (applyTranslations). */
+  pairKey?: string;
   /** Address translations applied to this flow (applyTranslations), in the order seen. */
   translations?: FlowTranslation[];
   /** The addresses the packets had after translation, where they differ (the delivered-to end). */
@@ -661,8 +665,11 @@ export class FlowAccumulator {
     if (event.outIface) facts.out = event.outIface;
     // The lines of one trace id are one packet (xtables-monitor `TRACE: <family> <id>`, nft `trace id <id>`),
     // also where the packet shows nothing else to tell it apart (TCP without a sequence number).
-    if (event.rule) noteNatRule(flow, event, chain);
-    if (event.traceId !== undefined) this.followTrace(event.traceId, flow, stream, chain);
+    if (event.rule) noteNatRule(flow, event, chain, stream.index);
+    if (event.traceId !== undefined) {
+      flow.evidence.iptablesNft = true;
+      this.followTrace(event.traceId, flow, stream, chain);
+    }
     const identity = packetOf(ref) ?? (event.traceId !== undefined ? { packetId: `trace ${event.traceId}`, packetKey: `trace id ${event.traceId}` } : undefined);
     const hop = this.hop(stream, where, event.time, event.summary, facts);
     if (verdict === 'DROP' || verdict === 'REJECT') this.noteDrop(flow, stream.index, where, `iptables ${chain} ${verdict}`, event.summary, false, hop);
@@ -1007,13 +1014,13 @@ const MAX_TRANSLATIONS = 256;
 const NAT_RULE = /(?:-j (DNAT|SNAT|MASQUERADE)\b(?:.*?--to-(?:destination|source)[ =](\S+))?)|(?:\b(dnat|snat)(?: ip6?)? to (\S+))|(?:\b(masquerade)\b)/;
 
 /** A NAT rule a trace line printed, kept on the flow once (the first: a connection's first packet meets it). */
-function noteNatRule(flow: FlowRecord, event: IptablesEvent, chain: string): void {
+function noteNatRule(flow: FlowRecord, event: IptablesEvent, chain: string, stream: number): void {
   if (flow.natRule || !event.rule || !chain.startsWith('nat:')) return;
   const m = NAT_RULE.exec(event.rule);
   if (!m) return;
   const target = (m[1] ?? m[3] ?? m[5]).toUpperCase() as 'DNAT' | 'SNAT' | 'MASQUERADE';
   const to = m[2] ?? m[4];
-  flow.natRule = to ? { target, to, chain, text: event.rule } : { target, chain, text: event.rule };
+  flow.natRule = { target, ...(to ? { to } : {}), chain, text: event.rule, verdict: event.verdict, stream };
 }
 
 /** `10.96.0.10:53`, `[fd00::1]:53`, or the address alone without a port. */

@@ -1,6 +1,6 @@
 import type { HopReport, ReportCluster, PathStep, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTunnel } from '../model/report.js';
 import type { TunnelInfo } from './flow-key.js';
-import { applyTranslations, findSamePacketTranslations, noteMismatchedReplies } from './translations.js';
+import { applyTranslations, findSamePacketTranslations, natRuleTranslations, noteMismatchedReplies, noteUnresolvedNatRules } from './translations.js';
 import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import { hintKey, type FlowAccumulator, type FlowTranslation, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
@@ -37,8 +37,10 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   const { cluster, warnings } = clusterOf(ctx.statuses ?? []);
   ctx.warnings.push(...warnings);
   findSamePacketTranslations(acc, (w, s) => resolver.resolve(w, s));
+  natRuleTranslations(acc);
   applyTranslations(acc, (w, s) => resolver.resolve(w, s));
   noteMismatchedReplies(acc, (w, s) => resolver.resolve(w, s));
+  noteUnresolvedNatRules(acc);
   const clocks = alignClocks(acc.flows.values(), (s) => ctx.streams[s]?.name ?? `input ${s}`);
   resolver.shifts = clocks.shifts;
   ctx.warnings.push(...clocks.warnings);
@@ -50,7 +52,7 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   const pairs = orderFlows(records, acc);
   for (const { flow, direction } of pairs) {
     // A flow between one address and port and itself (loopback) is its own reverse: it has none.
-    const reverse = acc.flows.get(flow.ref.reverseKey);
+    const reverse = reverseOf(acc, flow);
     flows.push(buildFlow(flow, reverse === flow ? undefined : reverse, direction, resolver, ctx, cluster, cilium));
   }
   nameIcmpErrors(flows);
@@ -80,6 +82,11 @@ function debugOffNotes(endpoints: readonly ReportEndpoint[], monitorNodes: Set<s
   return out;
 }
 
+/** The other direction of a flow: by its reverse tuple, or for a translated flow the one its translation paired it with. */
+function reverseOf(acc: FlowAccumulator, flow: FlowRecord): FlowRecord | undefined {
+  return acc.flows.get(flow.ref.reverseKey) ?? (flow.pairKey !== undefined ? acc.flows.get(flow.pairKey) : undefined);
+}
+
 /** Request before its reply; IP flows in order of first appearance, ARP last. */
 function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRecord; direction: 'request' | 'reply' }[] {
   const done = new Set<string>();
@@ -87,7 +94,7 @@ function orderFlows(records: FlowRecord[], acc: FlowAccumulator): { flow: FlowRe
   const sorted = [...records].sort((a, b) => Number(a.ref.proto === 'arp') - Number(b.ref.proto === 'arp') || a.firstSeq - b.firstSeq);
   for (const f of sorted) {
     if (done.has(f.key)) continue;
-    const found = acc.flows.get(f.ref.reverseKey);
+    const found = reverseOf(acc, f);
     const rev = found === f ? undefined : found;
     let request = f;
     let reply = rev;
@@ -438,6 +445,12 @@ function buildPackets(
           candidates[Math.min(k, candidates.length - 1)].hops.push(hop);
           return;
         }
+      }
+      // A capture's line is a packet of its own: one it could not identify (a TCP ACK tcpdump prints
+      // without seq) is none of the identified ones of its stream, so it stays with the flow.
+      if (hop.tool === 'tcpdump' || hop.tool === 'pcap') {
+        flowLevel.push(hop);
+        return;
       }
       // The k-th hop of a stream goes with the k-th captured packet (marked by flow); the rest stay with the flow.
       const i = order++;

@@ -21,6 +21,8 @@ export interface NetfilterWay {
   final?: { chain: string; verdict: string };
   /** The packet went on, translated, as this flow (`src > dst`). */
   continuedAs?: string;
+  /** Traced by nf_tables (xtables-monitor, nft monitor trace), where a hook without a chain prints nothing. */
+  nft?: boolean;
 }
 
 /** readNetfilter reads a flow's traced chains; undefined when no trace saw the flow. */
@@ -44,7 +46,7 @@ export function readNetfilter(evidence: FlowEvidence, onStream?: (stream: number
   else if (hooks.size === 1 && hooks.has('PREROUTING')) kind = 'prerouting-only';
   else kind = 'other';
   const final = evidence.iptablesFinal && (!onStream || onStream(evidence.iptablesFinal.stream)) ? { chain: evidence.iptablesFinal.chain, verdict: evidence.iptablesFinal.verdict } : undefined;
-  return { kind, chains, in: inIf, out: outIf, final, continuedAs: evidence.iptablesContinuedAs };
+  return { kind, chains, in: inIf, out: outIf, final, continuedAs: evidence.iptablesContinuedAs, ...(evidence.iptablesNft ? { nft: true } : {}) };
 }
 
 /** One line of evidence: the chains a node's trace showed, and the interfaces. */
@@ -70,6 +72,12 @@ export function netfilterSentence(way: NetfilterWay, dir: string): string {
     case 'prerouting-only':
       if (way.continuedAs) {
         return `Path host-stack: the ${dir} entered the host${way.in ? ` on ${way.in}` : ''} and its addresses were translated in PREROUTING (${chains}): the same trace goes on as ${way.continuedAs}.`;
+      }
+      // nf_tables hooks only the chains that exist (iptables-nft adds a built-in chain when a rule
+      // first needs it), so a trace of it says nothing of hooks without one; the legacy tables
+      // register every chain of a table at once (xt_hook_ops_alloc), so there a missing hook is one not reached.
+      if (way.nft) {
+        return `Path host-stack: the ${dir} entered the host${way.in ? ` on ${way.in}` : ''} and was traced in PREROUTING (${chains}), and no later hook printed it: where it went after the routing decision is unknown, since nf_tables traces only chains that exist (iptables-nft creates one when a rule needs it); a chain in INPUT and FORWARD (or a capture on the way out) would decide whether it was discarded, delivered or forwarded.${final}`;
       }
       return `Path host-stack: the ${dir} entered the host${way.in ? ` on ${way.in}` : ''} and was traced in PREROUTING (${chains}) but reached neither INPUT nor FORWARD: the routing decision discarded it (no route, rp_filter, forwarding disabled), unless the trace was cut short.${final}`;
     default:

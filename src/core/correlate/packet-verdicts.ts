@@ -175,7 +175,7 @@ function maxSendsAtOnePoint(p: VerdictPacket): number {
   const counts = new Map<string, number>();
   let max = 0;
   for (const h of p.hops) {
-    if (h.tool !== 'tcpdump' && h.tool !== 'pcap') continue;
+    if ((h.tool !== 'tcpdump' && h.tool !== 'pcap') || h.match !== 'packet') continue;
     const n = (counts.get(h.point) ?? 0) + 1;
     counts.set(h.point, n);
     if (n > max) max = n;

@@ -45,6 +45,11 @@ function applyPacketTranslation(acc: FlowAccumulator, t: TranslationRecord, entr
   if (noteStaleRevnat(t, entry, [forward, replyFlow])) return;
   // The reply comes back from the translated address and is translated back to the original one.
   const reply = joinFlows(acc, t.before.reverseKey, t.after.reverseKey, undefined, moved);
+  if (reply && forward && reply.ref.reverseKey !== forward.key) {
+    // A request folded under its original tuple and a reply kept under the backend's are one connection.
+    forward.pairKey = reply.key;
+    reply.pairKey = forward.key;
+  }
   if (reply) {
     const back: FlowTranslation = t.kind === 'dnat'
       ? { point: entry.point, kind: 'revnat', from: entry.to, to: entry.from, evidence: `reverse of the DNAT (${entry.from} -> ${entry.to}): conntrack translates the reply's source back` }
@@ -139,6 +144,10 @@ export function noteMismatchedReplies(acc: FlowAccumulator, resolve: (where: Poi
       const r = reply.ref;
       if (reply === request || (reply.role ?? reply.ctRole) !== 'reply' || r.proto !== request.ref.proto) continue;
       if (r.dst !== request.ref.src || r.dstPort !== request.ref.srcPort || (r.src === request.ref.dst && r.srcPort === request.ref.dstPort)) continue;
+      // The request was translated to exactly where this answer comes from (an evidenced DNAT): on
+      // the backend's side of that NAT the answer has the backend's address by design, and
+      // conntrack translates it back on its way out (applyTranslations gave it that revnat).
+      if (request.translations?.some((t) => t.kind === 'dnat' && t.to === endText(r.src, r.srcPort))) continue;
       const proof = tcpAnswer(request, reply);
       const to = endText(request.ref.dst, request.ref.dstPort);
       const from = endText(r.src, r.srcPort);
@@ -255,4 +264,58 @@ function noteStaleRevnat(t: TranslationRecord, entry: FlowTranslation, flows: (F
   const words = `The service lookup created this connection with reverse NAT index ${t.revnat}, but its conntrack entry carries ${stale}: a stale entry of another service; the reply is translated back with that service's address (reverse NAT ${stale}), not ${entry.from} the client connected to.`;
   for (const f of new Set(flows)) if (f && !(f.notes ??= []).includes(words)) f.notes.push(words);
   return true;
+}
+
+/** `10.0.0.5`, `10.0.0.5:8080`, `[fd00::5]:80`: one address (and port); undefined for a range. */
+function singleEnd(to: string): { ip: string; port?: number } | undefined {
+  const m = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(to) ?? /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(to) ?? /^([0-9a-fA-F:]*:[0-9a-fA-F:]*)$/.exec(to);
+  if (!m) return undefined;
+  return m[2] !== undefined ? { ip: m[1], port: Number(m[2]) } : { ip: m[1] };
+}
+
+/**
+ * A DNAT or SNAT rule a netfilter trace matched, accepted, with no later line of that packet to
+ * show the result (the trace id ends there: the next hooks had no traced chain, or the output was
+ * cut). The nat table is traversed only by a connection's first packet, and the DNAT/SNAT target
+ * sets up the connection's mapping (xt_nat.c -> nf_nat_setup_info(); ACCEPT when it succeeded);
+ * nf_nat_inet_fn() (net/netfilter/nf_nat_core.c) then applies it to that same packet with
+ * nf_nat_packet() as the hook returns. So the packet went on with the rule's address, and its
+ * port where the rule names one (else the port is kept). A range names no one address: noted, not translated.
+ */
+export function natRuleTranslations(acc: FlowAccumulator): void {
+  for (const flow of acc.flows.values()) {
+    const rule = flow.natRule;
+    if (!rule?.to || rule.target === 'MASQUERADE' || rule.verdict !== 'accept' || flow.evidence.iptablesContinuedAs) continue;
+    const to = singleEnd(rule.to);
+    if (!to) continue;
+    const a = flow.ref;
+    const dnat = rule.target === 'DNAT';
+    const after = flowOf({
+      ip: { version: a.src.includes(':') ? 6 : 4, src: dnat ? a.src : to.ip, dst: dnat ? to.ip : a.dst },
+      l4: { proto: a.proto, srcPort: !dnat && to.port !== undefined ? to.port : a.srcPort, dstPort: dnat && to.port !== undefined ? to.port : a.dstPort },
+    });
+    if (!after || after.key === a.key) continue;
+    const changed = dnat ? `destination ${endText(a.dst, a.dstPort)} became ${endText(after.dst, after.dstPort)}` : `source ${endText(a.src, a.srcPort)} became ${endText(after.src, after.srcPort)}`;
+    acc.translations.push({
+      kind: dnat ? 'dnat' : 'snat', before: a, after, where: { kind: 'iptables' }, stream: rule.stream ?? 0,
+      evidence: `netfilter trace: the packet matched ${rule.text.trim()} in ${rule.chain} (verdict accept); the nat table sees only a connection's first packet, and an accepted ${rule.target} is applied to that packet as it leaves the hook (nf_nat_setup_info, then nf_nat_packet): its ${changed}; no later line of the trace shows it`,
+    });
+  }
+}
+
+/**
+ * A NAT rule a trace matched whose result no observation showed (no later line of the packet, no
+ * reply, no capture beyond the host): the report says what is known and what would decide it.
+ */
+export function noteUnresolvedNatRules(acc: FlowAccumulator): void {
+  for (const flow of acc.flows.values()) {
+    const rule = flow.natRule;
+    if (!rule || flow.translations?.length || flow.evidence.iptablesContinuedAs) continue;
+    const end = rule.target === 'DNAT' ? 'destination' : 'source';
+    const why = rule.verdict !== undefined && rule.verdict !== 'accept'
+      ? `its verdict was ${rule.verdict}, not accept, so the mapping may not have been set up`
+      : rule.target === 'MASQUERADE' ? 'masquerade takes the address of the outgoing interface, which the trace does not print' : rule.to ? `${rule.to} is a range: the trace does not say which address of it was chosen` : 'the rule names no address';
+    const words = `The trace matched ${rule.target} in ${rule.chain} (${rule.text.trim()}), and no later observation shows the packet: its ${end} was translated, but to what is unknown (${why}); a capture beyond this host's hook, or conntrack -L, would show it.`;
+    if (!(flow.notes ??= []).includes(words)) flow.notes.push(words);
+  }
 }
