@@ -154,12 +154,14 @@ async function monitorChecks(resolver: EndpointResolver, agent: AgentInfo): Prom
   let level: string | undefined;
   let why = '';
   let debug: boolean[] = [];
+  let audit: { id: number | null; on: boolean }[] = [];
   try {
     const r = await resolver.runInAgent(agent, [agent.cli, 'endpoint', 'list', '-o', 'json']);
     if (r.exitCode === 0) {
       const { endpoints, error } = parseEndpointGetJson(r.stdout);
       level = endpoints.find((e) => e.monitorAggregation !== undefined)?.monitorAggregation;
       debug = endpoints.flatMap((e) => (e.datapathDebug === undefined ? [] : [e.datapathDebug]));
+      audit = endpoints.flatMap((e) => (e.policyAuditMode === undefined ? [] : [{ id: e.id, on: e.policyAuditMode }]));
       if (level === undefined) why = error ?? 'no endpoint shows MonitorAggregationLevel';
     } else {
       why = r.stderr.trim().split('\n', 1)[0] || `exit ${r.exitCode}`;
@@ -168,7 +170,25 @@ async function monitorChecks(resolver: EndpointResolver, agent: AgentInfo): Prom
     if (!(e instanceof DatapathError)) throw e;
     why = e.message;
   }
-  return [aggregationCheck(scope, level, why), debugCheck(scope, debug, why)];
+  return [aggregationCheck(scope, level, why), debugCheck(scope, debug, why), auditCheck(scope, audit, why)];
+}
+
+/**
+ * Policy audit mode (the endpoints' PolicyAuditMode option; Helm policyAuditMode): the datapath
+ * still decides, but lets through what policy would deny, and the verdict says audit. A trace then
+ * shows no policy drop where one would happen with enforcement.
+ */
+function auditCheck(scope: string, audit: { id: number | null; on: boolean }[], why: string): DoctorCheck {
+  if (audit.length === 0) return { check: 'policy', scope, level: 'pass', detail: `policy audit mode unknown (${why || 'no endpoint shows its PolicyAuditMode option'})` };
+  const on = audit.filter((a) => a.on);
+  if (on.length === 0) return { check: 'policy', scope, level: 'pass', detail: `policy audit mode off (${audit.length} endpoints): policy denials are drops` };
+  const ids = on.slice(0, 5).map((a) => a.id ?? '?').join(', ') + (on.length > 5 ? ', ...' : '');
+  return {
+    check: 'policy',
+    scope,
+    level: 'warn',
+    detail: `policy audit mode on for ${on.length} of ${audit.length} endpoints (${ids}): nothing policy would deny is dropped, its verdicts say audit, so a trace shows no policy drop there; to enforce: ${'`'}cilium-dbg endpoint config <id> PolicyAuditMode=Disabled${'`'} (or policyAuditMode=false in Helm)`,
+  };
 }
 
 function aggregationCheck(scope: string, level: string | undefined, why: string): DoctorCheck {

@@ -12,7 +12,7 @@ import { readKernelPath } from './kernel-path.js';
 import { clusterOf, type StatusInput } from './cluster.js';
 import type { LbState } from '../model/lb-state.js';
 import { alignClocks, guardDelta } from './clocks.js';
-import { explainDrop, type PolicyInputs } from './policy-explain.js';
+import { auditNote, explainDrop, type PolicyInputs } from './policy-explain.js';
 import { windowCovers, type CaptureWindow } from './capture-windows.js';
 
 /** What the report builder needs besides the flows: inputs as they ended, and what we know of endpoints. */
@@ -244,6 +244,8 @@ function buildFlow(
     // A drop by any other cause is already said in the first conclusion; a policy's needs the why.
     if (why.byPolicy) out.conclusions.push(why.summary);
   }
+  const audit = auditNote(flow);
+  if (audit) out.conclusions.push(audit);
   return out;
 }
 

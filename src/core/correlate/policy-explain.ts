@@ -95,6 +95,16 @@ export function explainDrop(flow: ReportFlow, record: FlowRecord, ctx: ExplainCo
   };
 }
 
+/**
+ * A flow let through by policy audit mode: the verdict says audit where enforcement would have
+ * denied (bpf/lib/policy.h: with POLICY_AUDIT_MODE a denial becomes an allowed, audited verdict).
+ */
+export function auditNote(record: FlowRecord): string | undefined {
+  const audited = (record.evidence.policy ?? []).filter((r) => (r.event.tool === 'monitor' ? r.event.verdict === 'audit' : r.event.verdict === 'AUDIT' || r.event.verdict === 'AUDITED'));
+  if (!audited.length) return undefined;
+  return `Policy audit mode: ${audited.map((r) => verdictWords(r.event)).join('; ')}: policy would have denied this without audit mode, and let it through; a trace with enforcement on would show the drop.`;
+}
+
 function codeOf(records: PolicyRecord[], reason: string): number | undefined {
   for (const r of records) if (r.event.dropCode !== undefined) return r.event.dropCode;
   return dropReasonCode(reason);

@@ -34,5 +34,10 @@ export interface EndpointInfo {
    * without it the datapath prints no `cilium monitor -v` DEBUG lines. Off by default.
    */
   datapathDebug?: boolean;
+  /**
+   * The endpoint's PolicyAuditMode option: on, its policy verdicts say audit and nothing it would
+   * deny is dropped (pkg/option PolicyAuditMode; Helm policyAuditMode).
+   */
+  policyAuditMode?: boolean;
   source: 'endpoint-list' | 'endpoint-get' | 'cilium-endpoint' | 'cilium-endpoint-slice';
 }

@@ -236,6 +236,9 @@ export function endpointsFromAgentJson(value: unknown): EndpointsResult {
     const debug =
       asString(asRecord(asRecord(status.realized)?.options)?.Debug) ?? asString(asRecord(asRecord(obj.spec)?.options)?.Debug);
     if (debug !== undefined) info.datapathDebug = debug === 'Enabled';
+    const audit =
+      asString(asRecord(asRecord(status.realized)?.options)?.PolicyAuditMode) ?? asString(asRecord(asRecord(obj.spec)?.options)?.PolicyAuditMode);
+    if (audit !== undefined) info.policyAuditMode = audit === 'Enabled';
     endpoints.push(info);
   }
   return { endpoints };

@@ -108,6 +108,21 @@ describe('runDoctor', () => {
     expect(line(checks, 'hubble')).toEqual({ check: 'hubble', scope: 'worker-1', level: 'pass', detail: 'Hubble Ok: trace reads its flows (timed Cilium hops, verdicts and drop reasons) with the hubble probe' });
   });
 
+  it('policy audit mode: off in the real endpoint (PolicyAuditMode Disabled) passes; on, it warns that nothing policy denies is dropped', async () => {
+    const off = await runDoctor(new Kube(), new Agent(agentAnswers()), request);
+    expect(line(off, 'policy')).toEqual({ check: 'policy', scope: 'worker-1', level: 'pass', detail: 'policy audit mode off (1 endpoints): policy denials are drops' });
+    // The same endpoint with the option as `cilium-dbg endpoint config 33 PolicyAuditMode=Enabled` leaves it.
+    const audited = ENDPOINT_GET.replaceAll('"PolicyAuditMode": "Disabled"', '"PolicyAuditMode": "Enabled"');
+    expect(audited).not.toBe(ENDPOINT_GET);
+    const on = await runDoctor(new Kube(), new Agent(agentAnswers({ 'cilium-dbg endpoint list -o json': { stdout: audited } })), request);
+    expect(line(on, 'policy')).toEqual({
+      check: 'policy',
+      scope: 'worker-1',
+      level: 'warn',
+      detail: 'policy audit mode on for 1 of 1 endpoints (33): nothing policy would deny is dropped, its verdicts say audit, so a trace shows no policy drop there; to enforce: `cilium-dbg endpoint config <id> PolicyAuditMode=Disabled` (or policyAuditMode=false in Helm)',
+    });
+  });
+
   it('asks every permission once, required when any reason requires it', async () => {
     const kube = new Kube();
     kube.denied = new Set(['create pods/exec shop', 'list pods shop', 'get nodes (cluster)']);

@@ -125,7 +125,7 @@ describe('cilium endpoint get JSON', () => {
         ],
         pod: { namespace: 'kube-system', name: 'coredns-54558b56c7-zth5g' },
         state: 'ready', interface: 'lxcf9e134da9662', ifindex: 94, podInterface: 'eth0',
-        mac: '86:28:9e:26:0f:a5', hostMac: '52:b7:d0:6a:ac:bd', monitorAggregation: 'Medium', datapathDebug: false, source: 'endpoint-get',
+        mac: '86:28:9e:26:0f:a5', hostMac: '52:b7:d0:6a:ac:bd', monitorAggregation: 'Medium', datapathDebug: false, policyAuditMode: false, source: 'endpoint-get',
       },
     ]);
   });

@@ -233,3 +233,17 @@ describe('the policies that select the enforcing endpoint, from policy objects a
     ]);
   });
 });
+
+describe('policy audit mode in the report', () => {
+  it('an audit verdict (docs 1.8, host firewall 1.10) says policy would have denied it and let it through; allowed ones say nothing', async () => {
+    const notes = async (file: string) => (await analyzeFixtures([`${MONITOR}${file}`])).flows.map((f) => f.conclusions.filter((c) => c.startsWith('Policy audit mode')));
+    expect(await notes('docs-v1.8-policy-verdict-audit.txt')).toEqual([
+      ['Policy audit mode: cilium monitor: endpoint 232 ingress audit (match none), remote identity 31028: policy would have denied this without audit mode, and let it through; a trace with enforcement on would show the drop.'],
+    ]);
+    expect(await notes('docs-v1.10-host-firewall-policy-verdict-audit.txt')).toEqual([
+      [],
+      [],
+      ['Policy audit mode: cilium monitor: endpoint 1687 ingress audit (match none), remote identity 2: policy would have denied this without audit mode, and let it through; a trace with enforcement on would show the drop.'],
+    ]);
+  });
+});
