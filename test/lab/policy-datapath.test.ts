@@ -7,7 +7,7 @@
  * policy lets the same ping through again.
  */
 import { describeAsRoot } from './require-root.js';
-import { emulated, icmpLines, ping, pwruFuncs, quiet, settle, tcpdump, useLab, type TestLab } from './lab-harness.js';
+import { emulated, emulatedOnce, icmpLines, ping, pwruFuncs, quiet, settle, tcpdump, useLab, type TestLab } from './lab-harness.js';
 import { policyEndpoints, writePolicy } from './policy/agent-files.js';
 import type { PolicyObject } from './policy/resolve.js';
 import { parseMonitorLine } from '../../src/core/parse/cilium-monitor.js';
@@ -104,5 +104,43 @@ describeAsRoot('network policy in the lab datapath (bpf host routing, VXLAN)', (
     ]);
     expect(funcs.slice(funcs.indexOf('tcf_classify'))).toContain('sk_skb_reason_drop(SKB_DROP_REASON_TC_INGRESS)');
     expect(funcs).not.toContain('skb_do_redirect');
+  }, 60000);
+
+  it('cilium-dbg policy get, endpoint get and policy selectors answer from the state the maps were loaded from', async () => {
+    const l = lab();
+    const allow: PolicyObject = { kind: 'CiliumNetworkPolicy', namespace: 'default', name: 'cni-allow-from-same', uid: 'u1', spec: { endpointSelector: { matchLabels: { app: 'cni' } }, ingress: [{ fromEndpoints: [{ matchLabels: { run: 'same' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }] } };
+    const deny: PolicyObject = { kind: 'CiliumClusterwideNetworkPolicy', name: 'deny-same', uid: 'u2', spec: { endpointSelector: { matchLabels: { app: 'cni' } }, ingressDeny: [{ fromEndpoints: [{ matchLabels: { run: 'same' } }] }] } };
+    await applyPolicies(l, [allow, deny]);
+    const get = emulatedOnce(l, 'bpf1', 'cilium-dbg', ['policy', 'get', 'k8s:io.cilium.k8s.policy.name=cni-allow-from-same']);
+    expect(get.status).toBe(0);
+    const [json, revision] = get.stdout.split(/\n(?=Revision: )/);
+    expect(revision).toBe(`Revision: ${revision.slice(10).trim()}\n`);
+    expect(JSON.parse(json)).toEqual([
+      {
+        endpointSelector: { matchLabels: { 'any:app': 'cni', 'k8s:io.kubernetes.pod.namespace': 'default' } },
+        ingress: [{ fromEndpoints: [{ matchLabels: { 'any:run': 'same', 'k8s:io.kubernetes.pod.namespace': 'default' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }],
+        labels: [
+          { key: 'io.cilium.k8s.policy.derived-from', value: 'CiliumNetworkPolicy', source: 'k8s' },
+          { key: 'io.cilium.k8s.policy.name', value: 'cni-allow-from-same', source: 'k8s' },
+          { key: 'io.cilium.k8s.policy.namespace', value: 'default', source: 'k8s' },
+          { key: 'io.cilium.k8s.policy.uid', value: 'u1', source: 'k8s' },
+        ],
+      },
+    ]);
+    const [ep] = JSON.parse(emulatedOnce(l, 'bpf1', 'cilium-dbg', ['endpoint', 'get', '3663']).stdout);
+    expect(ep.status.policy.realized).toMatchObject({
+      'policy-enabled': 'ingress',
+      'allowed-egress-identities': [0],
+      'allowed-ingress-identities': null,
+      'denied-ingress-identities': [31009],
+      // The allow of 80/TCP from 31009 became the clusterwide deny's (deny wins).
+      l4: { egress: [], ingress: [{ rule: '80/TCP', 'derived-from-rules': [['k8s:io.cilium.k8s.policy.derived-from=CiliumClusterwideNetworkPolicy', 'k8s:io.cilium.k8s.policy.name=deny-same']] }] },
+    });
+    const list = emulatedOnce(l, 'bpf1', 'cilium-dbg', ['endpoint', 'list']).stdout;
+    expect(list).toMatch(/^3663\s+Enabled\s+Disabled\s+37483\s/m);
+    expect(list).toMatch(/^2836\s+Disabled\s+Disabled\s+31009\s/m);
+    const selectors = emulatedOnce(l, 'bpf1', 'cilium-dbg', ['policy', 'selectors']).stdout.split('\n');
+    expect(selectors[0].split(/\s{2,}/)).toEqual(['SELECTOR', 'USERS', 'IDENTITIES']);
+    expect(selectors).toContain('&LabelSelector{MatchLabels:map[string]string{any.run: same,k8s.io.kubernetes.pod.namespace: default,},MatchExpressions:[]LabelSelectorRequirement{},}   1       31009');
   }, 60000);
 });

@@ -10,6 +10,7 @@ import { endpointGet, endpointList } from './cilium/endpoint.js';
 import { serviceList } from './cilium/service.js';
 import { parseMonitorArgs, runMonitor } from './cilium/monitor.js';
 import { status } from './cilium/status.js';
+import { policyGet, policySelectors } from './cilium/policy.js';
 import { nodeContext, runEmulated } from './lab-context.js';
 
 const name = process.env.LAB_CLI_NAME || 'cilium-dbg';
@@ -38,7 +39,7 @@ function main(argv: string[]): number {
   const args = argv.filter((a, i) => !(a === '-D' || a === '--debug' || ((a === '-H' || a === '--host') && i >= 0)));
   const [command, ...rest] = args;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(`CLI for interacting with the local Cilium Agent (EMULATED by the datapath lab)\n\nUsage:\n  ${name} [command]\n\nAvailable Commands:\n  endpoint    Manage endpoints\n  monitor     Display BPF program events\n  service     Manage services & loadbalancers\n  status      Display status of daemon\n  version     Print version information\n`);
+    process.stdout.write(`CLI for interacting with the local Cilium Agent (EMULATED by the datapath lab)\n\nUsage:\n  ${name} [command]\n\nAvailable Commands:\n  endpoint    Manage endpoints\n  monitor     Display BPF program events\n  policy      Manage security policies\n  service     Manage services & loadbalancers\n  status      Display status of daemon\n  version     Print version information\n`);
     return 0;
   }
   if (command === 'version') {
@@ -68,6 +69,21 @@ function main(argv: string[]): number {
       return 0;
     }
     throw new CliError(sub === undefined ? `"${name} endpoint" requires a subcommand` : `unknown command "${sub}" for "${name} endpoint"`);
+  }
+  if (command === 'policy') {
+    const [sub, ...subArgs] = rest;
+    const { output, rest: r } = takeOutput(subArgs);
+    if (sub === 'get') {
+      unknownFlag(r);
+      process.stdout.write(policyGet(nodeContext(), r));
+      return 0;
+    }
+    if (sub === 'selectors') {
+      unknownFlag(r);
+      process.stdout.write(policySelectors(nodeContext(), output));
+      return 0;
+    }
+    throw new CliError(sub === undefined ? `"${name} policy" requires a subcommand` : `unknown command "${sub}" for "${name} policy"`);
   }
   if (command === 'service' || command === 'svc') {
     const [sub, ...subArgs] = rest;

@@ -142,11 +142,14 @@ function namesNamespace(selector: LabelSelector | undefined): boolean {
   return keys.some((k) => bareKey(k) === 'io.kubernetes.pod.namespace');
 }
 
+/** A peer selector as `cilium-dbg policy selectors` prints it (the k8s LabelSelector's String(), keys with their source as `any.`/`k8s.`). */
 function selectorText(selector: LabelSelector | undefined, namespace: string | undefined): string {
-  const labels = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => `${k.includes(':') ? k : `any:${k}`}=${v}`);
-  const exprs = (selector?.matchExpressions ?? []).map((e) => `${e.key.includes(':') ? e.key : `any:${e.key}`} ${e.operator} [${(e.values ?? []).join(',')}]`);
-  if (namespace !== undefined && !namesNamespace(selector)) labels.push(`k8s:io.kubernetes.pod.namespace=${namespace}`);
-  return `&LabelSelector{MatchLabels:map[string]string{${labels.sort().join(' ')}},MatchExpressions:[${exprs.join(' ')}]}`;
+  const key = (k: string): string => (k.includes(':') ? k : `any:${k}`).replace(':', '.');
+  const labels = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => [key(k), String(v)]);
+  if (namespace !== undefined && !namesNamespace(selector)) labels.push(['k8s.io.kubernetes.pod.namespace', namespace]);
+  const exprs = (selector?.matchExpressions ?? []).map((e) => `LabelSelectorRequirement{Key:${key(e.key)},Operator:${e.operator},Values:[${(e.values ?? []).join(' ')}],}`);
+  const ml = labels.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}: ${v},`).join('');
+  return `&LabelSelector{MatchLabels:map[string]string{${ml}},MatchExpressions:[]LabelSelectorRequirement{${exprs.join(',')}},}`;
 }
 
 /** IPv4 prefix as [network, length]; undefined when not an IPv4 CIDR (or address). */

@@ -12,6 +12,7 @@ import { tabwrite } from '../go-tabwriter.js';
 import { CliError } from './cli-error.js';
 import { goJson } from './monitor-format.js';
 import { atLeast } from './version.js';
+import { endpointPolicyStatus, enforcementColumns } from './policy.js';
 
 type Json = Record<string, unknown>;
 
@@ -42,21 +43,6 @@ function controller(name: string, createdAt: string, interval?: string, successC
     status: { 'last-failure-timestamp': '0001-01-01T00:00:00.000Z', 'last-success-timestamp': ms(createdAt), 'success-count': successCount },
     uuid: stableUid('controller', name, createdAt),
   };
-}
-
-function policy(identity: number): Json {
-  const p = {
-    'allowed-egress-identities': [0],
-    'allowed-ingress-identities': [0, 1],
-    build: 1,
-    'denied-egress-identities': null,
-    'denied-ingress-identities': null,
-    id: identity,
-    l4: { egress: [], ingress: [] },
-    'policy-enabled': 'none',
-    'policy-revision': 1,
-  };
-  return { 'proxy-policy-revision': 1, 'proxy-statistics': [], realized: p, spec: p };
 }
 
 /** One endpoint as models.Endpoint JSON. */
@@ -101,7 +87,7 @@ function endpointModel(ctx: NodeContext, ep: { id: number; identity: number; lab
       labels: { realized: {}, 'security-relevant': ep.labels },
       log: [{ code: 'OK', message: 'Successfully regenerated endpoint program (Reason: Initial build)', state: 'ready', timestamp: createdAt.replace(/\.\d+Z$/, 'Z') }],
       networking,
-      policy: policy(ep.identity),
+      policy: endpointPolicyStatus(ctx, ep.id, ep.identity),
       realized: { 'label-configuration': {}, options: opts },
       state: 'ready',
     },
@@ -133,7 +119,8 @@ export function endpointList(ctx: NodeContext, output: string | undefined): stri
     const labels = (status.labels as Json)['security-relevant'] as string[];
     const ipv4 = (((status.networking as Json).addressing as Json[])[0].ipv4 as string | undefined) ?? '';
     labels.forEach((label, i) => {
-      t += i === 0 ? `${ep.id}\tDisabled\tDisabled\t${(status.identity as Json).id}\t${label}\t\t${ipv4}\t${status.state}\t\n` : `\t\t\t\t${label}\t\t\t\t\n`;
+      const [ingress, egress] = enforcementColumns(ctx, ep.id as number);
+      t += i === 0 ? `${ep.id}\t${ingress}\t${egress}\t${(status.identity as Json).id}\t${label}\t\t${ipv4}\t${status.state}\t\n` : `\t\t\t\t${label}\t\t\t\t\n`;
     });
   }
   return tabwrite(t, 5, 3);
