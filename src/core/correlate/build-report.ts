@@ -423,7 +423,9 @@ function buildPackets(
       counted++;
       return false;
     });
-    let order = 0;
+    // Counted per observation point: each point sees each packet once (a stream of one monitor
+    // holds the `<-` and `->` records of every packet, at two endpoints, in turn).
+    const order = new Map<string, number>();
     // Hops that know the ICMP id but not the seq (monitor's CT tuple) go, in order, to the packets
     // with that id: the k-th such hop of a stream to the k-th ping of that session.
     const hintOrder = new Map<string, number>();
@@ -454,8 +456,10 @@ function buildPackets(
         flowLevel.push(hop);
         return;
       }
-      // The k-th hop of a stream goes with the k-th captured packet (marked by flow); the rest stay with the flow.
-      const i = order++;
+      // The k-th hop of a stream at a point goes with the k-th captured packet (marked by flow); the rest stay with the flow.
+      const at = hintKey(hop.where);
+      const i = order.get(at) ?? 0;
+      order.set(at, i + 1);
       if (i < keyedCount) packets[i].hops.push(hop);
       else flowLevel.push(hop);
     });
