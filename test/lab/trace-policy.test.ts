@@ -122,4 +122,30 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
     expect(conclusion(request((await trace('same', 'cni-6vf5d')).report, 'same'))).toEqual(delivered(['redirect-peer']));
     await remove('allow-same-to-cni.yaml');
   }, 180_000);
+
+  it.each([
+    ['cross node (VXLAN)', 'same', ['overlay'], ['overlay', 'redirect-peer'], 'cilium:bpf2', 31009],
+    ['same node', 'cni-x7k2m', ['unknown'], ['redirect-peer'], 'cilium:bpf2/1187', 37483],
+  ])('NetworkPolicy, L4, %s: tcp:80 allowed and delivered, udp:53 dropped at the ingress of web; deleted, udp:53 delivered', async (_kind, src, path, fixedPath, point, srcIdentity) => {
+    const WEB = { endpointId: 2401, pod: 'default/web', node: 'bpf2', identity: 12187 };
+    const l4 = async (traffic: string) => {
+      const r = await cli(['trace', src, 'web', '--kubeconfig', lab().kubeconfig, '-o', 'json', '--count', '1', '--traffic', traffic]);
+      const report = JSON.parse(r.out) as HopReport;
+      const proto = traffic.split(':')[0];
+      const flows = report.flows.filter((f) => f.direction === 'request' && f.source?.pod === src && f.protocol === proto);
+      if (flows.length !== 1) throw new Error(`${flows.length} ${proto} request flows from ${src}`);
+      return flows[0];
+    };
+    await apply('netpol-web-tcp80-only.yaml');
+    expect(conclusion(await l4('tcp:80'))).toEqual(delivered(fixedPath));
+    expect(conclusion(await l4('udp:53'))).toEqual({
+      verdict: 'dropped', outcome: 'dropped', path, dropPoint: point, dropReason: 'Policy denied',
+      explanation: {
+        reason: 'Policy denied', code: 133, byPolicy: true, dropPoint: point, direction: 'ingress', enforcedBy: WEB, identities: [srcIdentity, 12187],
+        verdicts: [`cilium monitor: endpoint 2401 ingress denied (match none), remote identity ${srcIdentity}`],
+      },
+    });
+    await remove('netpol-web-tcp80-only.yaml');
+    expect(conclusion(await l4('udp:53'))).toEqual(delivered(fixedPath));
+  }, 240_000);
 });
