@@ -126,6 +126,11 @@ export interface ExecResult {
   failure?: DatapathError;
   /** argv[0] does not exist in the container (exit 127, or the runtime's "executable file not found"). */
   commandNotFound?: boolean;
+  /**
+   * The session was open and ended without an exit status (the API server restarted, the network
+   * dropped): the command may still be running in the container (closing a stream does not end it).
+   */
+  streamLost?: boolean;
 }
 
 export interface ExecPort {

@@ -4,7 +4,7 @@ import type { PodHandle, ProbePodNeed, ProbePodRole, TraceNode, TraceTarget } fr
 import { netnsLinksArgv, nodeLinksArgv, routeGetArgv } from '../probes/discovery.js';
 import { PROBE_CONTAINER } from '../probes/probe-command.js';
 import type { ExecPort, KubePort, PodRef, ProbePodSpec } from './ports.js';
-import { describeExit } from './run-probes.js';
+import { describeExit, whileUnavailable } from './run-probes.js';
 
 /** Labels every probe pod carries: `cleanup` finds them by the first, one run's by the second. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -98,7 +98,8 @@ export async function startProbePods(
           outcome.forbidden ??= message;
           node.probePodProblems[need.role] = `probe pods are forbidden in ${opts.namespace}`;
         } else {
-          node.probePodProblems[need.role] = `the ${need.role} pod ${spec.namespace}/${spec.name} did not start: ${message}`;
+          const pull = /ImagePullBackOff|ErrImagePull|InvalidImageName/.test(message) ? `: the node cannot pull ${spec.image}; check the name and that the node reaches its registry, or give ${need.role === 'pwru' ? '--pwru-image' : '--probe-image'}` : '';
+          node.probePodProblems[need.role] = `the ${need.role} pod ${spec.namespace}/${spec.name} did not start: ${message}${pull}`;
         }
       }
     }),
@@ -144,11 +145,11 @@ export async function deleteProbePods(kube: KubePort, created: PodRef[]): Promis
   const problems: string[] = [];
   await Promise.all(
     created.map(async (ref) => {
-      try {
-        await kube.deletePod(ref);
-      } catch (err) {
-        problems.push(`probe pod ${ref.namespace}/${ref.name} could not be deleted (${(err as Error)?.message ?? err}): run kubectl datapath cleanup`);
-      }
+      const err = await whileUnavailable(
+        () => kube.deletePod(ref).then(() => undefined, (e: unknown) => e),
+        (e) => e,
+      );
+      if (err !== undefined) problems.push(`probe pod ${ref.namespace}/${ref.name} could not be deleted (${(err as Error)?.message ?? err}): run kubectl datapath cleanup`);
     }),
   );
   return problems;

@@ -1,5 +1,6 @@
+import { NotFoundError, UnavailableError } from '../core/errors.js';
 import { commandName, mergeStops, type ProbeCommand } from '../probes/probe-command.js';
-import type { ExecPort, ExecResult } from './ports.js';
+import type { ExecPort, ExecRequest, ExecResult } from './ports.js';
 
 /** How long the short commands (setup, stop, teardown) may take. */
 const SHORT_COMMAND_MS = 15_000;
@@ -9,6 +10,8 @@ const END_GRACE_MS = 3_000;
 const STDERR_KEPT = 64 * 1024;
 /** Readiness markers are looked for in this many leading bytes of text stdout. */
 const READY_SCAN_BYTES = 64 * 1024;
+/** A stop or teardown the API server could not take now (5xx, reset) is tried again for this long. */
+const CLEANUP_RETRY_MS = 10_000;
 
 /** ProbeRun: one probe on the cluster, from start to stop, and everything it printed. */
 export interface ProbeRun {
@@ -114,7 +117,8 @@ export function startProbe(exec: ExecPort, command: ProbeCommand, readyTimeoutMs
       clearTimeout(timer);
       clearTimeout(readyTimer);
     }
-    if (run.state === 'starting') fail(run.stopRequested || run.result.canceled ? 'stopped before it was ready' : `ended before it was ready: ${describeExit(run.result)}`);
+    // A long-running command's stderr was kept on the run, not in its result: its last line says why it ended.
+    if (run.state === 'starting') fail(run.stopRequested || run.result.canceled ? 'stopped before it was ready' : `ended before it was ready: ${describeExit(run.result.commandNotFound || run.result.exitCode === 127 ? run.result : { ...run.result, stderr: run.result.stderr || run.stderr })}`);
     else if (run.state === 'ready') run.state = 'ended';
   })().catch((err: unknown) => fail(`could not run: ${(err as Error)?.message ?? String(err)}`));
   return run;
@@ -129,7 +133,7 @@ export function startProbe(exec: ExecPort, command: ProbeCommand, readyTimeoutMs
 export async function stopProbes(exec: ExecPort, runs: readonly ProbeRun[]): Promise<void> {
   const byContainer = new Map<string, ProbeRun[]>();
   for (const run of runs) {
-    if (!run.launched || run.result) continue;
+    if (stopOwed(run) === undefined) continue;
     const { namespace, name, container } = run.command.target;
     const key = `${namespace}/${name}/${container ?? ''}`;
     const group = byContainer.get(key);
@@ -146,13 +150,29 @@ export async function stopProbes(exec: ExecPort, runs: readonly ProbeRun[]): Pro
   await Promise.all(runs.map((run) => closeAndTearDown(exec, run)));
 }
 
+/**
+ * What the stop command still has to end: the process, when the command has not reported its end
+ * (or its stream was cut without an exit status: the command goes on in the container); only the
+ * pidfile, when the command ended by itself after its wrapper wrote it (a stale pidfile could
+ * later name another process); nothing when it never started.
+ */
+function stopOwed(run: ProbeRun): 'process' | 'pidfile' | undefined {
+  if (!run.launched) return undefined;
+  if (!run.result || run.result.streamLost) return 'process';
+  return run.result.exitCode !== null ? 'pidfile' : undefined;
+}
+
 /** Runs one stop command for probes of one container, then waits a little for them to end. */
 async function requestStop(exec: ExecPort, batch: ProbeRun[], argv: string[]): Promise<void> {
   const { command } = batch[0];
-  for (const run of batch) run.stopRequested = true;
-  const r = await exec.exec({ pod: command.target, container: command.target.container, argv, collect: true, signal: AbortSignal.timeout(SHORT_COMMAND_MS) }).catch((err: unknown) => errorResult(command, argv, err));
-  if (r.exitCode !== 0) for (const run of batch) run.cleanupProblems.push(`${run.command.probe.id}: the stop command failed (${describeExit(r)}); the probe ends by its timeout`);
-  await Promise.all(batch.map((run) => waitAtMost(run.ended, END_GRACE_MS)));
+  const running = batch.filter((run) => stopOwed(run) === 'process');
+  for (const run of running) run.stopRequested = true;
+  const r = await cleanupExec(exec, command, argv);
+  // A deleted pod took its processes (and files) with it: nothing is left to stop.
+  if (r.exitCode !== 0 && !(r.failure instanceof NotFoundError)) {
+    for (const run of running) run.cleanupProblems.push(`${run.command.probe.id}: the stop command failed (${describeExit(r)}); the probe ends by its own timeout, or run kubectl datapath cleanup`);
+  }
+  await Promise.all(running.map((run) => waitAtMost(run.ended, END_GRACE_MS)));
 }
 
 async function closeAndTearDown(exec: ExecPort, run: ProbeRun): Promise<void> {
@@ -160,8 +180,30 @@ async function closeAndTearDown(exec: ExecPort, run: ProbeRun): Promise<void> {
   run.cancel.abort();
   await waitAtMost(run.ended, END_GRACE_MS);
   for (const argv of command.teardown) {
-    const r = await exec.exec({ pod: command.target, container: command.target.container, argv, collect: true, signal: AbortSignal.timeout(SHORT_COMMAND_MS) }).catch((err: unknown) => errorResult(command, argv, err));
-    if (r.exitCode !== 0) run.cleanupProblems.push(`${command.probe.id}: ${argv.join(' ')} failed (${describeExit(r)}): run kubectl datapath cleanup`);
+    const r = await cleanupExec(exec, command, argv);
+    if (r.exitCode !== 0 && !(r.failure instanceof NotFoundError)) run.cleanupProblems.push(`${command.probe.id}: ${argv.join(' ')} failed (${describeExit(r)}): run kubectl datapath cleanup`);
+  }
+}
+
+/** cleanupExec runs a stop or teardown command, again while the API server cannot take it now (5xx, reset), for a bounded time. */
+async function cleanupExec(exec: ExecPort, command: ProbeCommand, argv: string[]): Promise<ExecResult> {
+  const req: ExecRequest = { pod: command.target, container: command.target.container, argv, collect: true };
+  return whileUnavailable(
+    () => exec.exec({ ...req, signal: AbortSignal.timeout(SHORT_COMMAND_MS) }).catch((err: unknown) => errorResult(command, argv, err)),
+    (r) => r.failure,
+  );
+}
+
+/**
+ * whileUnavailable makes an attempt again, with growing pauses, as long as it fails with an
+ * UnavailableError (the API server could not take it now) and CLEANUP_RETRY_MS is not over.
+ */
+export async function whileUnavailable<T>(attempt: () => Promise<T>, errorOf: (outcome: T) => unknown): Promise<T> {
+  const end = performance.now() + CLEANUP_RETRY_MS;
+  for (let pause = 250; ; pause *= 2) {
+    const outcome = await attempt();
+    if (!(errorOf(outcome) instanceof UnavailableError) || performance.now() + pause > end) return outcome;
+    await sleep(pause);
   }
 }
 
@@ -170,6 +212,7 @@ export function probeStatus(run: ProbeRun): string {
   if (run.state === 'failed' || run.state === 'starting') return `failed: ${run.failure ?? 'it never became ready'}`;
   if (run.truncated) return `partial: output cut at ${run.command.maxBytes} bytes`;
   const r = run.result;
+  if (r?.streamLost) return `partial: ${r.error}; what it printed until then is kept: run the trace again for the rest`;
   if (!r || run.stopRequested || r.canceled) return 'ok';
   if (r.exitCode === 0) return 'ok';
   if (r.exitCode === 124) return 'partial: its timeout ended it before the trace did';
@@ -188,8 +231,13 @@ export function describeExit(r: ExecResult): string {
     const tool = named ?? commandName(r.argv);
     return `${tool} is not in the image of ${where}${tool !== r.argv[0] && tail && !named ? `: ${tail}` : ''}`;
   }
+  if (r.failure instanceof NotFoundError) return `${r.error}: it was deleted during the trace (an agent pod is replaced under a new name): run the trace again`;
   if (r.error) return r.error;
   if (r.canceled) return 'canceled';
+  // 128+N: killed by signal N, as runtimes report it; the process did not end by itself.
+  if (r.exitCode !== null && r.exitCode > 128 && r.exitCode < 160) {
+    return `killed by signal ${r.exitCode - 128} (exit ${r.exitCode}) in ${where}: its pod was deleted or restarted, or the node killed it${tail ? `: ${tail}` : ''}`;
+  }
   return `exit ${r.exitCode ?? 'unknown'} in ${where}${tail ? `: ${tail}` : ''}`;
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TRACE_META_FILE, type TraceMeta, type TraceMetaInput } from '../core/analyze/trace-meta.js';
-import { DatapathError } from '../core/errors.js';
+import { DatapathError, NotFoundError } from '../core/errors.js';
 import type { EndpointInfo } from '../core/model/endpoint.js';
 import type { HopReport } from '../core/model/report.js';
 import { involvedNodes, planProbePods, planTrace, type PlannedProbe, type ProbePodNeed, type ProbeTool, type TraceNode, type TracePlan, type TraceTarget, type Traffic } from '../core/plan.js';
@@ -183,6 +183,8 @@ class TraceRun {
   }
 
   private warn(line: string): void {
+    // Both ends on one node meet the same problem (its agent): once is enough.
+    if (this.warnings.includes(line)) return;
     this.warnings.push(line);
     this.progress.warn(line);
   }
@@ -306,11 +308,20 @@ class TraceRun {
     const timedOut = !interrupted && this.deadline.aborted;
     if (interrupted) this.warnings.push('interrupted (Ctrl-C): the report holds what was collected until then');
     if (timedOut) this.warn(`the trace reached its --timeout of ${req.timeoutS} s: the report holds what was collected until then`);
+    if (this.runs.some((r) => probeStatus(r) !== 'ok')) for (const line of await this.deletedEnds()) this.warn(line);
     const { files, meta } = record(this.runId, req, src, dst, [srcR, dstR], this.nodes, this.plan, this.runs, this.unplaced, this.traffic, this.warnings);
     const report = await analyze({ paths: files.map((f) => f.name).sort(), points: [], endpointFiles: [], maxPackets: req.maxPackets }, memoryCatalog(files));
     if (this.ports.save) await save(this.ports.save, files, this.progress);
     const partial = interrupted || timedOut || failure !== undefined || this.traffic?.problem !== undefined || meta.inputs.some((i) => i.status !== 'ok' && !i.status.startsWith(HUBBLE_OFF));
     return { report, partial, interrupted, timedOut };
+  }
+
+  /** Where probes failed: whether a traced pod was deleted meanwhile, which explains them (one line each). */
+  private async deletedEnds(): Promise<string[]> {
+    const gone = await Promise.all(
+      [this.req.src, this.req.dst].map((p) => this.ports.kube.getPod(p).then(() => undefined, (e: unknown) => (e instanceof NotFoundError ? p : undefined))),
+    );
+    return gone.flatMap((p) => (p ? [`${ref(p)} was deleted during the trace: the probes in its netns ended with it; trace pods that keep running`] : []));
   }
 
   /** Creates the probe pods the plan needs on the involved nodes; each starts its probes once it runs. */
@@ -369,8 +380,14 @@ class TraceRun {
 /** The status of a hubble probe whose node has no Hubble: not a gap of the trace, which never asked for it. */
 const HUBBLE_OFF = 'skipped: Hubble is off on';
 
+/**
+ * Hubble is off where `hubble status` itself failed: the command ended before ready with an exit
+ * code of its own. Killed by a signal (its agent pod deleted: 137) or a stream cut without an exit
+ * status says nothing about Hubble: that probe failed, and the report is partial.
+ */
 function isHubbleOff(run: ProbeRun): boolean {
-  return run.command.format === 'hubble' && run.state === 'failed' && !run.stopRequested;
+  const code = run.result?.exitCode;
+  return run.command.format === 'hubble' && run.state === 'failed' && !run.stopRequested && typeof code === 'number' && code > 0 && code < 128;
 }
 
 function ref(p: PodRef): string {

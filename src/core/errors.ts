@@ -31,6 +31,16 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
+/**
+ * UnavailableError: the API server could not answer now (5xx, 429, connection reset or refused):
+ * the same request may succeed a moment later, so cleanup retries it.
+ */
+export class UnavailableError extends DatapathError {
+  constructor(message: string) {
+    super(message, EXIT.error);
+  }
+}
+
 export class UsageError extends DatapathError {
   constructor(message: string) {
     super(message, EXIT.usage);

@@ -4,7 +4,7 @@
  * and Node's network and TLS errors. Each becomes one DatapathError line that says what was
  * refused or missing and what to do, with the exit code of its class.
  */
-import { DatapathError, EXIT, ForbiddenError, NotFoundError } from '../../core/errors.js';
+import { DatapathError, EXIT, ForbiddenError, NotFoundError, UnavailableError } from '../../core/errors.js';
 
 /** ApiCall: what a request was doing, as RBAC sees it, so an error can name it. */
 export interface ApiCall {
@@ -113,10 +113,10 @@ export function translateHttpFailure(failure: HttpFailure, call: ApiCall): Datap
     case 409:
       return new DatapathError(`cannot ${apiCallText(call)}: ${message ?? `${objectText(call)} already exists`}`, EXIT.error);
     case 429:
-      return new DatapathError(`the API server at ${call.server} is throttling requests (429 Too Many Requests); try again in a moment`, EXIT.error);
+      return new UnavailableError(`the API server at ${call.server} is throttling requests (429 Too Many Requests); try again in a moment`);
     default: {
       const what = message ?? (failure.body.trim() === '' ? 'no details' : oneLine(failure.body.slice(0, 300)));
-      if (failure.code >= 500) return new DatapathError(`the API server at ${call.server} failed to ${apiCallText(call)} (${failure.code}): ${what}`, EXIT.error);
+      if (failure.code >= 500) return new UnavailableError(`the API server at ${call.server} failed to ${apiCallText(call)} (${failure.code}): ${what}; it is overloaded, restarting or cannot reach the node: try again in a moment`);
       return new DatapathError(`cannot ${apiCallText(call)} (${failure.code}): ${what}`, EXIT.error);
     }
   }
@@ -203,7 +203,8 @@ export function translateApiError(err: unknown, call: ApiCall): DatapathError {
   if (code !== undefined) {
     const network = NETWORK_CODES[code];
     if (network !== undefined) {
-      return new DatapathError(`the API server at ${call.server} is unreachable (${network}, ${code}): check the cluster address in the kubeconfig, VPN or network`, EXIT.error);
+      // A reset or refusal mid-run is a restarting server as often as a wrong address: either way, another try may work.
+      return new UnavailableError(`the API server at ${call.server} is unreachable (${network}, ${code}): check the cluster address in the kubeconfig, VPN or network`);
     }
     if (TLS_UNTRUSTED.has(code)) {
       return new DatapathError(

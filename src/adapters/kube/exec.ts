@@ -181,7 +181,10 @@ export function createExecPort(kc: KubeConfig): ExecPort {
       }
       if (canceled) return result({ canceled: true });
       const why = sessionError ? `: ${sessionError.message}` : '';
-      return result({ error: `the exec session in ${req.pod.namespace}/${req.pod.name} ended without an exit status (WebSocket close ${closeCode}${why})` });
+      return result({
+        error: `the exec stream to ${req.pod.namespace}/${req.pod.name} was cut without an exit status (WebSocket close ${closeCode}${why}): the API server restarted or the connection dropped`,
+        streamLost: true,
+      });
     },
   };
 }

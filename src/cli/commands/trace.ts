@@ -120,6 +120,8 @@ export async function traceAndRender(flags: TraceFlags, namespace: string, ports
     await writePcapng(outcome.report, join(dir, 'trace.pcapng'), io, (name) => join(save, name));
   }
   if (outcome.interrupted) return EXIT.interrupted;
+  // A report none of whose probes gave anything is no partial report: nothing in it is usable.
+  if (!outcome.report.inputs.some((i) => i.status === 'ok' || i.status.startsWith('partial'))) return EXIT.error;
   const failed = expect ? expectationFailure(outcome.report, src, dst, expect) : undefined;
   if (failed) {
     io.err.write(`${sanitizeTerminalText(failed)}\n`);

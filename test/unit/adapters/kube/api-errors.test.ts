@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { translateApiError, translateHttpFailure, type ApiCall } from '../../../../src/adapters/kube/api-errors.js';
 import { createExecPort } from '../../../../src/adapters/kube/exec.js';
 import { createKubePort } from '../../../../src/adapters/kube/kube-port.js';
-import { DatapathError, EXIT, ForbiddenError, NotFoundError } from '../../../../src/core/errors.js';
+import { DatapathError, EXIT, ForbiddenError, NotFoundError, UnavailableError } from '../../../../src/core/errors.js';
 
 const SERVER = 'https://10.0.0.1:6443';
 const execCall: ApiCall = { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'kube-system', name: 'cilium-x7k2p', server: SERVER };
@@ -84,7 +84,12 @@ describe('translateHttpFailure', () => {
     const bad = translateHttpFailure({ code: 400, body: status(400, 'BadRequest', 'container probe is not valid for pod x') }, execCall);
     expect(bad.message).toBe('cannot create pods/exec in namespace "kube-system" (400): container probe is not valid for pod x');
     const internal = translateHttpFailure({ code: 500, body: 'upstream\nconnect error' }, execCall);
-    expect(internal.message).toBe('the API server at https://10.0.0.1:6443 failed to create pods/exec in namespace "kube-system" (500): upstream; connect error');
+    expect(internal.message).toBe(
+      'the API server at https://10.0.0.1:6443 failed to create pods/exec in namespace "kube-system" (500): upstream; connect error; it is overloaded, restarting or cannot reach the node: try again in a moment',
+    );
+    // Cleanup tries such an answer again; a 400 it does not.
+    expect(internal).toBeInstanceOf(UnavailableError);
+    expect(bad).not.toBeInstanceOf(UnavailableError);
   });
 });
 
