@@ -4,13 +4,17 @@
  *      [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--hubble on|off] [--no-api]
  *   down [--all]     remove the lab (--all: every dplab- namespace, whatever made it)
  *   status
+ *   fault KIND [--node bpf1|bpf2] [--for MS] [--tool T,...] [--pod NS/NAME] [--delay MS]
+ *                    break the running lab on purpose (kinds: test/lab/api/faults.ts)
  * Exit codes: 0 done, 1 failed, 2 usage error, 3 refused (a lab is already up).
  */
 import { labDown, labStatus, labUp, type UpOptions } from './kernel/lab.js';
 import { LabError } from './kernel/run.js';
+import { DEFAULT_LAB_DIR } from './kernel/paths.js';
 import { DATAPATH_MODES } from './kernel/topology.js';
+import { FAULT_KINDS, injectFault, TOOLS, type FaultRequest } from './faults.js';
 
-const USAGE = 'usage: npm run lab -- up [--mode legacy|legacy-endpoint-routes|bpf] [--tunnel vxlan|disabled] [--cilium-version X] [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--hubble on|off] [--no-api] | down [--all] | status';
+const USAGE = `usage: npm run lab -- up [--mode legacy|legacy-endpoint-routes|bpf] [--tunnel vxlan|disabled] [--cilium-version X] [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--hubble on|off] [--no-api] | down [--all] | status | fault ${FAULT_KINDS.join('|')} [--node bpf1|bpf2] [--for MS] [--tool ${TOOLS.join(',')}] [--pod NS/NAME] [--delay MS]`;
 
 class UsageError extends Error {}
 
@@ -68,6 +72,31 @@ function parseUp(args: string[]): UpOptions {
   return opts;
 }
 
+function parseFault([kind, ...args]: string[]): FaultRequest {
+  const found = FAULT_KINDS.find((k) => k === kind);
+  if (!found) throw new UsageError(`fault KIND must be one of ${FAULT_KINDS.join(', ')}${kind ? `, not ${kind}` : ''}`);
+  const req: FaultRequest = { kind: found };
+  const ms = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} needs a whole number of milliseconds`);
+    return n;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i];
+    const v = args[++i];
+    if (flag === '--node') req.node = v;
+    else if (flag === '--for') req.forMs = ms(flag, v);
+    else if (flag === '--delay') req.delayMs = ms(flag, v);
+    else if (flag === '--pod') req.pod = v;
+    else if (flag === '--tool') {
+      req.tools = (v ?? '').split(',');
+      const bad = req.tools.find((t) => !TOOLS.includes(t));
+      if (bad !== undefined) throw new UsageError(`--tool must name ${TOOLS.join(', ')}, not ${bad}`);
+    } else throw new UsageError(`unknown option ${flag}`);
+  }
+  return req;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -84,6 +113,11 @@ async function main(argv: string[]): Promise<number> {
       if (rest.some((a) => a !== '--all')) throw new UsageError(`unknown option ${rest.find((a) => a !== '--all')}`);
       const r = await labDown({ all: rest.includes('--all') });
       process.stderr.write(`lab down in ${r.seconds.toFixed(2)} s: ${r.removedNetns.length} namespaces, ${r.killedPids.length} processes removed\n`);
+      return 0;
+    }
+    case 'fault': {
+      const fault = await injectFault(DEFAULT_LAB_DIR, parseFault(rest));
+      process.stderr.write(`fault ${fault.kind}${fault.node ? ` on ${fault.node}` : ''}${fault.pod ? ` pod ${fault.pod}` : ''}${fault.tools ? ` tools ${fault.tools.join(',')}` : ''} until ${new Date(fault.until).toISOString()}\n`);
       return 0;
     }
     case 'status': {

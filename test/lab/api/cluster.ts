@@ -81,6 +81,8 @@ export class LabCluster {
   private readonly created = new Map<string, CreatedPod>();
   private readonly binDirs = new Map<string, string>();
   private readonly stashDir: string;
+  /** The probe-pending fault: whether the kubelet cannot pull this pod's image now (test/lab/api/faults.ts). */
+  imagePullBlocked?: (pod: KubeObject) => boolean;
 
   constructor(
     private readonly statePath: string,
@@ -257,6 +259,7 @@ export class LabCluster {
   private startPod(namespace: string, name: string): void {
     const current = this.store.get('pods', namespace, name);
     if (!current) return;
+    if (this.imagePullBlocked?.(current)) return this.pullBackOff(namespace, name);
     const node = this.node(current.spec.nodeName);
     if (!node || !current.spec.hostNetwork) {
       const why = !node
@@ -265,16 +268,7 @@ export class LabCluster {
       this.log(`pod ${namespace}/${name} stays Pending: ${why}`);
       this.store.update('pods', namespace, name, (p) => {
         p.metadata.annotations = { ...p.metadata.annotations, 'lab.kubectl-datapath.io/pending-reason': why };
-        p.status.containerStatuses = p.spec.containers.map((c: { name: string; image: string }) => ({
-          name: c.name,
-          image: c.image,
-          imageID: '',
-          ready: false,
-          started: false,
-          restartCount: 0,
-          state: { waiting: { reason: 'ContainerCreating' } },
-          lastState: {},
-        }));
+        p.status.containerStatuses = waitingStatuses(p, () => ({ reason: 'ContainerCreating' }));
       });
       return;
     }
@@ -298,6 +292,19 @@ export class LabCluster {
       this.created.get(podKey(namespace, name))?.timers.push(setTimeout(() => this.exceedDeadline(namespace, name), deadline * 1000));
     }
     this.persist();
+  }
+
+  /** The image does not pull: ErrImagePull, then ImagePullBackOff; the kubelet tries again later. */
+  private pullBackOff(namespace: string, name: string): void {
+    this.store.update('pods', namespace, name, (p) => {
+      const first = p.status.containerStatuses === undefined;
+      p.status.containerStatuses = waitingStatuses(p, (image) =>
+        first
+          ? { reason: 'ErrImagePull', message: `failed to pull and unpack image "${image}": failed to resolve reference "${image}": unexpected status from HEAD request: 503 Service Unavailable` }
+          : { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` },
+      );
+    });
+    this.created.get(podKey(namespace, name))?.timers.push(setTimeout(() => this.startPod(namespace, name), 1000));
   }
 
   /** activeDeadlineSeconds passed: the kubelet kills the containers and fails the pod. */
@@ -404,6 +411,20 @@ export class LabCluster {
     this.processes.killAll();
     this.persist();
   }
+}
+
+/** The status of containers that do not run yet, each waiting for the reason given for its image. */
+function waitingStatuses(pod: KubeObject, waiting: (image: string) => { reason: string; message?: string }): Record<string, unknown>[] {
+  return pod.spec.containers.map((c: { name: string; image: string }) => ({
+    name: c.name,
+    image: c.image,
+    imageID: '',
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: { waiting: waiting(c.image) },
+    lastState: {},
+  }));
 }
 
 /** The parts of a pod spec that confine its commands. */

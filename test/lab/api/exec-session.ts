@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { ExecTarget } from './cluster.js';
+import { cutByFault } from './faults.js';
 import { hostBinary, missingExecutable } from './images.js';
 import { initPid } from './node-init.js';
 import type { ProcessGroups } from './processes.js';
@@ -218,6 +219,8 @@ export function runExec(ws: WebSocket, ctx: ExecContext): void {
 
   ws.on('close', () => {
     if (finished || exitCode !== undefined || child.pid === undefined) return;
+    // An API server restart (the exec-cut fault) ends the stream, not the command: it goes on running in the container.
+    if (cutByFault(ws)) return ctx.log(`exec ${target.podKey} ${JSON.stringify(options.command)}: stream cut, the command goes on`);
     // The client went away mid-command: stop it rather than leave it running.
     const pgid = child.pid;
     ctx.log(`exec ${target.podKey} ${JSON.stringify(options.command)}: client closed, killing process group ${pgid}`);

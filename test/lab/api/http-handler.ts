@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { LabCluster } from './cluster.js';
 import { coreVersions, group, groupList, openapiV3, resourceList, versionInfo } from './discovery.js';
 import { parseExecOptions, pickProtocol, runExec, V4, V5 } from './exec-session.js';
+import type { FaultHook } from './faults.js';
 import { agentLog, formatLog } from './logs.js';
 import { isAgentPod, type KubeObject } from './objects.js';
 import {
@@ -262,6 +263,7 @@ export class ApiHandler {
     private readonly statePath: string,
     private readonly tokens: Record<'admin' | 'noexec', string>,
     private readonly log: (line: string) => void,
+    private readonly faults?: FaultHook,
   ) {}
 
   private user(req: IncomingMessage): LabUser {
@@ -280,6 +282,7 @@ export class ApiHandler {
     let who = '-';
     res.on('finish', () => this.log(`${req.method} ${req.url} ${res.statusCode} ${who} ${Date.now() - started}ms`));
     const run = async (): Promise<void> => {
+      if (await this.faults?.intercept(req, res)) return;
       const user = this.user(req);
       who = user.name;
       this.cluster.reloadIfChanged();
@@ -534,8 +537,15 @@ export class ApiHandler {
     };
   }
 
-  /** Entry point for upgrade requests: WebSocket exec (v5/v4); SPDY and everything else get a 400. */
+  /** Entry point for upgrade requests, after the faults the lab plays (test/lab/api/faults.ts). */
   upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (!this.faults) return this.upgradeExec(req, socket, head);
+    socket.on('error', () => undefined);
+    void this.faults.interceptUpgrade(req, socket).then((refused) => refused || this.upgradeExec(req, socket, head));
+  };
+
+  /** WebSocket exec (v5/v4); SPDY and everything else get a 400. */
+  private upgradeExec(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const started = Date.now();
     let who = '-';
     const reject = (status: Status): void => {
@@ -564,6 +574,7 @@ export class ApiHandler {
       const hostname = pod.spec.hostNetwork ? target.node.name : name;
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         this.log(`${req.method} ${req.url} 101 ${who} ${ws.protocol} ${Date.now() - started}ms`);
+        this.faults?.track(ws, target);
         runExec(ws, { target, options, processes: this.cluster.processes, statePath: this.statePath, hostname, log: this.log });
       });
     } catch (e) {
@@ -573,5 +584,5 @@ export class ApiHandler {
         reject(internal((e as Error).message).status);
       }
     }
-  };
+  }
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LabState } from '../state.js';
 import { LabCluster } from './cluster.js';
+import { FaultHook } from './faults.js';
 import { ApiHandler } from './http-handler.js';
 
 function log(line: string): void {
@@ -33,7 +34,10 @@ function main(): void {
   writeFileSync(join(dir, 'api.pid'), `${process.pid}\n`);
 
   const cluster = new LabCluster(statePath, osImage(), log);
-  const handler = new ApiHandler(cluster, statePath, tokens, log);
+  const faults = new FaultHook(cluster, statePath, log);
+  const handler = new ApiHandler(cluster, statePath, tokens, log, faults);
+  // `npm run lab -- fault KIND` wrote faults.json: act now (an exec cut must not wait for a request).
+  process.on('SIGUSR2', () => faults.reload());
   const server = createServer({ key: readFileSync(join(dir, 'pki/server.key')), cert: readFileSync(join(dir, 'pki/server.crt')) }, handler.handle);
   server.on('upgrade', handler.upgrade);
   server.on('tlsClientError', (err) => log(`TLS client error: ${err.message}`));
@@ -43,6 +47,7 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     log(`stopping (${why}): killing exec'd processes`);
+    faults.shutdown();
     cluster.shutdown();
     server.close();
     process.exit(code);
