@@ -2,7 +2,9 @@
 # npm run demo: the main job on the embedded default, the lab.
 #   as root: install the Debian packages the lab needs (when missing), bring the lab up (BPF host
 #   routing, VXLAN between the nodes), show its pods through real kubectl, trace a same-node and a
-#   cross-node pair with `kubectl datapath trace`, then take the lab down again (also on error/Ctrl-C).
+#   cross-node pair with `kubectl datapath trace`, apply a CiliumNetworkPolicy that drops the
+#   cross-node ping, trace it dropped, delete the policy, trace it delivered, then take the lab
+#   down again (also on error/Ctrl-C).
 #   not root: say why, then analyze the seed captures shipped in test/fixtures/seed instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +62,17 @@ if kubectl-datapath --help | grep -q '^  trace '; then
   echo "\$ kubectl datapath trace same cni-6vf5d --count 1     # same node (bpf1)" >&2
   kubectl datapath trace same cni-6vf5d --count 1 "$@" || true
   echo "\$ kubectl datapath trace same cni-x7k2m --count 1     # bpf1 -> bpf2 over VXLAN" >&2
+  kubectl datapath trace same cni-x7k2m --count 1 "$@" || true
+  # One policy drop and its fix: the emulated agent loads a policy change into the BPF maps within a second.
+  echo "\$ kubectl apply -f test/lab/policies/ingress-default-deny-cni.yaml     # cni pods: default deny at ingress" >&2
+  kubectl apply -f test/lab/policies/ingress-default-deny-cni.yaml
+  sleep 1
+  echo "\$ kubectl datapath trace same cni-x7k2m --count 1     # dropped by the policy at cni-x7k2m's ingress" >&2
+  kubectl datapath trace same cni-x7k2m --count 1 "$@" || true
+  echo "\$ kubectl delete -f test/lab/policies/ingress-default-deny-cni.yaml     # the fix" >&2
+  kubectl delete -f test/lab/policies/ingress-default-deny-cni.yaml
+  sleep 1
+  echo "\$ kubectl datapath trace same cni-x7k2m --count 1     # delivered again" >&2
   kubectl datapath trace same cni-x7k2m --count 1 "$@" || true
 else
   echo "(this build has no trace command yet: showing the offline report of the seed captures)" >&2
