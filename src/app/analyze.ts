@@ -178,7 +178,10 @@ export async function analyze(req: AnalyzeRequest, catalog: InputCatalog): Promi
     }
   }
 
-  const policies = { ...(policyRules ? { rules: policyRules } : {}), labels: knowledge.identityLabels() };
+  // A trace that listed the policies and found none read them all the same: no rule selects anything.
+  if (metas.some((m) => m.policies?.read.length)) policyRules ??= [];
+  const unreadable = metas.flatMap((m) => m.policies?.notRead ?? []);
+  const policies = { ...(policyRules ? { rules: policyRules } : {}), ...(unreadable.length ? { unreadable } : {}), labels: knowledge.identityLabels() };
   const report = buildReport(acc, { streams, inputs, endpoints: knowledge.endpoints(), warnings, statuses, lbStates, policies });
   for (const input of inputs) {
     if (input.status.startsWith('failed') || input.status.startsWith('unknown-format') || input.status.startsWith('empty') || input.status.startsWith('partial')) {

@@ -72,6 +72,14 @@ export interface ProbePodSpec {
   hostPID?: boolean;
 }
 
+/** The network policy resources a trace reads to explain a policy drop (group, version, kind of each). */
+export const POLICY_RESOURCES = {
+  ciliumnetworkpolicies: { group: 'cilium.io', version: 'v2', kind: 'CiliumNetworkPolicy' },
+  ciliumclusterwidenetworkpolicies: { group: 'cilium.io', version: 'v2', kind: 'CiliumClusterwideNetworkPolicy' },
+  networkpolicies: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy' },
+} as const;
+export type PolicyResource = keyof typeof POLICY_RESOURCES;
+
 /** AGENT_CONTAINER: the agent container of the cilium DaemonSet, where `cilium-dbg` runs. */
 export const AGENT_CONTAINER = 'cilium-agent';
 
@@ -84,6 +92,12 @@ export interface KubePort {
   getNode(name: string): Promise<NodeInfo>;
   /** The CiliumEndpoint (cilium.io/v2) of a pod, raw JSON; undefined when there is none. */
   getCiliumEndpoint(ref: PodRef): Promise<unknown | undefined>;
+  /**
+   * Every object of one network policy resource, in all namespaces, as the API serves it (raw
+   * JSON, `apiVersion` and `kind` set on each); [] where the cluster does not serve the resource.
+   * A ForbiddenError when RBAC refuses the list.
+   */
+  listPolicyObjects(resource: PolicyResource): Promise<unknown[]>;
   /** The Running cilium agent pod on a node (kube-system by default, label k8s-app=cilium, container AGENT_CONTAINER). */
   findAgentPod(node: string): Promise<PodInfo>;
   createPod(spec: ProbePodSpec): Promise<PodInfo>;

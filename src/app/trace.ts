@@ -14,6 +14,7 @@ import type { ExecPort, KubePort, PodInfo, PodRef } from './ports.js';
 import { deleteProbePods, discoverNode, podHandle, startProbePods, type ProbePodsOutcome } from './probe-pods.js';
 import { lastLine, probeStatus, sleep, startProbe, stopProbes, untilQuiet, type ProbeRun } from './run-probes.js';
 import { sendTraffic, type TrafficOutcome } from './send-traffic.js';
+import { POLICY_FILE, policyFile, readPolicies, type PolicyRead } from './read-policies.js';
 
 /** TraceRequest: what `kubectl datapath trace` was asked. */
 export interface TraceRequest {
@@ -168,6 +169,7 @@ class TraceRun {
   private endpointsKnown: (ends: [TraceTarget, TraceTarget]) => void = () => undefined;
   private readonly whenEndpointsKnown = new Promise<[TraceTarget, TraceTarget]>((resolve) => (this.endpointsKnown = resolve));
   private readonly discoveries: Promise<void>[] = [];
+  private policies: Promise<PolicyRead> | undefined;
 
   constructor(
     private readonly req: TraceRequest,
@@ -196,6 +198,9 @@ class TraceRun {
    */
   async resolve(): Promise<Ends> {
     const { req, ports } = this;
+    // The policies explain a drop in the report; read alongside, awaited only by the report.
+    this.policies = readPolicies(ports.kube);
+    this.policies.catch(() => undefined);
     this.progress.step(`resolving ${ref(req.src)} and ${ref(req.dst)}`);
     const resolving = Promise.all([ports.resolve(req.src), ports.resolve(req.dst)]);
     resolving.catch(() => undefined); // awaited below, after the placement
@@ -309,7 +314,12 @@ class TraceRun {
     if (interrupted) this.warnings.push('interrupted (Ctrl-C): the report holds what was collected until then');
     if (timedOut) this.warn(`the trace reached its --timeout of ${req.timeoutS} s: the report holds what was collected until then`);
     if (this.runs.some((r) => probeStatus(r) !== 'ok')) for (const line of await this.deletedEnds()) this.warn(line);
-    const { files, meta } = record(this.runId, req, src, dst, [srcR, dstR], this.nodes, this.plan, this.runs, this.unplaced, this.traffic, this.warnings);
+    const policies = await this.policies?.catch((e: unknown) => {
+      if (!(e instanceof DatapathError)) throw e;
+      return { objects: [], read: [], notRead: [`network policies: ${e.message}`], warning: `network policies not read: ${e.message}` };
+    });
+    if (policies?.warning) this.warn(policies.warning);
+    const { files, meta } = record(this.runId, req, src, dst, [srcR, dstR], this.nodes, this.plan, this.runs, this.unplaced, this.traffic, this.warnings, policies);
     const report = await analyze({ paths: files.map((f) => f.name).sort(), points: [], endpointFiles: [], maxPackets: req.maxPackets }, memoryCatalog(files));
     if (this.ports.save) await save(this.ports.save, files, this.progress);
     const partial = interrupted || timedOut || failure !== undefined || this.traffic?.problem !== undefined || meta.inputs.some((i) => i.status !== 'ok' && !i.status.startsWith(HUBBLE_OFF));
@@ -494,8 +504,10 @@ function record(
   unplaced: { id: string }[],
   traffic: TrafficOutcome | undefined,
   warnings: string[],
+  policies: PolicyRead | undefined,
 ): { files: MemoryFile[]; meta: TraceMeta } {
   const files: MemoryFile[] = [];
+  if (policies?.objects.length) files.push({ name: POLICY_FILE, chunks: [policyFile(policies)] });
   const inputs: TraceMetaInput[] = [];
   for (const run of runs) {
     const { probe } = run.command;
@@ -545,6 +557,7 @@ function record(
     endpoints,
     inputs,
     warnings: [...warnings],
+    ...(policies ? { policies: { read: policies.read, notRead: policies.notRead } } : {}),
   };
   files.push({ name: TRACE_META_FILE, chunks: [new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`)] });
   return { files, meta };

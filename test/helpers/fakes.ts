@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { ForbiddenError, NotFoundError } from '../../src/core/errors.js';
 import type { EndpointInfo } from '../../src/core/model/endpoint.js';
-import type { ExecPort, ExecRequest, ExecResult, KubePort, NodeInfo, PodInfo, PodRef, ProbePodSpec } from '../../src/app/ports.js';
+import type { ExecPort, ExecRequest, ExecResult, KubePort, NodeInfo, PodInfo, PodRef, PolicyResource, ProbePodSpec } from '../../src/app/ports.js';
 import type { ResolvedPod, ResolvePod } from '../../src/app/trace.js';
 import { netnsLinksArgv } from '../../src/probes/discovery.js';
 import { splitProvenance } from './fixtures.js';
@@ -24,6 +24,8 @@ export class FakeKube implements KubePort {
   readonly deleted: PodRef[] = [];
   /** When set, createPod answers 403 with this message (RBAC or Pod Security). */
   forbidPods?: string;
+  /** Network policy objects per resource; an Error is what listing it throws (a 403). */
+  readonly policies: Partial<Record<PolicyResource, unknown[] | Error>> = {};
 
   defaultNamespace(): string {
     return 'default';
@@ -54,6 +56,12 @@ export class FakeKube implements KubePort {
 
   async getCiliumEndpoint(ref: PodRef): Promise<unknown> {
     return this.endpoints.get(key(ref));
+  }
+
+  async listPolicyObjects(resource: PolicyResource): Promise<unknown[]> {
+    const answer = this.policies[resource] ?? [];
+    if (answer instanceof Error) throw answer;
+    return answer;
   }
 
   async findAgentPod(node: string): Promise<PodInfo> {

@@ -6,6 +6,8 @@ import { analyze } from '../../src/app/analyze.js';
 import { trace, type TraceProgress, type TraceRequest, type TraceSave } from '../../src/app/trace.js';
 import type { HopReport } from '../../src/core/model/report.js';
 import { FAKE_CLIENT, FAKE_SERVER, FakeCluster, type FakeClusterOptions } from '../helpers/fakes.js';
+import { k8sObjectItems } from '../../src/app/k8s-objects.js';
+import { ForbiddenError } from '../../src/core/errors.js';
 
 
 function cluster(extra: Partial<FakeClusterOptions> = {}): FakeCluster {
@@ -300,6 +302,27 @@ describe('trace --save, then analyze DIR', () => {
     });
     expect(strip(again)).toEqual(strip(out.report));
     expect(again.flows.length).toBeGreaterThan(2);
+  });
+
+  it('reads the network policies (cilium#17734\'s policy1) into policies.json; a 403 on one resource is one warning line and a named gap', async () => {
+    const c = cluster();
+    const { items } = k8sObjectItems(readFileSync('test/fixtures/k8s-policy/gh-cilium-issue17734-2022-kubectl-get-cnp-o-yaml-list.txt', 'utf8'));
+    c.kube.policies.ciliumnetworkpolicies = items.map((i) => i.value);
+    c.kube.policies.networkpolicies = new ForbiddenError('forbidden: User "dev" cannot list resource "networkpolicies" in API group "networking.k8s.io" at the cluster scope');
+    const progress = recorder();
+    const out = await trace(request({ probes: ['tcpdump', 'monitor'] }), { kube: c.kube, exec: c.exec, resolve: c.resolve, save: dirSave(dir) }, progress, new AbortController().signal);
+    const warning = "network policies not read: listing networkpolicies.networking.k8s.io is forbidden by RBAC (docs/rbac.yaml grants list on them): a policy drop's explanation says which policies it could not read";
+    expect(progress.warnings).toEqual([warning]);
+    expect(out.partial).toBe(false);
+    expect(out.report.inputs.find((i) => i.name === 'policies.json')).toEqual({ name: 'policies.json', tool: 'policy', point: '', node: '', lines: 62, understood: 62, notUnderstood: 0, status: 'ok' });
+    expect(out.report.warnings).toContain(warning);
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).policies).toEqual({
+      read: ['ciliumnetworkpolicies', 'ciliumclusterwidenetworkpolicies'],
+      notRead: ['networkpolicies.networking.k8s.io: forbidden by RBAC'],
+    });
+    const again = await analyze({ paths: [dir], points: [], endpointFiles: [], maxPackets: 10 }, fileCatalog);
+    expect(again.inputs.find((i) => i.name.endsWith('policies.json'))?.status).toBe('ok');
+    expect(again.flows).toEqual(out.report.flows);
   });
 
   it('a monitor that was ready and saw nothing is observed, not missing', async () => {

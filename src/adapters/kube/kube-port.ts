@@ -4,7 +4,7 @@
  * Security level of a namespace. Every failure is a DatapathError of one line (api-errors.ts).
  */
 import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { AGENT_CONTAINER, type KubePort, type NodeInfo, type PodInfo, type PodRef, type ProbePodSpec } from '../../app/ports.js';
+import { AGENT_CONTAINER, POLICY_RESOURCES, type KubePort, type NodeInfo, type PodInfo, type PodRef, type ProbePodSpec } from '../../app/ports.js';
 import { DatapathError, EXIT, NotFoundError } from '../../core/errors.js';
 import { translateApiError, type ApiCall } from './api-errors.js';
 import { boundedApiClient, boundError, DEFAULT_REQUEST_TIMEOUT_MS, notKubeAnswer, type RequestBound } from './request-bound.js';
@@ -262,6 +262,22 @@ export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort 
         if (error instanceof NotFoundError && !error.message.includes('does not serve')) return undefined;
         throw error;
       }
+    },
+
+    async listPolicyObjects(resource) {
+      const { group, version, kind } = POLICY_RESOURCES[resource];
+      let answer: unknown;
+      try {
+        // The cluster-wide list path of a namespaced resource lists every namespace.
+        answer = await call({ verb: 'list', resource, group }, () => custom.listClusterCustomObject({ group, version, plural: resource }));
+      } catch (e) {
+        // A resource the cluster does not serve (no CCNP before Cilium 1.7, no Cilium CRDs): it holds no policy.
+        if (e instanceof NotFoundError) return [];
+        throw e;
+      }
+      const items = (answer as { items?: unknown }).items;
+      // Items of a typed list come without apiVersion and kind (kubectl adds them when it prints).
+      return Array.isArray(items) ? items.map((i) => ({ apiVersion: `${group}/${version}`, kind, ...(i as object) })) : [];
     },
 
     async findAgentPod(node) {

@@ -17,6 +17,8 @@ export interface TraceMeta {
   inputs: TraceMetaInput[];
   /** The trace's own warnings (forbidden probe pods, traffic that could not be sent, ...). */
   warnings: string[];
+  /** The network policy resources the trace listed (their objects are in policies.json) and those it could not (`resource: why`). */
+  policies?: { read: string[]; notRead: string[] };
 }
 
 export interface TraceMetaNode {
@@ -103,8 +105,13 @@ export function parseTraceMeta(text: string): { meta?: TraceMeta; error?: string
       endpoints,
       inputs,
       warnings: asStringArray(top.warnings) ?? [],
+      ...policiesOf(asRecord(top.policies)),
     },
   };
+}
+
+function policiesOf(p: Record<string, unknown> | undefined): Pick<TraceMeta, 'policies'> {
+  return p ? { policies: { read: asStringArray(p.read) ?? [], notRead: asStringArray(p.notRead) ?? [] } } : {};
 }
 
 function readEndpoint(v: unknown): EndpointInfo | undefined {

@@ -43,6 +43,7 @@ class Kube implements KubePort {
   listPods = async (): Promise<PodInfo[]> => this.agents;
   getNode = async (name: string): Promise<NodeInfo> => ({ name, kernelVersion: this.kernel });
   getCiliumEndpoint = async (): Promise<unknown> => undefined;
+  listPolicyObjects = async (): Promise<unknown[]> => [];
   findAgentPod = async (node: string): Promise<PodInfo> => {
     const a = this.agents.find((p) => p.node === node);
     if (a === undefined) throw new NotFoundError(`no Cilium agent pod on node ${node}`);
