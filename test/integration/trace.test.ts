@@ -175,7 +175,7 @@ describe('trace end to end on a fake cluster replaying real outputs', () => {
     expect(status(out.report, 'monitor-n1')).toBe('ok');
     expect(status(out.report, 'pwru-n1')).toBe('skipped: probe pods are forbidden in kube-system');
     expect(status(out.report, 'tcpdump-host-n1-lxcda6f5295b4b7')).toBe('skipped: probe pods are forbidden in kube-system');
-    expect(status(out.report, 'tcpdump-pod-default-client-eth0')).toBe('failed: ended before it was ready: tcpdump is not in the image of default/client (app): sh: tcpdump: not found');
+    expect(status(out.report, 'tcpdump-pod-default-client-eth0')).toBe('failed: ended before it was ready: tcpdump is not in the image of default/client (app)');
     expect(out.partial).toBe(true);
     // The client has ping: traffic went out by exec into it.
     expect(c.trafficAt.map((t) => t.pod)).toEqual(['default/client']);
