@@ -193,6 +193,17 @@ function flowSection(flow: ReportFlow, ctx: TextContext): string[] {
       for (const because of ev.because) lines.push(...bullet(because, 6, ctx));
     }
   }
+  lines.push(...dropLines(flow, ctx));
+  return lines;
+}
+
+/** A policy drop's policies and what the evidence lacks (the summary is among the conclusions). */
+function dropLines(flow: ReportFlow, ctx: TextContext): string[] {
+  const why = flow.dropExplanation;
+  if (!why?.byPolicy || (!why.policies?.length && !why.unknown.length)) return [];
+  const lines = ['  policy:'];
+  for (const p of why.policies ?? []) lines.push(...bullet(`${p.policy}: ${p.effect}${p.detail ? ` (${p.detail})` : ''}`, 4, ctx));
+  for (const u of why.unknown) lines.push(...bullet(`unknown: ${u}`, 4, ctx));
   return lines;
 }
 

@@ -247,3 +247,18 @@ describe('policy audit mode in the report', () => {
     ]);
   });
 });
+
+describe('the table shows a policy drop\'s policies and what would decide the rest', () => {
+  it('CiliumCon demo with its policy: one line per policy, one per unknown, under the evidence', async () => {
+    const { renderers } = await import('../../../../src/render/index.js');
+    const report = await analyzeFixtures([`${HUBBLE}danehans-ciliumcon-2024-ipv6-only-policy-verdict-ingress-denied-dropped.txt`, 'test/fixtures/k8s-policy/danehans-ciliumcon-2024-cnp-demo-allow-client-to-server-80.txt']);
+    const text = renderers.table(report, { color: false, width: 200 });
+    const block = text.slice(text.indexOf('  policy:\n'));
+    expect(block.split('\n').slice(0, 4)).toEqual([
+      '  policy:',
+      '    - CiliumNetworkPolicy demo: unknown (whether it selects this endpoint: the endpoint labels are unknown)',
+      '    - unknown: which policies select default/server: its labels are unknown (give its endpoint data: `cilium-dbg endpoint list` or `kubectl get cep -A -o json`)',
+      '    - unknown: whether a rule selects identity 52749: its labels are unknown (endpoint data or Hubble JSON give them)',
+    ]);
+  });
+});
