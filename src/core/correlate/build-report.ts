@@ -6,7 +6,7 @@ import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '
 import { hintKey, type FlowAccumulator, type FlowTranslation, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
 import { classifyFlow, podPointOf, type FlowFacts, type SeenAt } from './classify.js';
 import { flowOutcome, packetVerdicts, type VerdictPacket } from './packet-verdicts.js';
-import { nameIcmpErrors } from './icmp-errors.js';
+import { nameIcmpErrors, nameTimeExceeded } from './icmp-errors.js';
 import { checksumNote } from './checksums.js';
 import { readKernelPath } from './kernel-path.js';
 import { clusterOf, type StatusInput } from './cluster.js';
@@ -56,6 +56,7 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
     flows.push(buildFlow(flow, reverse === flow ? undefined : reverse, direction, resolver, ctx, cluster, cilium));
   }
   nameIcmpErrors(flows);
+  nameTimeExceeded(flows);
   for (const f of flows) {
     const note = checksumNote(f);
     if (note) f.conclusions.push(note);

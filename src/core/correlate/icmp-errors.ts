@@ -1,4 +1,5 @@
 import type { ReportFlow } from '../model/report.js';
+import { flowOutcome } from './packet-verdicts.js';
 
 /** An ICMP error a capture showed, read from its words: what it answers and why. */
 export interface IcmpError {
@@ -106,4 +107,76 @@ function firstError(f: ReportFlow): IcmpError | undefined {
     if (e) return e;
   }
   return undefined;
+}
+
+/** How long after a packet a time-exceeded may come back and still be its answer: a round trip to a router. */
+const TIME_EXCEEDED_WITHIN_US = 1e6;
+
+/**
+ * nameTimeExceeded ties an ICMP time exceeded (in transit) to the packet whose TTL ran out. A
+ * router that decrements a packet's TTL to zero discards it and sends time exceeded to its source
+ * (RFC 792; RFC 4443 for ICMPv6, hop limit), so that packet went no further than that router.
+ * tcpdump without -v does not print the packet the error quotes: the packet is the sender's last
+ * one seen at the same point, less than a round trip before the error, that nothing shows delivered.
+ */
+export function nameTimeExceeded(flows: ReportFlow[]): void {
+  for (const icmp of flows) {
+    if (icmp.protocol !== 'icmp' && icmp.protocol !== 'icmp6') continue;
+    const errs = [...icmp.packets.flatMap((p) => p.hops), ...(icmp.flowHops ?? [])].filter((h) => /time exceeded/.test(h.detail) && !/reassembly/.test(h.detail) && h.time);
+    for (const err of errs) {
+      const at = usOfTime(err.time!);
+      let best: { flow: ReportFlow; packet: ReportFlow['packets'][number]; gap: number } | undefined;
+      for (const f of flows) {
+        if (f === icmp || f.srcIp !== icmp.dstIp || f.direction !== 'request') continue;
+        for (const packet of f.packets) {
+          if (packet.outcome === 'delivered' || packet.outcome === 'refused') continue;
+          for (const h of packet.hops) {
+            if (h.point !== err.point || !h.time) continue;
+            const gap = at - usOfTime(h.time);
+            if (gap >= 0 && gap <= TIME_EXCEEDED_WITHIN_US && (!best || gap < best.gap)) best = { flow: f, packet, gap };
+          }
+        }
+      }
+      if (!best) continue;
+      const why = `its ${icmp.protocol === 'icmp6' ? 'hop limit' : 'TTL'} ran out at ${icmp.srcIp}, which answered ICMP time exceeded in-transit (seen at ${err.point} ${(best.gap / 1000).toFixed(3)} ms after it)`;
+      if (best.packet.outcome === 'dropped') continue;
+      best.packet.outcome = 'dropped';
+      best.packet.outcomeReason = why;
+      best.packet.dropPoint = icmp.srcIp;
+      const dropped = best.flow.evidence.find((e) => e.claim === 'dropped');
+      if (dropped) dropped.because.push(why);
+      else best.flow.evidence.push({ claim: 'dropped', because: [why] });
+      icmp.conclusions.push(`ICMP time exceeded from ${icmp.srcIp}: the answer to ${best.flow.protocol} ${best.flow.src} -> ${best.flow.dst} (${best.packet.key}), whose ${icmp.protocol === 'icmp6' ? 'hop limit' : 'TTL'} ran out there.`);
+      resumPackets(best.flow);
+    }
+  }
+}
+
+/** The flow's outcome again from its packets' after one of them changed (packet-verdicts.ts flowOutcome). */
+function resumPackets(f: ReportFlow): void {
+  const sum = flowOutcome(f.packets.map((p) => ({ outcome: p.outcome ?? 'unknown', reason: p.outcomeReason ?? null, point: p.dropPoint ?? null, counted: true })), f.morePackets);
+  if (!sum) return;
+  const was = f.outcome;
+  f.outcome = sum.outcome;
+  f.outcomeReason = sum.summary;
+  // As classify.ts sums a flow's packets: the most severe outcome is the verdict, a refusal a delivery.
+  if (sum.outcome !== 'unknown') f.verdict = sum.outcome === 'refused' ? 'delivered' : sum.outcome;
+  const dropped = f.packets.find((p) => p.outcome === 'dropped');
+  if (dropped) {
+    f.dropPoint = dropped.dropPoint ?? null;
+    f.dropReason = dropped.outcomeReason ?? null;
+  }
+  const i = f.conclusions.findIndex((c) => c.startsWith('Per packet: ') || (was !== sum.outcome && /^(Delivered|Lost|Not enough evidence)/.test(c)));
+  const words = `Per packet: ${sum.summary}.`;
+  if (i >= 0) f.conclusions[i] = words;
+  else f.conclusions.unshift(words);
+}
+
+/** µs of a hop's printed time (`HH:MM:SS.ffffff` or ISO UTC with µs), on its own clock. */
+function usOfTime(t: string): number {
+  const tod = /^(\d\d):(\d\d):(\d\d)\.(\d{6})$/.exec(t);
+  if (tod) return ((Number(tod[1]) * 60 + Number(tod[2])) * 60 + Number(tod[3])) * 1e6 + Number(tod[4]);
+  const iso = /^(.*T\d\d:\d\d:\d\d)\.(\d{6})Z$/.exec(t);
+  if (iso) return Date.parse(`${iso[1]}Z`) * 1000 + Number(iso[2]);
+  return NaN;
 }
