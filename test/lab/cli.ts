@@ -2,6 +2,7 @@
  * `npm run lab -- up|down|status`: the lab's command line (needs root).
  *   up [--mode legacy|legacy-endpoint-routes|bpf] [--tunnel vxlan|disabled] [--cilium-version X]
  *      [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--hubble on|off] [--no-api]
+ *      [--latency none|cloud]
  *   down [--all]     remove the lab (--all: every dplab- namespace, whatever made it)
  *   status
  *   fault KIND [--node bpf1|bpf2] [--for MS] [--tool T,...] [--pod NS/NAME] [--delay MS]
@@ -13,8 +14,9 @@ import { LabError } from './kernel/run.js';
 import { DEFAULT_LAB_DIR } from './kernel/paths.js';
 import { DATAPATH_MODES } from './kernel/topology.js';
 import { FAULT_KINDS, injectFault, TOOLS, type FaultRequest } from './faults.js';
+import { LATENCY_PROFILES } from './latency.js';
 
-const USAGE = `usage: npm run lab -- up [--mode legacy|legacy-endpoint-routes|bpf] [--tunnel vxlan|disabled] [--cilium-version X] [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--hubble on|off] [--no-api] | down [--all] | status | fault ${FAULT_KINDS.join('|')} [--node bpf1|bpf2] [--for MS] [--tool ${TOOLS.join(',')}] [--pod NS/NAME] [--delay MS]`;
+const USAGE = `usage: npm run lab -- up [--mode legacy|legacy-endpoint-routes|bpf] [--tunnel vxlan|disabled] [--cilium-version X] [--monitor-aggregation none|low|medium|maximum] [--datapath-debug] [--hubble on|off] [--no-api] [--latency none|cloud] | down [--all] | status | fault ${FAULT_KINDS.join('|')} [--node bpf1|bpf2] [--for MS] [--tool ${TOOLS.join(',')}] [--pod NS/NAME] [--delay MS]`;
 
 class UsageError extends Error {}
 
@@ -60,6 +62,13 @@ function parseUp(args: string[]): UpOptions {
         const v = value();
         if (v !== 'on' && v !== 'off') throw new UsageError(`--hubble must be on or off, not ${v}`);
         opts.hubble = v === 'on';
+        break;
+      }
+      case '--latency': {
+        const v = value();
+        const profile = LATENCY_PROFILES.find((p) => p === v);
+        if (!profile) throw new UsageError(`--latency must be ${LATENCY_PROFILES.join(' or ')}, not ${v}`);
+        opts.latency = profile;
         break;
       }
       case '--no-api':

@@ -5,6 +5,8 @@
  * emulated Cilium agent CLI / pwru (test/lab/emulated), which answer from these facts and from
  * packets the lab's kernel really handled.
  */
+import type { LatencyProfileName } from './latency.js';
+
 export interface LabState {
   version: 1;
   /** Absolute path of the .lab directory (state, certs, kubeconfig, pidfiles, BPF objects). */
@@ -18,6 +20,8 @@ export interface LabState {
   nodes: LabNode[];
   pods: LabPod[];
   api?: LabApi;
+  /** The latency model (`up --latency`, test/lab/latency.ts); absent is `none`. */
+  latency?: LatencyProfileName;
 }
 
 export interface LabNode {

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import type { LabNode, LabPod, LabState } from '../state.js';
 import { prepareImage } from './images.js';
+import { LatencyHook } from './latency-hook.js';
 import { stopInit } from './node-init.js';
 import {
   ciliumEndpointObject,
@@ -73,6 +74,8 @@ interface CreatedPod {
 export class LabCluster {
   readonly store = new ObjectStore();
   readonly processes: ProcessGroups;
+  /** The latency model's waits (none unless the lab is up with --latency). */
+  readonly latency = new LatencyHook(() => this.state);
   private state: LabState;
   private stateMtime = 0;
   private readonly labPodsByKey = new Map<string, LabPod>();
@@ -243,7 +246,10 @@ export class LabCluster {
     const stored = this.store.put('pods', pod);
     const entry: CreatedPod = { timers: [] };
     this.created.set(podKey(namespace, name), entry);
-    entry.timers.push(setTimeout(() => this.startPod(namespace, name), PENDING_MS));
+    const images = spec.containers.map((c: { image: string }) => c.image);
+    void this.latency.podStart(spec.nodeName ?? '', images, PENDING_MS, () => undefined).then(() => {
+      if (this.created.get(podKey(namespace, name)) === entry) this.startPod(namespace, name);
+    });
     this.persist();
     return stored;
   }

@@ -286,6 +286,7 @@ export class ApiHandler {
       const user = this.user(req);
       who = user.name;
       this.cluster.reloadIfChanged();
+      await this.cluster.latency.request();
       await this.route(req, res, user);
     };
     run().catch((e: unknown) => {
@@ -572,11 +573,13 @@ export class ApiHandler {
       if (!protocol) throw badRequest(`no supported subprotocol: offer ${V5} or ${V4}`);
       const pod = this.cluster.store.get('pods', namespace, name) as KubeObject;
       const hostname = pod.spec.hostNetwork ? target.node.name : name;
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        this.log(`${req.method} ${req.url} 101 ${who} ${ws.protocol} ${Date.now() - started}ms`);
-        this.faults?.track(ws, target);
-        runExec(ws, { target, options, processes: this.cluster.processes, statePath: this.statePath, hostname, log: this.log });
-      });
+      void this.cluster.latency.execSetup().then(() =>
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          this.log(`${req.method} ${req.url} 101 ${who} ${ws.protocol} ${Date.now() - started}ms`);
+          this.faults?.track(ws, target);
+          runExec(ws, { target, options, processes: this.cluster.processes, statePath: this.statePath, hostname, log: this.log });
+        }),
+      );
     } catch (e) {
       if (e instanceof ApiError) reject(e.status);
       else {

@@ -19,6 +19,7 @@ import { PwruPrinter } from './pwru/output.js';
 import { skbLines, type FuncLine, type PathContext } from './pwru/path.js';
 import { compileFilter, FilterError } from './pwru/pcap-filter.js';
 import { parseSkbLine, SKB, tupleOf, type SkbEvent } from './pwru/skb-event.js';
+import { latencyProfile } from '../latency.js';
 
 const VERSION = 'v1.0.9';
 /** How long records wait so that both streams (tracepoints, datapath) have delivered a packet's records. */
@@ -78,14 +79,27 @@ function main(): void {
   let funcFilter: RegExp | undefined;
   try {
     filter = compileFilter(flags.pcap);
-    funcFilter = flags.filterFunc ? new RegExp(`^(?:${flags.filterFunc})$`) : undefined;
+    funcFilter = flags.filterFunc ? new RegExp(flags.filterFunc) : undefined;
   } catch (err) {
     if (err instanceof FilterError) {
       goLog(`Failed to compile pcap filter: ${err.message}`);
       process.exit(1);
     }
+    if (err instanceof SyntaxError) {
+      goLog(`Failed to get skb-accepting functions: failed to compile regular expression ${err.message}`);
+      process.exit(1);
+    }
     throw err;
   }
+  /** pwru's GetFuncs keeps a function when the regexp's leftmost match is its whole name (internal/pwru/utils.go). */
+  const probed = (func: string): boolean => {
+    if (!funcFilter) return true;
+    const m = funcFilter.exec(func);
+    return m !== null && m.index === 0 && m[0] === func;
+  };
+  const latency = latencyProfile(ctx.state.latency);
+  const attachStarted = performance.now();
+  let attachedAt = attachStarted;
   const { inodes, names } = watchedNetns(ctx, flags);
   const bin = labPaths(dirname(ctx.statePath)).bin;
   const netfilter = new Set<number>();
@@ -140,7 +154,7 @@ function main(): void {
 
   /** pwru's handle_everything: a tracked skb is printed whatever the filters (pcap, mark, ifname) say. */
   const selected = (line: FuncLine): boolean => {
-    if (funcFilter && !funcFilter.test(line.func.replace(/[( ].*$/, ''))) return false;
+    if (!probed(line.func.replace(/[( ].*$/, ''))) return false;
     if (flags.filterTrackSkb && tracked.has(line.skb)) return true;
     if (flags.filterMark !== undefined && line.mark !== flags.filterMark) return false;
     if (flags.filterIfname !== undefined && line.ifname !== flags.filterIfname) return false;
@@ -200,23 +214,34 @@ function main(): void {
         continue;
       }
       if (line.startsWith('{"kind":"meta"')) {
-        const meta = JSON.parse(line) as { skbFuncs: number; reasons: Record<string, string> };
+        const meta = JSON.parse(line) as { skbFuncs: number; skbFuncNames?: string[]; reasons: Record<string, string> };
         pathCtx.dropReasons = meta.reasons;
-        funcs = meta.skbFuncs;
+        funcs = meta.skbFuncNames ? meta.skbFuncNames.filter(probed).length : meta.skbFuncs;
+        if (funcs === 0 && funcFilter) {
+          goLog('Failed to get skb-accepting functions: cannot find a matching kernel function');
+          tracer.kill('SIGTERM');
+          process.exit(1);
+        }
+        // The latency model: a real pwru's attaching takes time in proportion to the functions it probes.
+        attachedAt = attachStarted + funcs * latency.pwruAttachMsPerFunction;
       } else if (line === '{"kind":"attached"}') {
-        process.stderr.write(`${progressBar(funcs)}\n`);
-        goLog('Attached (ignored 0)');
-        stopFollowing = followEvents(labPaths(dirname(ctx.statePath)).eventsOf(ctx.node.name), (v) => {
-          if (v.kind === 'verdict') verdicts.push({ e: v, arrived: Date.now() });
-        });
-        goLog('Listening for events..');
-        if (flags.readyFile) writeFileSync(flags.readyFile, '');
-        if (!flags.outputJson) process.stdout.write(`${printer.header()}\n`);
-        listening = true;
-        setInterval(() => flush(), 100);
+        setTimeout(onAttached, Math.max(0, attachedAt - performance.now()));
       }
     }
   });
+  const onAttached = (): void => {
+    if (draining) return;
+    process.stderr.write(`${progressBar(funcs)}\n`);
+    goLog('Attached (ignored 0)');
+    stopFollowing = followEvents(labPaths(dirname(ctx.statePath)).eventsOf(ctx.node.name), (v) => {
+      if (v.kind === 'verdict') verdicts.push({ e: v, arrived: Date.now() });
+    });
+    goLog('Listening for events..');
+    if (flags.readyFile) writeFileSync(flags.readyFile, '');
+    if (!flags.outputJson) process.stdout.write(`${printer.header()}\n`);
+    listening = true;
+    setInterval(() => flush(), 100);
+  };
   tracer.on('exit', (code) => {
     if (!listening) {
       goLog(`Failed to load objects: lab-skbtrace exited with ${code}`);

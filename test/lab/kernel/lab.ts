@@ -17,6 +17,7 @@ import { DEFAULT_LAB_DIR, labPaths } from './paths.js';
 import { ipBatch, LabError, tryRun } from './run.js';
 import { netnsOfInstance, networkedPods, planTopology, VXLAN_IF, type DatapathMode, type Topology, type TunnelMode } from './topology.js';
 import type { LabApi, LabNode, LabPod, LabState } from '../state.js';
+import { describeLatency, latencyProfile, type LatencyProfileName } from '../latency.js';
 
 export interface UpOptions {
   dir?: string;
@@ -31,6 +32,8 @@ export interface UpOptions {
   hubble?: boolean;
   /** Start the API server (default true); tests of the kernel side alone skip it. */
   api?: boolean;
+  /** The latency model (test/lab/latency.ts): `cloud` adds a managed cluster's waits; default `none`. */
+  latency?: LatencyProfileName;
 }
 
 export interface UpResult {
@@ -77,7 +80,8 @@ function toState(topology: Topology, facts: NetworkFacts, opts: Required<Omit<Up
     if (!f) throw new LabError(`no facts for pod ${p.name}`);
     return { ...base, netns: p.netns, mac: f.mac, lxc: { name: p.lxcName as string, ifindex: f.lxcIfindex, mac: f.lxcMac }, endpointId: p.endpointId, identity: p.identity };
   });
-  return { version: 1, dir: opts.dir, mode: opts.mode, tunnel: opts.tunnel, ciliumVersion: opts.ciliumVersion, createdAt: new Date().toISOString(), nodes, pods };
+  const latency = opts.latency === 'none' ? {} : { latency: opts.latency };
+  return { version: 1, dir: opts.dir, mode: opts.mode, tunnel: opts.tunnel, ciliumVersion: opts.ciliumVersion, createdAt: new Date().toISOString(), nodes, pods, ...latency };
 }
 
 function writeJson(path: string, value: unknown): void {
@@ -105,6 +109,7 @@ export async function labUp(options: UpOptions = {}): Promise<UpResult> {
     monitorAggregation: options.monitorAggregation ?? 'medium',
     datapathDebug: options.datapathDebug ?? false,
     hubble: options.hubble ?? true,
+    latency: options.latency ?? 'none',
   };
   const instance = options.instance ?? '';
   const paths = labPaths(opts.dir);
@@ -312,7 +317,7 @@ export function labStatus(options: { dir?: string; instance?: string } = {}): St
     if (netns.length === 0 && !existsSync(dir)) return { up: false, lines: ['no lab is up'] };
     return { up: false, lines: [`a partial lab is left (${netns.length} namespaces${existsSync(dir) ? `, ${dir}` : ''}): run down`] };
   }
-  const lines = [`lab up since ${state.createdAt}: mode ${state.mode}, tunnel ${state.tunnel}, Cilium ${state.ciliumVersion} (emulated CLI)`];
+  const lines = [`lab up since ${state.createdAt}: mode ${state.mode}, tunnel ${state.tunnel}, Cilium ${state.ciliumVersion} (emulated CLI)`, `  ${describeLatency(latencyProfile(state.latency))}`];
   let healthy = true;
   for (const node of state.nodes) {
     const pidFile = paths.agentPid(node.name);

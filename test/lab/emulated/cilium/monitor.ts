@@ -14,6 +14,7 @@ import { atLeast } from './version.js';
 import { CliError } from './cli-error.js';
 import { labPaths } from '../../kernel/paths.js';
 import { dirname } from 'node:path';
+import { latencyProfile } from '../../latency.js';
 
 const TYPES = ['agent', 'capture', 'debug', 'drop', 'l7', 'policy-verdict', 'recorder', 'trace', 'trace-sock'];
 
@@ -108,6 +109,13 @@ function verbosityOf(o: MonitorOptions): Verbosity {
 
 /** Runs the monitor until the process is killed. */
 export function runMonitor(ctx: NodeContext, o: MonitorOptions): void {
+  // The latency model: the real CLI connects to the agent's monitor socket before it listens.
+  const connectMs = latencyProfile(ctx.state.latency).monitorConnectMs;
+  if (connectMs > 0) setTimeout(() => follow(ctx, o), connectMs);
+  else follow(ctx, o);
+}
+
+function follow(ctx: NodeContext, o: MonitorOptions): void {
   const format: MonitorFormatOptions = { version: ctx.state.ciliumVersion, verbosity: verbosityOf(o), numeric: o.numeric, hex: o.hex, ifnames: nodeIfnames(ctx) };
   let dissectionCache = false;
   const aggregation = ctx.kernel.monitorAggregation;

@@ -47,6 +47,8 @@ static void print_meta(void)
 	}
 	unsigned int funcs = 0;
 	__u32 n = btf__type_cnt(btf);
+	/* Their names too: pwru's --filter-func picks among them (the emulated pwru counts its matches). */
+	printf("{\"kind\":\"meta\",\"skbFuncNames\":[");
 	for (__u32 id = 1; id < n; id++) {
 		const struct btf_type *t = btf__type_by_id(btf, id);
 		if (!btf_is_func(t))
@@ -57,12 +59,14 @@ static void print_meta(void)
 		const struct btf_param *p = btf_params(proto);
 		for (__u16 i = 0; i < btf_vlen(proto) && i < 5; i++) {
 			if (is_skb_ptr(btf, p[i].type)) {
+				/* C identifiers: nothing to escape in JSON. */
+				printf("%s\"%s\"", funcs ? "," : "", btf__name_by_offset(btf, t->name_off));
 				funcs++;
 				break;
 			}
 		}
 	}
-	printf("{\"kind\":\"meta\",\"skbFuncs\":%u,\"reasons\":{", funcs);
+	printf("],\"skbFuncs\":%u,\"reasons\":{", funcs);
 	__s32 id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
 	if (id > 0) {
 		const struct btf_type *t = btf__type_by_id(btf, id);
