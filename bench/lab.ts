@@ -1,15 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { bundleCliSplit, REPO_ROOT } from '../krew/bundle.js';
 import { loadKubeConfig } from '../src/adapters/kube/config.js';
 import { createKubePort } from '../src/adapters/kube/kube-port.js';
 import type { KubePort } from '../src/app/ports.js';
 import { DEFAULT_PROBE_IMAGE, DEFAULT_PWRU_IMAGE, probePodSpec } from '../src/app/probe-pods.js';
 import { imageSlug } from '../test/lab/api/images.js';
-import { cannotRunReason, labDown, labUp } from '../test/lab/kernel/lab.js';
+import { LabBench, labBenchUnavailable, median, mustSucceed, type Run } from './lab-harness.js';
 
 /**
  * Live-trace benchmark on the lab (`tsx bench/lab.ts`, also the end of `npm run bench`), as
@@ -42,13 +39,6 @@ const PING = ['exec', 'same', '--', 'ping', '-c', '1', '10.0.1.180'];
 const VERSION = ['datapath', 'version', '--client'];
 const MISSING = ['datapath', 'trace', 'no-such-pod', 'no-such-pod-either', '--count', '1'];
 
-interface Run {
-  ms: number;
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
-
 /** One trace's --debug milestones, in seconds from the trace's start. */
 interface Timeline {
   wallS: number;
@@ -73,24 +63,6 @@ const MILESTONES: [label: string, starts: string][] = [
   ['probes stopped', '\u0000stopped'],
   ['probe pods deleted', '\u0000deleted'],
 ];
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, stdout, stderr, code }));
-  });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** timeline reads the plugin's `debug: +S.SSS s TEXT` lines; throws when not every probe became ready. */
 function timeline(r: Run, what: string): Timeline {
@@ -123,11 +95,6 @@ function timeline(r: Run, what: string): Timeline {
     throw new Error(`${what}: not every probe became ready (exit ${r.code}):\n  ${why || r.stderr.slice(-2000)}`);
   }
   return { wallS: r.ms / 1000, probes, allReadyS, readyOrder, graceS, marks };
-}
-
-function mustSucceed(r: Run, what: string): Run {
-  if (r.code !== 0) throw new Error(`${what} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
-  return r;
 }
 
 function profile(label: string, runs: Timeline[]): string {
@@ -184,25 +151,9 @@ function emulatedCliCpuS(labDir: string, agentImage: string): number {
 
 const verdict = (ratio: number, target: number) => `ratio ${ratio.toFixed(2)} (target <= ${target}) ${ratio <= target ? 'OK' : 'MISSED'}`;
 
-async function measure(root: string): Promise<void> {
-  const bin = join(root, 'bin');
-  await bundleCliSplit(bin);
-  copyFileSync(join(REPO_ROOT, 'krew/launcher.js'), join(bin, 'kubectl-datapath'));
-  const dir = join(root, 'lab');
-  const instance = `b${randomBytes(3).toString('hex')}`;
-  const upStarted = performance.now();
-  let up;
-  try {
-    up = await labUp({ dir, instance, mode: 'bpf', tunnel: 'vxlan', api: true });
-  } finally {
-    cleanupTargets.push({ dir, instance });
-  }
-  if (!up.state.api) throw new Error(`the lab API server did not start: ${up.apiUnavailable}`);
-  const home = join(root, 'home');
-  mkdirSync(home);
-  const env = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: home, KUBECONFIG: up.state.api.kubeconfig, KUBECACHEDIR: join(root, 'kube-cache') };
-  const kubectl = (args: string[]) => run('kubectl', args, env);
-  const labS = (performance.now() - upStarted) / 1000;
+async function measure(bench: LabBench): Promise<void> {
+  const lab = await bench.lab({});
+  const { kubectl, dir, upS: labS, state } = lab;
 
   // Warm-up, unmeasured: kubectl's discovery cache, the file cache, the lab's first execs.
   mustSucceed(await kubectl(PING), 'kubectl exec ping');
@@ -210,7 +161,7 @@ async function measure(root: string): Promise<void> {
 
   // What one agent command costs here: a plain exec, and the lab's emulated cilium-dbg (a
   // TypeScript program bundled to JavaScript at lab up, where the real one is a Go binary).
-  const agent = up.state.pods.find((p) => p.namespace === 'kube-system' && p.node === 'bpf1')!;
+  const agent = state.pods.find((p) => p.namespace === 'kube-system' && p.node === 'bpf1')!;
   const agentPod = agent.name;
   const inAgent = (argv: string[]) => ['exec', '-n', 'kube-system', agentPod, '-c', 'cilium-agent', '--', ...argv];
   const plainExec: number[] = [];
@@ -224,7 +175,7 @@ async function measure(root: string): Promise<void> {
   const versions: number[] = [];
   const missingPod: number[] = [];
   const podStarts: number[] = [];
-  const kube = createKubePort(loadKubeConfig({ kubeconfig: up.state.api.kubeconfig }).kc, { namespace: 'default' });
+  const kube = createKubePort(loadKubeConfig({ kubeconfig: lab.env.KUBECONFIG }).kc, { namespace: 'default' });
   for (let i = 0; i < RUNS; i++) {
     cross.push(timeline(mustSucceed(await kubectl([...CROSS, '--debug']), 'cross-node trace'), 'cross-node trace'));
     single.push(timeline(mustSucceed(await kubectl([...SINGLE, '--debug']), 'single-probe trace'), 'single-probe trace'));
@@ -276,34 +227,21 @@ async function measure(root: string): Promise<void> {
   if (left) console.log(`  LEFT BEHIND: probe pods after the runs: ${left.split('\n').join(', ')}`);
 }
 
-/** Labs this process brought up (or began to): removed at the end, on error and on a signal. */
-const cleanupTargets: { dir: string; instance: string }[] = [];
-
-async function teardown(root: string): Promise<void> {
-  for (const t of cleanupTargets.splice(0)) await labDown(t).catch((err: unknown) => console.error(`lab down failed: ${(err as Error).message}`));
-  rmSync(root, { recursive: true, force: true });
-}
-
 async function main(): Promise<number> {
-  const reason = cannotRunReason() ?? ((process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, 'kubectl'))) ? undefined : 'kubectl is not on PATH');
+  const reason = labBenchUnavailable();
   if (reason) {
     console.log(`live trace benchmark skipped: ${reason}`);
     return 0;
   }
-  const root = mkdtempSync(join(tmpdir(), 'datapath-bench-lab-'));
-  const onSignal = (sig: NodeJS.Signals) => {
-    void teardown(root).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const bench = new LabBench();
   try {
-    await measure(root);
+    await measure(bench);
     return 0;
   } catch (err) {
     console.error(`live trace benchmark failed: ${(err as Error).message}`);
     return 1;
   } finally {
-    await teardown(root);
+    await bench.close();
   }
 }
 

@@ -5,6 +5,7 @@ import type { EndpointInfo } from '../core/model/endpoint.js';
 import type { HopReport } from '../core/model/report.js';
 import { involvedNodes, planProbePods, planTrace, type PlannedProbe, type ProbePodNeed, type ProbeTool, type TraceNode, type TracePlan, type TraceTarget, type Traffic } from '../core/plan.js';
 import { hubbleOff } from '../probes/hubble.js';
+import type { PwruFunctions } from '../probes/pwru.js';
 import { commandFor } from '../probes/index.js';
 import type { CommandContext, ProbeCommand } from '../probes/probe-command.js';
 import { describeTraffic } from '../probes/traffic.js';
@@ -39,6 +40,8 @@ export interface TraceRequest {
   graceMs?: number;
   /** After the traffic, the probes are stopped once none has printed anything for this long. */
   quietMs?: number;
+  /** The kernel functions pwru attaches to: those the report reads (default), or all. */
+  pwruFunctions?: PwruFunctions;
 }
 
 /** ResolvedPod: what resolving a pod gives the trace (resolve.ts EndpointResolver.resolvePod). */
@@ -486,6 +489,7 @@ function commandContext(runId: string, req: TraceRequest, nodes: Map<string, Tra
     lifetimeS: req.timeoutS + REMOTE_MARGIN_S,
     maxCapturePackets: MAX_CAPTURE_PACKETS,
     pwruMaxLines: PWRU_MAX_LINES,
+    pwruFunctions: req.pwruFunctions,
     probePod: (node, role) => nodes.get(node)?.probePods[role],
     agent: (node) => nodes.get(node)?.agent,
   };

@@ -74,6 +74,7 @@ export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: Abo
     .option('--probe-namespace <ns>', 'namespace of the short-lived probe pods (default: -n or the context\'s namespace)')
     .option('--probe-image <image>', 'image of the capture probe pods: needs sh, timeout, tcpdump, ip (iproute2), nsenter, ping and nc (default: docker.io/nicolaka/netshoot:v0.13)')
     .option('--pwru-image <image>', 'image of the pwru probe pods: needs sh, timeout and pwru >= v1.0.0 (default: docker.io/cilium/pwru:v1.0.9)')
+    .option('--pwru-functions <which>', 'kernel functions pwru attaches to: rules (the ones the report reads: ready in a fraction of the time) or all (every function that takes an skb)', 'rules')
     .option('--agent-namespace <ns>', 'namespace of the Cilium agent pods', 'kube-system')
     .option('--max-packets <n>', 'packets per flow shown in detail; the rest are counted', '10')
     .action(async (src: string, dst: string, opts: Record<string, unknown>) => {

@@ -37,6 +37,8 @@ export interface CommandContext {
   maxCapturePackets: number;
   /** pwru --output-limit-lines. */
   pwruMaxLines: number;
+  /** Which functions pwru attaches to (default: the ones the report reads). */
+  pwruFunctions?: 'rules' | 'all';
   probePod(node: string, role: ProbePodRole): PodHandle | undefined;
   agent(node: string): (PodHandle & { cli: string }) | undefined;
 }

@@ -12,6 +12,7 @@ import { EXIT, UsageError } from '../../core/errors.js';
 import { expectationFailure, type Expectation } from '../../app/expect.js';
 import { sanitizeTerminalText } from '../../render/sanitize.js';
 import { parseProbeList, parseTraffic } from '../../core/plan.js';
+import { PWRU_FUNCTION_CHOICES } from '../../probes/pwru.js';
 import { renderers, type OutputFormat } from '../../render/index.js';
 import { connectCluster } from '../cluster.js';
 import { useColor, type IOStreams } from '../io.js';
@@ -36,6 +37,8 @@ const MAX_SECONDS = 86_400;
 export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<string, unknown>): TraceFlags {
   const probes = parseProbeList(String(opts.probes));
   if (probes.error) throw new UsageError(`--probes: ${probes.error}`);
+  const pwruFunctions = PWRU_FUNCTION_CHOICES.find((c) => c === (opts.pwruFunctions ?? 'rules'));
+  if (!pwruFunctions) throw new UsageError(`--pwru-functions ${String(opts.pwruFunctions)}: expected ${PWRU_FUNCTION_CHOICES.join(' or ')}`);
   const traffic = parseTraffic(String(opts.traffic));
   if (!traffic) throw new UsageError(`--traffic ${String(opts.traffic)}: expected icmp, tcp:PORT, udp:PORT or none`);
   const src = parsePodArg(srcArg);
@@ -66,6 +69,7 @@ export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<stri
     probeImage: (opts.probeImage as string | undefined) ?? DEFAULT_PROBE_IMAGE,
     pwruImage: (opts.pwruImage as string | undefined) ?? DEFAULT_PWRU_IMAGE,
     save: opts.save as string | undefined,
+    pwruFunctions,
     ...(expect !== undefined && { expect }),
     ...(quietMs !== undefined && { quietMs }),
     ...(graceMs !== undefined && { graceMs }),

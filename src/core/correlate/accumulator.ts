@@ -1144,7 +1144,8 @@ const FIB_LOOKUP_RESULTS: Readonly<Record<number, string>> = {
 
 /** Drop reasons pwru prints for skbs freed normally. */
 const BENIGN_DROP = new Set(['SKB_CONSUMED', 'SKB_DROP_REASON_NOT_SPECIFIED', 'NOT_SPECIFIED']);
-const END_OF_SKB = new Set(['kfree_skbmem', '__kfree_skb', 'kfree_skb_reason', 'sk_skb_reason_drop', 'consume_skb']);
+/** The functions that end an skb's life: the next skb at its address is another packet (also in the pwru function filter, src/probes/pwru.ts). */
+export const END_OF_SKB: ReadonlySet<string> = new Set(['kfree_skbmem', '__kfree_skb', 'kfree_skb_reason', 'sk_skb_reason_drop', 'consume_skb']);
 const END_OF_SKB_LENGTHS = new Set([...END_OF_SKB].map((f) => f.length));
 
 /** The skb's last function: checked by length first, as this runs for every pwru line. */

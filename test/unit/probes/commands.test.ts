@@ -66,7 +66,17 @@ describe('probe commands', () => {
       format: 'monitor',
     },
     {
-      name: 'pwru in its pod: the parser\'s flags explicit, the filter one word per token, bounded by lines',
+      name: 'pwru in its pod: the parser\'s flags explicit, the filter one word per token, bounded by lines, attached only to the functions the report reads',
+      probe: probe({ tool: 'pwru', id: 'pwru-bpf1', place: { kind: 'probe-pod', node: 'bpf1', role: 'pwru' }, filter: HOSTS }),
+      target: { namespace: 'kube-system', name: 'datapath-r1-pwru-bpf1', container: 'probe' },
+      argv: [...WRAP('pwru-bpf1'), 'timeout', '90', 'pwru', '--output-meta', '--output-tuple', '--filter-track-skb', '--filter-func', '^(__dev_forward_skb|__dev_queue_xmit|__ip_local_out|__kfree_skb|bpf_out_neigh_v4|bpf_out_neigh_v6|consume_skb|dev_hard_start_xmit|dev_queue_xmit|fib6_table_lookup|fib_table_lookup|geneve_rcv|geneve_xmit|ip6_forward|ip6_input|ip6_local_out|ip6_output|ip_finish_output2|ip_forward|ip_local_deliver|ip_output|ip_rcv|ipv6_rcv|kfree_skb_reason|kfree_skbmem|neigh_output|neigh_resolve_output|netif_rx|nf_hook_slow|sk_skb_reason_drop|skb_do_redirect|tcf_classify|tcf_classify_egress|tcf_classify_ingress|udp_tunnel_xmit_skb|veth_xmit|vxlan_rcv|vxlan_xmit|vxlan_xmit_one)$', '--output-limit-lines', '1000', ...HOSTS],
+      ready: { kind: 'marker', text: 'Listening for events' },
+      output: 'text',
+      format: 'pwru',
+    },
+    {
+      name: 'pwru with --pwru-functions all: every function that takes an skb, no --filter-func',
+      ctx: { ...ctx, pwruFunctions: 'all' as const },
       probe: probe({ tool: 'pwru', id: 'pwru-bpf1', place: { kind: 'probe-pod', node: 'bpf1', role: 'pwru' }, filter: HOSTS }),
       target: { namespace: 'kube-system', name: 'datapath-r1-pwru-bpf1', container: 'probe' },
       argv: [...WRAP('pwru-bpf1'), 'timeout', '90', 'pwru', '--output-meta', '--output-tuple', '--filter-track-skb', '--output-limit-lines', '1000', ...HOSTS],
@@ -83,8 +93,8 @@ describe('probe commands', () => {
       output: 'text',
       format: 'iptables',
     },
-  ])('$name', ({ probe: p, target, argv, ready, output, format }) => {
-    const c = commandFor(p, ctx)!;
+  ] as { name: string; ctx?: CommandContext; probe: PlannedProbe; target: unknown; argv: string[]; ready: unknown; output: string; format: string }[])('$name', ({ ctx: given, probe: p, target, argv, ready, output, format }) => {
+    const c = commandFor(p, given ?? ctx)!;
     expect(c.target).toEqual(target);
     expect(c.argv).toEqual(argv);
     expect(c.ready).toEqual(ready);
