@@ -101,6 +101,8 @@ export interface KubePort {
   /** The Running cilium agent pod on a node (kube-system by default, label k8s-app=cilium, container AGENT_CONTAINER). */
   findAgentPod(node: string): Promise<PodInfo>;
   createPod(spec: ProbePodSpec): Promise<PodInfo>;
+  /** The events about a pod (the scheduler's and the kubelet's: Scheduled, Pulling, Pulled, ...), oldest first; optional, for progress only. */
+  podEvents?(ref: PodRef): Promise<{ reason: string; message: string }[]>;
   /** Resolves when the pod is Running; rejects when it fails, is deleted, or the time/signal runs out. */
   waitForRunning(ref: PodRef, timeoutMs: number, signal?: AbortSignal): Promise<PodInfo>;
   deletePod(ref: PodRef): Promise<void>;

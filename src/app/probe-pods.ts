@@ -4,7 +4,7 @@ import type { PodHandle, ProbePodNeed, ProbePodRole, TraceNode, TraceTarget } fr
 import { netnsLinksArgv, nodeLinksArgv, routeGetArgv } from '../probes/discovery.js';
 import { PROBE_CONTAINER } from '../probes/probe-command.js';
 import type { ExecPort, KubePort, PodRef, ProbePodSpec } from './ports.js';
-import { describeExit, whileUnavailable } from './run-probes.js';
+import { describeExit, sleep, whileUnavailable } from './run-probes.js';
 
 /** Labels every probe pod carries: `cleanup` finds them by the first, one run's by the second. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -77,6 +77,7 @@ export async function startProbePods(
   created: PodRef[],
   signal: AbortSignal,
   onRunning?: (need: ProbePodNeed) => void,
+  onPulling?: (need: ProbePodNeed, image: string) => void,
 ): Promise<ProbePodsOutcome> {
   const outcome: ProbePodsOutcome = {};
   await Promise.all(
@@ -89,7 +90,9 @@ export async function startProbePods(
         if (signal.aborted) throw new DatapathError('interrupted', EXIT.interrupted);
         await kube.createPod(spec);
         created.push(ref);
-        await kube.waitForRunning(ref, RUNNING_TIMEOUT_MS, signal);
+        const running = new AbortController();
+        if (onPulling) void watchPulls(kube, ref, AbortSignal.any([signal, running.signal]), (image) => onPulling(need, image));
+        await kube.waitForRunning(ref, RUNNING_TIMEOUT_MS, signal).finally(() => running.abort());
         node.probePods[need.role] = { ...ref, container: PROBE_CONTAINER };
         onRunning?.(need);
       } catch (err) {
@@ -105,6 +108,36 @@ export async function startProbePods(
     }),
   );
   return outcome;
+}
+
+const PULL_POLL_MS = 500;
+const PULLING = /^Pulling image "(.+)"$/;
+
+/**
+ * watchPulls reads the pod's events until it runs (or the signal ends it) and tells each image
+ * the kubelet starts to pull, once: a first trace on a node waits seconds for the probe images,
+ * which the progress line then names. Events are for people only: a failed read (events not
+ * allowed, say) ends the watch without a word.
+ */
+async function watchPulls(kube: KubePort, ref: PodRef, signal: AbortSignal, onPull: (image: string) => void): Promise<void> {
+  const told = new Set<string>();
+  while (!signal.aborted) {
+    await sleep(PULL_POLL_MS, signal);
+    if (signal.aborted || !kube.podEvents) return;
+    let events: { reason: string; message: string }[];
+    try {
+      events = await kube.podEvents(ref);
+    } catch {
+      return;
+    }
+    for (const e of events) {
+      const image = e.reason === 'Pulling' ? PULLING.exec(e.message)?.[1] : undefined;
+      if (image && !told.has(image) && !signal.aborted) {
+        told.add(image);
+        onPull(image);
+      }
+    }
+  }
 }
 
 /**

@@ -241,6 +241,13 @@ export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort 
     getPod,
     listPods,
 
+    async podEvents(ref) {
+      const list = await call({ verb: 'list', resource: 'events', namespace: ref.namespace }, () =>
+        core.listNamespacedEvent({ namespace: ref.namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${ref.name}` }),
+      );
+      return list.items.map((e) => ({ reason: e.reason ?? '', message: e.message ?? '' }));
+    },
+
     async getNode(name) {
       const node = await call({ verb: 'get', resource: 'nodes', name }, () => core.readNode({ name }));
       const info: NodeInfo = { name: node.metadata?.name ?? name };

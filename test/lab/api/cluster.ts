@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import type { LabNode, LabPod, LabState } from '../state.js';
 import { prepareImage } from './images.js';
-import { LatencyHook } from './latency-hook.js';
+import { LatencyHook, type PodStartEvent } from './latency-hook.js';
 import { stopInit } from './node-init.js';
 import {
   ciliumEndpointObject,
@@ -247,11 +247,44 @@ export class LabCluster {
     const entry: CreatedPod = { timers: [] };
     this.created.set(podKey(namespace, name), entry);
     const images = spec.containers.map((c: { image: string }) => c.image);
-    void this.latency.podStart(spec.nodeName ?? '', images, PENDING_MS, () => undefined).then(() => {
+    const kubeletEvent = (e: PodStartEvent) => {
+      if (this.created.get(podKey(namespace, name)) === entry) this.podEvent(stored, spec.nodeName ?? '', e);
+    };
+    void this.latency.podStart(`${namespace}/${name}`, spec.nodeName ?? '', images, PENDING_MS, kubeletEvent).then(() => {
       if (this.created.get(podKey(namespace, name)) === entry) this.startPod(namespace, name);
     });
     this.persist();
     return stored;
+  }
+
+  /** An Event about a pod, as the scheduler (Scheduled) or the kubelet (pulls, container start) records it. */
+  private podEvent(pod: KubeObject, node: string, e: PodStartEvent): void {
+    const now = timestamp();
+    const component = e.reason === 'Scheduled' ? 'default-scheduler' : 'kubelet';
+    const container = (pod.spec.containers as { name: string }[])[0]?.name;
+    this.store.put('events', {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${pod.metadata.name}.${randomUUID().replaceAll('-', '').slice(0, 16)}`, namespace: pod.metadata.namespace, uid: randomUUID(), creationTimestamp: now },
+      involvedObject: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        namespace: pod.metadata.namespace,
+        name: pod.metadata.name,
+        uid: pod.metadata.uid,
+        ...(e.reason !== 'Scheduled' && container ? { fieldPath: `spec.containers{${container}}` } : {}),
+      },
+      reason: e.reason,
+      message: e.message,
+      source: component === 'kubelet' ? { component, host: node } : { component },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+      type: 'Normal',
+      eventTime: null,
+      reportingComponent: component,
+      reportingInstance: component === 'kubelet' ? node : '',
+    } as KubeObject);
   }
 
   /** The node a scheduler would bind to: the first whose labels satisfy the nodeSelector. */

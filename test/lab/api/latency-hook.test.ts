@@ -10,7 +10,7 @@ async function startPods(hook: LatencyHook, pods: [node: string, image: string][
   const events: string[][] = pods.map(() => []);
   const all = Promise.all(
     pods.map(([node, image], i) =>
-      hook.podStart(node, [image], 200, (e: PodStartEvent) => events[i].push(`${e.reason} ${e.message.replace(/ in [\d.]+s \([\d.]+s including waiting\)/, '')}`)).then(() => {
+      hook.podStart(`default/p${i}`, node, [image], 200, (e: PodStartEvent) => events[i].push(`${e.reason} ${e.message.replace(/ in [\d.]+s \([\d.]+s including waiting\)/, '')}`)).then(() => {
         runningS[i] = (Date.now() - t0) / 1000;
       }),
     ),
@@ -36,7 +36,7 @@ describe('the API server latency hook', () => {
     // bpf1: netshoot 4 s, then pwru 1.5 s after it; bpf2 pulls on its own.
     expect(first.runningS).toEqual([5.5, 7, 5.5]);
     expect(first.events[1]).toEqual([
-      'Scheduled Successfully assigned the pod to bpf1',
+      'Scheduled Successfully assigned default/p1 to bpf1',
       `Pulling Pulling image "${PWRU_IMAGE}"`,
       `Pulled Successfully pulled image "${PWRU_IMAGE}"`,
       'Created Created container',

@@ -71,9 +71,9 @@ export class LatencyHook {
    * pulls before it), then its containers start. `event` is told each kubelet event as it
    * happens; resolves once the containers run. Without latency it resolves after `minimumMs`.
    */
-  async podStart(node: string, images: string[], minimumMs: number, event: (e: PodStartEvent) => void): Promise<void> {
+  async podStart(pod: string, node: string, images: string[], minimumMs: number, event: (e: PodStartEvent) => void): Promise<void> {
     const p = this.profile;
-    event({ reason: 'Scheduled', message: `Successfully assigned the pod to ${node}` });
+    event({ reason: 'Scheduled', message: `Successfully assigned ${pod} to ${node}` });
     for (const image of new Set(images)) {
       const ms = p.name === 'none' ? 0 : pullMs(p, image);
       if (ms === 0 || this.pulledOn(node).has(image)) {

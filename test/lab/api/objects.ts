@@ -30,6 +30,18 @@ export interface KubeObject {
   // Specs and statuses of client-created pods are kept as the client sent them.
   spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   status?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // An Event's fields are at the top level (core/v1 Event has no spec).
+  involvedObject?: { apiVersion?: string; kind?: string; namespace?: string; name?: string; uid?: string; fieldPath?: string };
+  reason?: string;
+  message?: string;
+  source?: { component?: string; host?: string };
+  type?: string;
+  reportingComponent?: string;
+  reportingInstance?: string;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+  count?: number;
+  eventTime?: null;
 }
 
 export const KUBELET_VERSION = 'v1.32.4';

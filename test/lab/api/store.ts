@@ -5,7 +5,7 @@
  */
 import type { KubeObject } from './objects.js';
 
-export type Resource = 'pods' | 'nodes' | 'namespaces' | 'ciliumendpoints' | 'ciliumnetworkpolicies' | 'ciliumclusterwidenetworkpolicies' | 'networkpolicies' | 'services' | 'endpointslices';
+export type Resource = 'pods' | 'nodes' | 'namespaces' | 'ciliumendpoints' | 'ciliumnetworkpolicies' | 'ciliumclusterwidenetworkpolicies' | 'networkpolicies' | 'services' | 'endpointslices' | 'events';
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface StoreEvent {

@@ -206,6 +206,22 @@ const TABLES: Record<Resource, { columns: Column[]; row: (o: KubeObject) => Cell
     columns: [NAME, column('Status', 'The status of the namespace'), AGE],
     row: (ns) => [ns.metadata.name, ns.status?.phase ?? 'Active', age(ns)],
   },
+  events: {
+    columns: [
+      column('Last Seen', 'The time the event was last seen'),
+      column('Type', 'Type of this event (Normal, Warning)'),
+      column('Reason', 'This should be a short, machine understandable string that gives the reason for this event being generated.'),
+      column('Object', 'The object this event is about'),
+      column('Message', 'A human-readable description of the status of this operation.'),
+    ],
+    row: (e) => [
+      humanDuration(Date.now() - Date.parse(e.lastTimestamp ?? e.metadata.creationTimestamp)),
+      e.type ?? '',
+      e.reason ?? '',
+      `${(e.involvedObject?.kind ?? '').toLowerCase()}/${e.involvedObject?.name ?? ''}`,
+      e.message ?? '',
+    ],
+  },
   ciliumendpoints: {
     columns: [
       NAME,
