@@ -16,6 +16,7 @@ import { deleteProbePods, discoverNode, podHandle, startProbePods, type ProbePod
 import { lastLine, probeStatus, sleep, startProbe, stopProbes, untilQuiet, type ProbeRun } from './run-probes.js';
 import { sendTraffic, type TrafficOutcome } from './send-traffic.js';
 import { POLICY_FILE, policyFile, readPolicies, type PolicyRead } from './read-policies.js';
+import { describeCriticalPath, StepClock } from './step-clock.js';
 
 /** TraceRequest: what `kubectl datapath trace` was asked. */
 export interface TraceRequest {
@@ -173,6 +174,11 @@ class TraceRun {
   private readonly whenEndpointsKnown = new Promise<[TraceTarget, TraceTarget]>((resolve) => (this.endpointsKnown = resolve));
   private readonly discoveries: Promise<void>[] = [];
   private policies: Promise<PolicyRead> | undefined;
+  /** Every step's start and end, for the critical path `--debug` prints. */
+  private readonly clock = new StepClock();
+  /** Step names of the probe pods and discoveries, which the probes started after them waited for. */
+  private readonly podSteps: string[] = [];
+  private readonly discoverySteps: string[] = [];
 
   constructor(
     private readonly req: TraceRequest,
@@ -205,9 +211,13 @@ class TraceRun {
     this.policies = readPolicies(ports.kube);
     this.policies.catch(() => undefined);
     this.progress.step(`resolving ${ref(req.src)} and ${ref(req.dst)}`);
+    const { clock } = this;
+    clock.start(RESOLVED);
+    clock.start(PODS_READ);
     const resolving = Promise.all([ports.resolve(req.src), ports.resolve(req.dst)]);
     resolving.catch(() => undefined); // awaited below, after the placement
     const placement = await Promise.all([ports.kube.getPod(req.src), ports.kube.getPod(req.dst)]).catch(() => undefined);
+    clock.end(PODS_READ);
     const early = placement && placementTargets(placement[0], placement[1]);
     if (early) this.createProbePods(early);
 
@@ -215,6 +225,7 @@ class TraceRun {
     const [src, dst] = targets(srcR, dstR);
     await describeNodes(ports.kube, this.nodes, src, dst, [srcR, dstR]);
     this.resolved = { src, dst, srcR, dstR };
+    clock.end(RESOLVED);
     this.endpointsKnown([src, dst]);
     this.progress.debug?.(`resolved ${ref(req.src)} on ${src.node} and ${ref(req.dst)} on ${dst.node}`);
     for (const p of [...(srcR.problems ?? []), ...(dstR.problems ?? [])]) this.warn(p);
@@ -229,7 +240,7 @@ class TraceRun {
   async start({ src, dst }: Ends): Promise<void> {
     const { req, progress } = this;
     if (this.stopSignal.aborted) return;
-    const inAgents = this.startWhere([src, dst], (p) => p.place.kind === 'agent');
+    const inAgents = this.startWhere([src, dst], (p) => p.place.kind === 'agent', [RESOLVED]);
     if (inAgents.length) progress.step(`starting ${inAgents.length} probe${inAgents.length === 1 ? '' : 's'} in the Cilium agents`);
     if (this.podsStarting) {
       const pods = await this.podsStarting;
@@ -247,7 +258,7 @@ class TraceRun {
 
     const nodeCount = new Set(placed.map((c) => c.probe.node)).size;
     if (placed.length) progress.step(`starting ${placed.length} ${started.size ? 'more ' : ''}probes on ${nodeCount} node${nodeCount === 1 ? '' : 's'}`);
-    this.launch(placed);
+    this.launch(placed, [RESOLVED, ...this.podSteps, ...this.discoverySteps]);
     this.total = this.runs.length;
     this.showReady();
   }
@@ -275,12 +286,16 @@ class TraceRun {
       return;
     }
     progress.step(`sending ${describeTraffic(req.traffic)} from ${ref(req.src)} to ${dst.ip}`);
+    this.clock.start(TRAFFIC, this.runs.map((r) => r.command.probe.id));
     this.traffic = await sendTraffic(this.ports.exec, req.traffic, req.count, src, dst, this.nodes.get(src.node), stopSignal);
+    this.clock.end(TRAFFIC);
     if (this.traffic.problem) this.warn(this.traffic.problem);
     const quietMs = req.quietMs ?? DEFAULT_QUIET_MS;
     const graceMs = req.graceMs ?? DEFAULT_GRACE_MS;
     progress.debug?.(`traffic ${this.traffic.problem ? 'failed' : 'sent'}; listening for late events until the probes are quiet for ${quietMs} ms, at most ${graceMs} ms`);
+    this.clock.start(QUIET, [TRAFFIC]);
     const waited = Math.round(await untilQuiet(this.runs, quietMs, graceMs, stopSignal));
+    this.clock.end(QUIET);
     progress.debug?.(waited < graceMs ? `probes quiet ${waited} ms after the traffic` : `probes not quiet yet ${waited} ms after the traffic (the limit): stopping them`);
   }
 
@@ -293,11 +308,13 @@ class TraceRun {
     this.podsAbort.abort();
     await this.podsStarting;
     if (runs.length || created.length) progress.step('collecting');
+    this.clock.start(COLLECT, [QUIET, TRAFFIC, ...runs.map((r) => r.command.probe.id), RESOLVED]);
     await stopProbes(ports.exec, runs);
     progress.debug?.(`${runs.length} probes stopped`);
     for (const r of runs) for (const p of r.cleanupProblems) this.warn(p);
     for (const p of await deleteProbePods(ports.kube, created)) this.warn(p);
     if (created.length) progress.debug?.(`${created.length} probe pods deleted`);
+    this.clock.end(COLLECT);
   }
 
   /** Step 6, the report from what was collected, through the same path as `analyze`. */
@@ -323,7 +340,10 @@ class TraceRun {
     });
     if (policies?.warning) this.warn(policies.warning);
     const { files, meta } = record(this.runId, req, src, dst, [srcR, dstR], this.nodes, this.plan, this.runs, this.unplaced, this.traffic, this.warnings, policies);
+    this.clock.start(REPORT, [COLLECT]);
     const report = await analyze({ paths: files.map((f) => f.name).sort(), points: [], endpointFiles: [], maxPackets: req.maxPackets }, memoryCatalog(files));
+    this.clock.end(REPORT);
+    if (this.progress.debug) for (const line of describeCriticalPath(this.clock.criticalPath(REPORT))) this.progress.debug(`critical path: ${line}`);
     if (this.ports.save) await save(this.ports.save, files, this.progress);
     const partial = interrupted || timedOut || failure !== undefined || this.traffic?.problem !== undefined || meta.inputs.some((i) => i.status !== 'ok' && !i.status.startsWith(HUBBLE_OFF));
     return { report, partial, interrupted, timedOut };
@@ -344,35 +364,62 @@ class TraceRun {
     if (!this.needs.length || this.stopSignal.aborted) return;
     for (const name of involvedNodes(ends[0], ends[1])) if (!nodes.has(name)) nodes.set(name, emptyNode(name));
     this.progress.step(`creating ${this.needs.length} probe pod${this.needs.length === 1 ? '' : 's'} on ${nodes.size} node${nodes.size === 1 ? '' : 's'}`);
+    const { clock } = this;
+    const podStep = (need: ProbePodNeed) => `probe pod ${need.role} on ${need.node}`;
+    for (const need of this.needs) {
+      clock.start(podStep(need), [PODS_READ, RESOLVED]);
+      this.podSteps.push(podStep(need));
+    }
     const onRunning = (need: ProbePodNeed) => {
-      if (need.role === 'pwru') void this.whenEndpointsKnown.then((known) => this.startWhere(known, (p) => p.tool === 'pwru' && p.node === need.node));
+      clock.end(podStep(need));
+      this.progress.debug?.(`${podStep(need)} running`);
+      if (need.role === 'pwru') {
+        void this.whenEndpointsKnown.then((known) => this.startWhere(known, (p) => p.tool === 'pwru' && p.node === need.node, [podStep(need), RESOLVED]));
+      }
       const node = nodes.get(need.node);
       if (need.role !== 'capture' || !node) return;
-      const discovery = this.whenEndpointsKnown.then(([a, b]) => discoverNode(this.ports.exec, node, [a, b], peerIp(node, nodes), this.stopSignal));
+      const step = `discovery on ${need.node}`;
+      this.discoverySteps.push(step);
+      const discovery = this.whenEndpointsKnown.then(async ([a, b]) => {
+        clock.start(step, [podStep(need), RESOLVED]);
+        await discoverNode(this.ports.exec, node, [a, b], peerIp(node, nodes), this.stopSignal);
+        clock.end(step);
+        // This node's captures need nothing more: they start now, not when every node's pods run.
+        const captures = this.startWhere([a, b], (p) => p.node === need.node && p.place.kind === 'probe-pod' && p.place.role === 'capture', [step]);
+        if (captures.length) this.progress.step(`starting ${captures.length} capture${captures.length === 1 ? '' : 's'} on ${need.node}`);
+      });
       discovery.catch(() => undefined); // awaited in start(), once every pod is up; not unhandled meanwhile
       this.discoveries.push(discovery);
     };
+    const onPulling = (need: ProbePodNeed, image: string) => {
+      clock.note(podStep(need), `pulled ${image}`);
+      this.progress.step(`pulling ${image} on node ${need.node}`);
+      this.progress.debug?.(`${podStep(need)}: pulling ${image}`);
+    };
     const options = { namespace: req.probeNamespace, probeImage: req.probeImage, pwruImage: req.pwruImage, runId: this.runId, timeoutS: req.timeoutS };
-    this.podsStarting = startProbePods(this.ports.kube, this.needs, nodes, options, this.created, AbortSignal.any([this.stopSignal, this.podsAbort.signal]), onRunning);
+    this.podsStarting = startProbePods(this.ports.kube, this.needs, nodes, options, this.created, AbortSignal.any([this.stopSignal, this.podsAbort.signal]), onRunning, onPulling);
   }
 
   /** Starts the probes that the plan for what is known now places, that `fits` picks, and that are not running yet. */
-  private startWhere([a, b]: [TraceTarget, TraceTarget], fits: (p: PlannedProbe) => boolean): ProbeCommand[] {
+  private startWhere([a, b]: [TraceTarget, TraceTarget], fits: (p: PlannedProbe) => boolean, after: readonly string[]): ProbeCommand[] {
     if (this.collected || this.stopSignal.aborted) return [];
     const started = new Set(this.runs.map((r) => r.command.probe.id));
     const commands = planTrace(a, b, [...this.nodes.values()], this.req.probes)
       .probes.filter((p) => fits(p) && !started.has(p.id))
       .flatMap((p) => commandFor(p, this.ctx) ?? []);
-    this.launch(commands);
+    this.launch(commands, after);
     return commands;
   }
 
-  private launch(commands: ProbeCommand[]): void {
+  /** Starts the commands; `after` names the steps they waited for. */
+  private launch(commands: ProbeCommand[], after: readonly string[]): void {
     for (const c of commands) {
+      this.clock.start(c.probe.id, after);
       const r = startProbe(this.ports.exec, c, this.readyTimeoutMs);
       this.runs.push(r);
       this.watching.push(
         r.ready.then((ok) => {
+          this.clock.end(c.probe.id);
           this.settled++;
           if (ok) this.readyCount++;
           this.progress.debug?.(`${c.probe.id} ${ok ? 'ready' : `failed: ${r.failure}`}`);
@@ -389,6 +436,14 @@ class TraceRun {
     if (settled === total) this.progress.debug?.(readyCount === total ? `all ${readyCount} probes ready` : `${readyCount} of ${total} probes ready`);
   }
 }
+
+/** Step names of the critical path (the probes' steps are their ids, the pods' `probe pod ROLE on NODE`). */
+const PODS_READ = 'pods read';
+const RESOLVED = 'endpoints resolved';
+const TRAFFIC = 'traffic';
+const QUIET = 'quiet window';
+const COLLECT = 'probes stopped, pods deleted';
+const REPORT = 'report';
 
 /** The status of a hubble probe whose node has no Hubble: not a gap of the trace, which never asked for it. */
 const HUBBLE_OFF = 'skipped: Hubble is off on';

@@ -86,7 +86,8 @@ describe('trace start-up order', () => {
     expect(launchedAt('tcpdump')).toBeGreaterThan(at.running.capture);
     expect(c.trafficAt[0].at).toBeGreaterThan(Math.max(...c.readyAt.map((r) => r.at)));
 
-    expect(steps.slice(0, 4)).toEqual(['resolving default/client and default/server', 'creating 2 probe pods on 1 node', 'starting 2 probes in the Cilium agents', 'starting 4 more probes on 1 node']);
+    // The captures start once their node's discovery is done, not when every probe pod runs.
+    expect(steps.slice(0, 4)).toEqual(['resolving default/client and default/server', 'creating 2 probe pods on 1 node', 'starting 2 probes in the Cilium agents', 'starting 4 captures on n1']);
     // The readiness count is only shown against the total (no 'ready 1/3' while the capture pod
     // starts), and what was ready before is in the first count.
     const counts = steps.filter((s) => s.startsWith('ready ')).map((s) => Number(/^ready (\d)\/7$/.exec(s)![1]));
@@ -95,7 +96,7 @@ describe('trace start-up order', () => {
     expect(counts).toEqual([...counts].sort());
     expect(counts[counts.length - 1]).toBe(7);
 
-    const milestones = debug.filter((l) => !/^\S+ ready$/.test(l));
+    const milestones = debug.filter((l) => !/^\S+ ready$/.test(l) && !/^probe pod \w+ on n1 running$/.test(l) && !l.startsWith('critical path: '));
     const sent = 'traffic sent; listening for late events until the probes are quiet for 250 ms, at most 20 ms';
     expect(milestones).toEqual([
       'resolved default/client on n1 and default/server on n1',
@@ -176,7 +177,34 @@ describe('trace --debug', () => {
     // The pods took POD_START_MS to run: the milestone after them says so.
     expect(at[text.indexOf('probe pods running: 2 of 2')]).toBeGreaterThanOrEqual(POD_START_MS.capture / 1000 - 0.005);
     expect(at[text.indexOf('resolved default/client on n1 and default/server on n1')]).toBeGreaterThanOrEqual(RESOLVE_MS / 1000 - 0.005);
-    expect(text.slice(-3)).toEqual(['collecting', '6 probes stopped', '2 probe pods deleted']);
+    const path = text.filter((t) => t.startsWith('critical path: '));
+    expect(text.slice(-3 - path.length, -path.length)).toEqual(['collecting', '6 probes stopped', '2 probe pods deleted']);
+    // The chain the trace waited on, each step with its start and end: the capture pod (slower
+    // than resolving), its node's discovery, the last capture started after it, then traffic,
+    // the quiet window, the collection and the report.
+    const steps = path.map((t) => /^critical path: (.+) \+(\d+\.\d{3})\.\.\+(\d+\.\d{3}) s \((\d+\.\d{3}) s/.exec(t)!);
+    expect(steps.map((m) => m[1].replace(/^tcpdump-\S+$/, 'tcpdump-*'))).toEqual([
+      'pods read', 'probe pod capture on n1', 'discovery on n1', 'tcpdump-*', 'traffic', 'quiet window', 'probes stopped, pods deleted', 'report',
+    ]);
+    expect(Number(steps[1][4])).toBeGreaterThanOrEqual(POD_START_MS.capture / 1000 - 0.005);
+    for (let i = 1; i < steps.length; i++) expect(Number(steps[i][2])).toBeGreaterThanOrEqual(Number(steps[i - 1][3]));
+  });
+
+  it('names the image a probe pod is pulling, from its events, in the progress line and on its step of the critical path', async () => {
+    const { c, resolve } = timed();
+    const IMAGE = 'docker.io/nicolaka/netshoot:v0.13';
+    const wait = c.kube.waitForRunning.bind(c.kube);
+    c.kube.waitForRunning = async (ref: PodRef, ms: number, signal?: AbortSignal) => {
+      if (ref.name.includes('-capture-')) await new Promise((r) => setTimeout(r, 1200));
+      return wait(ref, ms, signal);
+    };
+    (c.kube as { podEvents?: (ref: PodRef) => Promise<{ reason: string; message: string }[]> }).podEvents = async (ref) =>
+      ref.name.includes('-capture-') ? [{ reason: 'Scheduled', message: `Successfully assigned default/${ref.name} to n1` }, { reason: 'Pulling', message: `Pulling image "${IMAGE}"` }] : [];
+    const steps: string[] = [];
+    const debug: string[] = [];
+    await trace(REQUEST, { kube: c.kube, exec: c.exec, resolve }, { step: (t) => steps.push(t), warn: () => undefined, debug: (l) => debug.push(l) }, new AbortController().signal);
+    expect(steps.filter((t) => t.startsWith('pulling'))).toEqual([`pulling ${IMAGE} on node n1`]);
+    expect(debug.find((l) => l.startsWith('critical path: probe pod capture on n1'))).toMatch(new RegExp(`s; pulled ${IMAGE.replace(/[.]/g, '\\.')}\\)$`));
   });
 
   it('prints nothing of it without --debug', async () => {
