@@ -194,9 +194,9 @@ describe('trace --debug', () => {
     const { c, resolve } = timed();
     const IMAGE = 'docker.io/nicolaka/netshoot:v0.13';
     const wait = c.kube.waitForRunning.bind(c.kube);
-    c.kube.waitForRunning = async (ref: PodRef, ms: number, signal?: AbortSignal) => {
+    c.kube.waitForRunning = async (ref: PodRef) => {
       if (ref.name.includes('-capture-')) await new Promise((r) => setTimeout(r, 1200));
-      return wait(ref, ms, signal);
+      return wait(ref);
     };
     (c.kube as { podEvents?: (ref: PodRef) => Promise<{ reason: string; message: string }[]> }).podEvents = async (ref) =>
       ref.name.includes('-capture-') ? [{ reason: 'Scheduled', message: `Successfully assigned default/${ref.name} to n1` }, { reason: 'Pulling', message: `Pulling image "${IMAGE}"` }] : [];
