@@ -199,7 +199,7 @@ function podOf(end: ReportFlowEnd | undefined): string | undefined {
   return end?.ip && /^[a-z0-9-]+\/[a-z0-9.-]+$/.test(end.ip) ? end.ip : undefined;
 }
 
-/** One end as policy sees it: identity from the flow, or the records; labels from endpoint data, Hubble JSON, or the reserved number. */
+/** One end as policy sees it: identity from the flow, or the records; labels from endpoint data, else Hubble JSON, else the reserved number. */
 function peerOf(end: ReportFlowEnd | undefined, side: 'src' | 'dst', records: PolicyRecord[], ctx: ExplainContext): ReportPolicyPeer {
   const out: ReportPolicyPeer = {};
   if (end?.ip) out.ip = end.ip;
@@ -224,7 +224,8 @@ function peerOf(end: ReportFlowEnd | undefined, side: 'src' | 'dst', records: Po
   // Identity 0 is IdentityUnknown (pkg/identity): a record that did not know it.
   if (identity !== undefined && identity !== 0) {
     out.identity = identity;
-    labels ??= ctx.policies.labels?.get(identity) ?? reservedLabels(identity);
+    // The agent's own labels of the identity (endpoint data) first: they are what its selectors match.
+    labels = ctx.policies.labels?.get(identity) ?? labels ?? reservedLabels(identity);
     name ??= RESERVED_IDENTITY_NAMES[identity];
   }
   if (name) out.identityName = name;

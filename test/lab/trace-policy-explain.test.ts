@@ -1,0 +1,75 @@
+/**
+ * The explanation of a policy drop in a live trace names the policy: trace lists the lab API's
+ * CiliumNetworkPolicies, CiliumClusterwideNetworkPolicies and NetworkPolicies (applied with the
+ * real kubectl), matches them against the endpoints' labels the agent gave, and says which rule
+ * denied (a deny section) or which selected the endpoint with no rule allowing the peer (default
+ * deny). BPF host routing, VXLAN, same node.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { HopReport, ReportFlow } from '../../src/core/model/report.js';
+import { cli, useApiLab, type Lab } from './api-lab.js';
+import { describeAsRoot } from './require-root.js';
+
+const POLICIES = fileURLToPath(new URL('./policies/', import.meta.url));
+
+function kubectl(lab: Lab, args: string[]): string {
+  const r = spawnSync('/usr/bin/kubectl', args, { encoding: 'utf8', env: { ...process.env, KUBECONFIG: lab.kubeconfig, KUBECACHEDIR: `${lab.dir}/kubecache` } });
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 1000));
+
+describeAsRoot('a policy drop names its policy (live trace, bpf host routing, VXLAN)', () => {
+  const lab = useApiLab('vxlan');
+  const trace = async (more: string[] = []) => {
+    const r = await cli(['trace', 'same', 'cni-6vf5d', '--kubeconfig', lab().kubeconfig, '-o', 'json', '--count', '1', ...more]);
+    return { code: r.code, err: r.err, report: JSON.parse(r.out) as HopReport };
+  };
+  const request = (report: HopReport): ReportFlow => {
+    const flows = report.flows.filter((f) => f.direction === 'request' && f.source?.pod === 'same' && f.protocol === 'icmp');
+    if (flows.length !== 1) throw new Error(`${flows.length} request flows from same`);
+    return flows[0];
+  };
+  const apply = async (file: string) => {
+    kubectl(lab(), ['apply', '-f', `${POLICIES}${file}`]);
+    await settle();
+  };
+
+  afterEach(() => {
+    const left = kubectl(lab(), ['get', 'cnp,ccnp,netpol', '-A', '-o', 'name']);
+    if (left !== '') kubectl(lab(), ['delete', 'cnp,ccnp,netpol', '--all', '-A']);
+    expect(left).toBe('');
+  });
+
+  it('default deny: selected by the CNP whose ingress allows nothing; --expect dropped exits 0, --expect delivered 6', async () => {
+    await apply('ingress-default-deny-cni.yaml');
+    const { code, report } = await trace(['--expect', 'dropped']);
+    expect(code).toBe(0);
+    const why = request(report).dropExplanation!;
+    expect([why.summary, why.policies, why.unknown]).toEqual([
+      'Denied by policy at the ingress of default/cni-6vf5d: Policy denied (code 133); default deny: selected by CiliumNetworkPolicy default/cni-ingress-default-deny and no rule allows identity 31009 (k8s:run=same) on ICMP.',
+      [{ policy: 'CiliumNetworkPolicy default/cni-ingress-default-deny', effect: 'selects' }],
+      [],
+    ]);
+    const wrong = await trace(['--expect', 'delivered']);
+    expect(wrong.code).toBe(6);
+    kubectl(lab(), ['delete', '-f', `${POLICIES}ingress-default-deny-cni.yaml`]);
+  }, 180_000);
+
+  it('a clusterwide deny rule is named, and wins over the CNP that allows same', async () => {
+    await apply('allow-same-to-cni.yaml');
+    await apply('deny-same-to-cni-clusterwide.yaml');
+    const why = request((await trace()).report).dropExplanation!;
+    expect([why.summary, why.policies, why.unknown]).toEqual([
+      'Denied by policy at the ingress of default/cni-6vf5d: Policy denied by denylist (code 181); CiliumClusterwideNetworkPolicy deny-same-to-cni ingressDeny[0] denies identity 31009 (k8s:run=same) on ICMP (a deny rule wins over any allow).',
+      [
+        { policy: 'CiliumNetworkPolicy default/cni-allow-from-same', effect: 'allows', detail: 'ingress[0]' },
+        { policy: 'CiliumClusterwideNetworkPolicy deny-same-to-cni', effect: 'denies', detail: 'ingressDeny[0]' },
+      ],
+      [],
+    ]);
+    kubectl(lab(), ['delete', '-f', `${POLICIES}deny-same-to-cni-clusterwide.yaml`, '-f', `${POLICIES}allow-same-to-cni.yaml`]);
+  }, 180_000);
+});
