@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { main } from '../../src/cli/main.js';
 import { labDown, labUp, type UpOptions } from './kernel/lab.js';
 import type { LabState } from './state.js';
@@ -55,3 +56,13 @@ export async function cli(args: string[]): Promise<{ code: number; out: string; 
   const code = await main(args, { out, err, env: {} });
   return { code, out: out.text, err: err.text };
 }
+
+/** The real kubectl against the lab's API server; throws with its stderr when it fails. */
+export function kubectl(lab: Lab, args: string[]): string {
+  const r = spawnSync('/usr/bin/kubectl', args, { encoding: 'utf8', env: { ...process.env, KUBECONFIG: lab.kubeconfig, KUBECACHEDIR: `${lab.dir}/kubecache` } });
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** What the emulated agent needs to load a policy change into the maps: well within this. */
+export const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1000));

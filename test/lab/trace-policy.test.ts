@@ -5,22 +5,12 @@
  * why and who enforced it; the policy deleted, the same trace is delivered. BPF host routing,
  * VXLAN: same node and across the tunnel.
  */
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { HopReport, ReportFlow } from '../../src/core/model/report.js';
-import { cli, useApiLab, type Lab } from './api-lab.js';
+import { cli, kubectl, settle, useApiLab } from './api-lab.js';
 import { describeAsRoot } from './require-root.js';
 
 const POLICIES = fileURLToPath(new URL('./policies/', import.meta.url));
-
-function kubectl(lab: Lab, args: string[]): string {
-  const r = spawnSync('/usr/bin/kubectl', args, { encoding: 'utf8', env: { ...process.env, KUBECONFIG: lab.kubeconfig, KUBECACHEDIR: `${lab.dir}/kubecache` } });
-  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** What the emulated agent needs to load a change into the maps: well within this. */
-const settle = () => new Promise((r) => setTimeout(r, 1000));
 
 describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
   const lab = useApiLab('vxlan');
