@@ -83,6 +83,20 @@ function debugOffNotes(endpoints: readonly ReportEndpoint[], monitorNodes: Set<s
   return out;
 }
 
+const TCP_ACK_WORDS = /^TCP \[[^\]]*\](?: seq \d+)? ack (\d+)/;
+
+/** The ack numbers a flow's captured TCP segments carried (pure ACKs too, which no key names), where each was captured. */
+function tcpAcksOf(flow: FlowRecord, r: PointResolver): { ack: number; point: string }[] {
+  const out: { ack: number; point: string }[] = [];
+  const hops = [...[...flow.packets.values()].flatMap((p) => p.hops), ...[...flow.unkeyed.values()].flat()];
+  for (const h of hops) {
+    if (h.tool !== 'tcpdump' && h.tool !== 'pcap') continue;
+    const m = TCP_ACK_WORDS.exec(h.detail);
+    if (m && out.length < 4096) out.push({ ack: Number(m[1]), point: r.resolve(h.where, h.stream) });
+  }
+  return out;
+}
+
 /** The other direction of a flow: by its reverse tuple, or for a translated flow the one its translation paired it with. */
 function reverseOf(acc: FlowAccumulator, flow: FlowRecord): FlowRecord | undefined {
   return acc.flows.get(flow.ref.reverseKey) ?? (flow.pairKey !== undefined ? acc.flows.get(flow.pairKey) : undefined);
@@ -198,6 +212,7 @@ function buildFlow(
     dstPodCapturing: !!dstPod && !!allCapturing.get(dstPod),
     dstEndpoint: dstEp?.node && dstEp.id != null ? ciliumPoint(dstEp.node, dstEp.id) : undefined,
     reverseKeys: reverse ? [...reverse.packets.values()].map((p) => p.key) : [],
+    ...(flow.ref.proto === 'tcp' && reverse ? { reverseAcks: tcpAcksOf(reverse, r) } : {}),
     flowDrops: flow.evidence.drops.filter((d) => !d.afterDelivery).map((d) => ({ reason: d.reason, point: r.resolve(d.where, d.stream) })),
   });
   verdicts.forEach((v, i) => {

@@ -304,6 +304,8 @@ export function classifyFlow(f: FlowFacts): Classification {
   // sums them up. Only when no shown packet could be judged do the flow-level facts decide.
   const po = f.packetOutcome;
   const judged = (f.packetVerdicts ?? []).filter((v) => v.counted);
+  const acked = judged.filter((v) => v.outcome === 'delivered' && v.reason?.startsWith('acknowledged by')).length;
+  if (acked) delivered.push(`${acked} of its segments acknowledged by the receiver's TCP (an ack beyond their sequence numbers, at the point that saw them)`);
   let outcome: Outcome = 'unknown';
   let outcomeReason: string | null = null;
   if (po && po.outcome !== 'unknown') {

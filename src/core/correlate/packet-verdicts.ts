@@ -28,6 +28,8 @@ export interface VerdictContext {
   dstEndpoint?: string;
   /** Packet keys of the opposite direction (the answers). */
   reverseKeys: readonly string[];
+  /** TCP acknowledgment numbers the opposite direction's captures printed, with the point that printed each. */
+  reverseAcks?: readonly { ack: number; point: string }[];
   /** Drops reported for the flow, whatever packet they were (pwru without identity, monitor without a dump). */
   flowDrops: readonly { reason: string; point: string }[];
 }
@@ -128,8 +130,10 @@ function packetVerdict(p: VerdictPacket, ctx: VerdictContext, reverse: Set<strin
   const atDst = !!ctx.dstPod && p.hops.some((h) => h.point === ctx.dstPod);
   const toEndpoint = !!ctx.dstEndpoint && p.hops.some((h) => h.tool === 'monitor' && h.match === 'packet' && h.point === ctx.dstEndpoint && h.detail.includes('to-endpoint'));
   const answered = ctx.direction === 'request' && answerSeen(p.key, ctx, reverse, synSeq, tcp);
-  if (atDst || toEndpoint || answered) {
-    const how = atDst ? null : toEndpoint ? `cilium monitor: to-endpoint at ${ctx.dstEndpoint}` : 'its answer was seen';
+  // Both directions: the requester's TCP acknowledges what it receives as the responder's does.
+  const acked = !answered && ackedAtSamePoint(p, ctx);
+  if (atDst || toEndpoint || answered || acked) {
+    const how = atDst ? null : toEndpoint ? `cilium monitor: to-endpoint at ${ctx.dstEndpoint}` : answered ? 'its answer was seen' : "acknowledged by its receiver's TCP (an ack beyond its sequence number)";
     return { outcome: 'delivered', reason: how, point: null };
   }
 
@@ -168,6 +172,24 @@ function answerSeen(key: string, ctx: VerdictContext, reverse: Set<string>, synS
   if (ctx.proto === 'icmp' || ctx.proto === 'icmp6') return key.startsWith('icmp id ') && reverse.has(key);
   if (ctx.proto === 'arp') return ctx.reverseKeys.length > 0;
   return synSeq !== undefined && !!tcp?.synAcked.has(synSeq);
+}
+
+/** tcpdump numbers seq and ack relative to a base of its own (print-tcp.c): numbers this far apart are not on one base. */
+const SAME_BASE = 1 << 20;
+
+/**
+ * A TCP segment carrying sequence space (data or FIN) is acknowledged by the receiver's cumulative
+ * ACK: an ack greater than its first sequence number says the receiving TCP got that byte (RFC 9293
+ * 3.4). Only numbers printed by the same capture compare (tcpdump makes them relative per capture):
+ * an ack seen at a point that also saw this segment, close to its seq.
+ */
+function ackedAtSamePoint(p: VerdictPacket, ctx: VerdictContext): boolean {
+  if (ctx.proto !== 'tcp' || !ctx.reverseAcks?.length) return false;
+  const m = TCP_KEY.exec(p.key);
+  if (!m || m[1].includes('S') || m[1].includes('R')) return false;
+  const seq = Number(m[2]);
+  const at = new Set(p.hops.filter((h) => (h.tool === 'tcpdump' || h.tool === 'pcap') && h.match === 'packet').map((h) => h.point));
+  return ctx.reverseAcks.some((a) => at.has(a.point) && a.ack > seq && a.ack - seq < SAME_BASE);
 }
 
 /** How often one capture point saw this packet: a sender's retransmissions share its key. */

@@ -84,7 +84,7 @@ const BOTH = [
     "notSeenAt": [],
     "notObserved": [],
     "conclusions": [
-      "Per packet: 1 of 3 delivered; 2 unknown: nothing watched the destination.",
+      "Delivered: the request reached 10.88.2.2 (the reply was seen (host:router/eth0); 2 of its segments acknowledged by the receiver's TCP (an ack beyond their sequence numbers, at the point that saw them)).",
       "Path host-stack: the request entered the host on rt0 and was traced in PREROUTING (raw:PREROUTING -> nat:PREROUTING), and no later hook printed it: where it went after the routing decision is unknown, since nf_tables traces only chains that exist (iptables-nft creates one when a rule needs it); a chain in INPUT and FORWARD (or a capture on the way out) would decide whether it was discarded, delivered or forwarded. The last verdict traced: accept at raw:PREROUTING.",
       "Translated at iptables:router: destination translated (DNAT) 10.88.9.9:80 -> 10.88.2.2:8080."
     ],
@@ -98,7 +98,8 @@ const BOTH = [
       {
         "claim": "delivered",
         "because": [
-          "the reply was seen (host:router/eth0)"
+          "the reply was seen (host:router/eth0)",
+          "2 of its segments acknowledged by the receiver's TCP (an ack beyond their sequence numbers, at the point that saw them)"
         ]
       },
       {
@@ -118,14 +119,14 @@ const BOTH = [
       }
     ],
     "outcome": "delivered",
-    "outcomeReason": "1 of 3 delivered; 2 unknown: nothing watched the destination"
+    "outcomeReason": "all 3 delivered"
   },
   {
     "flow": "tcp 10.88.2.2 -> 10.88.1.2 reply",
     "path": [
       "unknown"
     ],
-    "verdict": "unknown",
+    "verdict": "delivered",
     "dropReason": null,
     "dropPoint": null,
     "seenAt": [
@@ -134,11 +135,17 @@ const BOTH = [
     "notSeenAt": [],
     "notObserved": [],
     "conclusions": [
-      "Not enough evidence to say whether the reply was delivered: nothing watched 10.88.1.2's side, or it stayed silent.",
+      "Per packet: 1 of 2 delivered; 1 unknown: nothing watched the destination.",
       "Path unknown: no probe saw enough of the reply to tell how it travelled; capture the host side of both pods' veths and run pwru on the node.",
       "Translated at iptables:router: translated back (reverse NAT) 10.88.2.2:8080 -> 10.88.9.9:80."
     ],
     "evidence": [
+      {
+        "claim": "delivered",
+        "because": [
+          "1 of its segments acknowledged by the receiver's TCP (an ack beyond their sequence numbers, at the point that saw them)"
+        ]
+      },
       {
         "claim": "translated",
         "because": [
@@ -155,8 +162,8 @@ const BOTH = [
         "evidence": "reverse of the DNAT (10.88.9.9:80 -> 10.88.2.2:8080): conntrack translates the reply's source back"
       }
     ],
-    "outcome": "unknown",
-    "outcomeReason": null
+    "outcome": "delivered",
+    "outcomeReason": "1 of 2 delivered; 1 unknown: nothing watched the destination"
   }
 ];
 
@@ -186,7 +193,7 @@ const ACKS = [
       "TCP [.] ack 1",
       "TCP [.] ack 2"
     ],
-    "1 of 3 delivered; 2 unknown: nothing watched the destination"
+    "all 3 delivered"
   ],
   [
     [
@@ -206,6 +213,6 @@ const ACKS = [
     [
       "TCP [.] ack 4"
     ],
-    null
+    "1 of 2 delivered; 1 unknown: nothing watched the destination"
   ]
 ];
