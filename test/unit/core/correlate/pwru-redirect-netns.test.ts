@@ -119,26 +119,26 @@ function seedPwruWithIfindex(received: number): string {
   }).join('\n');
 }
 
-/** The request's conclusion from that pwru, the endpoint list, the destination pod's capture and its ethtool (which names its lxc and ifindex). */
+/** The request's conclusion from that pwru, the endpoint list, both pods' captures and the destination's ethtool (which names its lxc and ifindex; the source's lxc stays unknown). */
 async function seedRequest(pwru: string) {
   const files: Record<string, string> = { 'pwru-v0.0.2-src-same.txt': pwru };
-  for (const name of ['cilium-endpoint-list.txt', 'tcpdump-cni-eth0.txt', 'ethtool-cni-eth0.txt']) files[name] = readFileSync(join(SEED, name), 'utf8');
+  for (const name of ['cilium-endpoint-list.txt', 'tcpdump-same-eth0.txt', 'tcpdump-cni-eth0.txt', 'ethtool-cni-eth0.txt']) files[name] = readFileSync(join(SEED, name), 'utf8');
   const report = await analyzeFixtures([dirWith(files)]);
   return report.flows.filter((f) => f.protocol === 'icmp' && f.direction === 'request').map(conclusionOf);
 }
 
 /** What both versions of the seed's request conclude alike. */
 const seedRequestAlike = {
-  flow: 'icmp 10.0.1.135 -> 10.0.1.180 (default/cni-6vf5d) request',
+  flow: 'icmp 10.0.1.135 (default/same) -> 10.0.1.180 (default/cni-6vf5d) request',
   verdict: 'delivered',
   dropReason: null,
   dropPoint: null,
-  seenAt: ['kernel:bpf1', 'pod:default/cni-6vf5d/eth0'],
+  seenAt: ['pod:default/same/eth0', 'kernel:bpf1', 'pod:default/cni-6vf5d/eth0'],
   notSeenAt: [],
   notObserved: ['cilium:bpf1/2836', 'iptables:bpf1', 'cilium:bpf1/3663', 'host:bpf1/lxcf9d0a91de5fb'],
 };
-const seedDelivered = 'Delivered: the request reached default/cni-6vf5d (seen at pod:default/cni-6vf5d/eth0; the reply was seen (pod:default/cni-6vf5d/eth0)).';
-const seedSeen = { claim: 'delivered', because: ['seen at pod:default/cni-6vf5d/eth0', 'the reply was seen (pod:default/cni-6vf5d/eth0)'] };
+const seedDelivered = 'Delivered: the request reached default/cni-6vf5d (seen at pod:default/cni-6vf5d/eth0; the reply was seen (pod:default/cni-6vf5d/eth0, pod:default/same/eth0)).';
+const seedSeen = { claim: 'delivered', because: ['seen at pod:default/cni-6vf5d/eth0', 'the reply was seen (pod:default/cni-6vf5d/eth0, pod:default/same/eth0)'] };
 
 describe('pwru without a netns column: skb_do_redirect then ip_rcv, by the device of the receive', () => {
   it("on the destination pod's eth0 (what bpf_redirect_peer gives): local delivery of its address says redirect-peer", async () => {
@@ -149,7 +149,7 @@ describe('pwru without a netns column: skb_do_redirect then ip_rcv, by the devic
       path: ['redirect-peer'],
       conclusions: [
         seedDelivered,
-        "Path redirect-peer: the request went from 10.0.1.135's lxc's tc ingress straight into default/cni-6vf5d's eth0 without crossing lxcf9d0a91de5fb or the host stack: Cilium's BPF host routing delivered it with bpf_redirect_peer().",
+        "Path redirect-peer: the request went from default/same's lxc's tc ingress straight into default/cni-6vf5d's eth0 without crossing lxcf9d0a91de5fb or the host stack: Cilium's BPF host routing delivered it with bpf_redirect_peer().",
       ],
       evidence: [
         { claim: 'redirect-peer', because: ["pwru on bpf1 (skb 0xffff9afcb4519b00): skb_do_redirect then ip_rcv with no device transmit in between, and no ip_forward (pwru printed no netns: local delivery of default/cni-6vf5d's address after it)"] },
