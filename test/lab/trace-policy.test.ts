@@ -40,6 +40,8 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
       enforcedBy: f.dropExplanation.enforcedBy,
       identities: [f.dropExplanation.source.identity, f.dropExplanation.destination.identity],
       verdicts: f.dropExplanation.verdicts,
+      policies: f.dropExplanation.policies,
+      summary: f.dropExplanation.summary,
     },
   });
   const apply = async (file: string) => {
@@ -76,6 +78,8 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
       explanation: {
         reason: 'Policy denied', code: 133, byPolicy: true, dropPoint: point, direction: 'ingress', enforcedBy: enforcer, identities: [31009, 37483],
         verdicts: [`cilium monitor: endpoint ${enforcer.endpointId} ingress denied (match none), remote identity 31009`],
+        policies: [{ policy: 'CiliumNetworkPolicy default/cni-ingress-default-deny', effect: 'selects' }],
+        summary: `Denied by policy at the ingress of ${enforcer.pod}: Policy denied (code 133); default deny: selected by CiliumNetworkPolicy default/cni-ingress-default-deny and no rule allows identity 31009 (k8s:run=same) on ICMP.`,
       },
     });
     await remove('ingress-default-deny-cni.yaml');
@@ -91,6 +95,8 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
       explanation: {
         reason: 'Policy denied', code: 133, byPolicy: true, dropPoint: 'cilium:bpf1/2836', direction: 'egress', enforcedBy: SAME, identities: [31009, 37483],
         verdicts: ['cilium monitor: endpoint 2836 egress denied (match none), remote identity 37483'],
+        policies: [{ policy: 'CiliumNetworkPolicy default/same-egress-default-deny', effect: 'selects' }],
+        summary: 'Denied by policy at the egress of default/same: Policy denied (code 133); default deny: selected by CiliumNetworkPolicy default/same-egress-default-deny and no rule allows identity 37483 (k8s:app=cni) on ICMP.',
       },
     });
     await remove('egress-default-deny-same.yaml');
@@ -106,6 +112,11 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
       explanation: {
         reason: 'Policy denied by denylist', code: 181, byPolicy: true, dropPoint: 'cilium:bpf1/2836', direction: 'ingress', enforcedBy: CNI_LOCAL, identities: [31009, 37483],
         verdicts: ['cilium monitor: endpoint 3663 ingress denied (match L3-Only), remote identity 31009'],
+        policies: [
+          { policy: 'CiliumNetworkPolicy default/cni-allow-from-same', effect: 'allows', detail: 'ingress[0]' },
+          { policy: 'CiliumClusterwideNetworkPolicy deny-same-to-cni', effect: 'denies', detail: 'ingressDeny[0]' },
+        ],
+        summary: 'Denied by policy at the ingress of default/cni-6vf5d: Policy denied by denylist (code 181); CiliumClusterwideNetworkPolicy deny-same-to-cni ingressDeny[0] denies identity 31009 (k8s:run=same) on ICMP (a deny rule wins over any allow).',
       },
     });
     await remove('deny-same-to-cni-clusterwide.yaml');
@@ -114,9 +125,9 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
   }, 180_000);
 
   it.each([
-    ['cross node (VXLAN)', 'same', ['overlay'], ['overlay', 'redirect-peer'], 'cilium:bpf2', 31009],
-    ['same node', 'cni-x7k2m', ['unknown'], ['redirect-peer'], 'cilium:bpf2/1187', 37483],
-  ])('NetworkPolicy, L4, %s: tcp:80 allowed and delivered, udp:53 dropped at the ingress of web; deleted, udp:53 delivered', async (_kind, src, path, fixedPath, point, srcIdentity) => {
+    ['cross node (VXLAN)', 'same', ['overlay'], ['overlay', 'redirect-peer'], 'cilium:bpf2', 31009, 'k8s:run=same'],
+    ['same node', 'cni-x7k2m', ['unknown'], ['redirect-peer'], 'cilium:bpf2/1187', 37483, 'k8s:app=cni'],
+  ])('NetworkPolicy, L4, %s: tcp:80 allowed and delivered, udp:53 dropped at the ingress of web; deleted, udp:53 delivered', async (_kind, src, path, fixedPath, point, srcIdentity, srcLabel) => {
     const WEB = { endpointId: 2401, pod: 'default/web', node: 'bpf2', identity: 12187 };
     const l4 = async (traffic: string) => {
       const r = await cli(['trace', src, 'web', '--kubeconfig', lab().kubeconfig, '-o', 'json', '--count', '1', '--traffic', traffic]);
@@ -133,6 +144,8 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
       explanation: {
         reason: 'Policy denied', code: 133, byPolicy: true, dropPoint: point, direction: 'ingress', enforcedBy: WEB, identities: [srcIdentity, 12187],
         verdicts: [`cilium monitor: endpoint 2401 ingress denied (match none), remote identity ${srcIdentity}`],
+        policies: [{ policy: 'NetworkPolicy default/web-tcp80-only', effect: 'selects' }],
+        summary: `Denied by policy at the ingress of default/web: Policy denied (code 133); default deny: selected by NetworkPolicy default/web-tcp80-only and no rule allows identity ${srcIdentity} (${srcLabel}) on port 53/UDP.`,
       },
     });
     await remove('netpol-web-tcp80-only.yaml');

@@ -12,6 +12,7 @@
 import { dirname } from 'node:path';
 import { followEvents, type DatapathEvent } from './datapath-events.js';
 import { decode } from './cilium/dissect.js';
+import { securityLabels } from '../kernel/topology.js';
 import { emittedUnder } from './cilium/monitor.js';
 import { DROP_REASONS } from './cilium/monitor-format.js';
 import { CliError } from './cilium/cli-error.js';
@@ -72,7 +73,8 @@ function endpointOf(ctx: NodeContext, ip: string, identity: number): Record<stri
   if (identity) out.identity = identity;
   if (pod) {
     out.namespace = pod.namespace;
-    out.labels = Object.entries(pod.labels).map(([k, v]) => `k8s:${k}=${v}`);
+    // Hubble attaches the identity's labels (namespace, cluster, service account included), as the agent's endpoint list shows them.
+    out.labels = securityLabels(pod);
     out.pod_name = pod.name;
   } else if (RESERVED[identity]) out.labels = [RESERVED[identity]];
   return out;
