@@ -49,6 +49,25 @@ describeAsRoot('a policy drop names its policy (live trace, bpf host routing, VX
     kubectl(lab(), ['delete', '-f', `${POLICIES}ingress-default-deny-cni.yaml`]);
   }, 180_000);
 
+  it('tcp:80 to web, allowed only from app=cni by a NetworkPolicy: its retransmitted SYNs are one connection, counted', async () => {
+    await apply('netpol-web-tcp80-from-cni.yaml');
+    const r = await cli(['trace', 'same', 'web', '--kubeconfig', lab().kubeconfig, '-o', 'json', '--count', '1', '--traffic', 'tcp:80']);
+    const report = JSON.parse(r.out) as HopReport;
+    const requests = report.flows.filter((f) => f.direction === 'request' && f.source?.pod === 'same' && f.destination?.pod === 'web');
+    expect(requests.map((f) => [f.protocol, f.verdict, f.packets.map((p) => p.key.replace(/\d+$/, 'N'))])).toEqual([['tcp', 'dropped', ['tcp [S] seq N']]]);
+    // How often nc's kernel sent the SYN depends on its timeout: read from the capture at the source.
+    const sends = requests[0].packets[0].hops.filter((h) => h.point === 'pod:default/same/eth0').length;
+    expect(sends).toBeGreaterThan(1);
+    const why = requests[0].dropExplanation!;
+    expect([why.summary, why.verdicts, why.policies, why.unknown]).toEqual([
+      `Denied by policy at the ingress of default/web: Policy denied (code 133); default deny: selected by NetworkPolicy default/web-tcp80-from-cni and no rule allows identity 31009 (k8s:run=same) on port 80/TCP. The SYN was sent ${sends} times: retransmissions of one connection, counted here, not new flows.`,
+      [`cilium monitor: endpoint 2401 ingress denied (match none), remote identity 31009 (${sends} times)`],
+      [{ policy: 'NetworkPolicy default/web-tcp80-from-cni', effect: 'selects' }],
+      [],
+    ]);
+    kubectl(lab(), ['delete', '-f', `${POLICIES}netpol-web-tcp80-from-cni.yaml`]);
+  }, 180_000);
+
   it('a clusterwide deny rule is named, and wins over the CNP that allows same', async () => {
     await apply('allow-same-to-cni.yaml');
     await apply('deny-same-to-cni-clusterwide.yaml');

@@ -193,7 +193,7 @@ function ackedAtSamePoint(p: VerdictPacket, ctx: VerdictContext): boolean {
 }
 
 /** How often one capture point saw this packet: a sender's retransmissions share its key. */
-function maxSendsAtOnePoint(p: VerdictPacket): number {
+export function maxSendsAtOnePoint(p: Pick<VerdictPacket, 'hops'>): number {
   const counts = new Map<string, number>();
   let max = 0;
   for (const h of p.hops) {

@@ -3,6 +3,7 @@ import type { PolicyRuleFact } from '../model/policy.js';
 import type { ReportDropExplanation, ReportEndpoint, ReportFlow, ReportFlowEnd, ReportPolicyEndpoint, ReportPolicyMatch, ReportPolicyPeer } from '../model/report.js';
 import { dropReasonCode } from '../parse/cilium-drop-reasons.js';
 import type { FlowRecord, PolicyRecord } from './accumulator.js';
+import { maxSendsAtOnePoint } from './packet-verdicts.js';
 import { RESERVED_IDENTITY_NAMES, reservedLabels, ruleName, ruleSelects, sectionMatches, type PolicyPacket, type PolicyPeer, type Tri } from './policy-match.js';
 
 /** The policy objects among the inputs (Kubernetes objects or the agent's `policy get`) and what could not be read. */
@@ -52,7 +53,7 @@ export function explainDrop(flow: ReportFlow, record: FlowRecord, ctx: ExplainCo
     lastSeenAt,
     firstMissedAt,
   };
-  const verdicts = records.filter((r) => isVerdict(r.event)).map((r) => verdictWords(r.event));
+  const verdicts = counted(records.filter((r) => isVerdict(r.event)).map((r) => verdictWords(r.event)));
   const source = peerOf(flow.source, 'src', records, ctx);
   const destination = peerOf(flow.destination, 'dst', records, ctx);
   if (!byPolicy) {
@@ -81,7 +82,9 @@ export function explainDrop(flow: ReportFlow, record: FlowRecord, ctx: ExplainCo
   }
   for (const u of ctx.policies.unreadable ?? []) unknown.push(`policies not read: ${u}`);
 
-  const summary = summarise({ flow, reason, code, enforcement, enforcedBy, enforcer, remote, packet, policies, records, unreadable: ctx.policies.unreadable ?? [] });
+  const sends = synSends(flow);
+  const retransmitted = sends > 1 ? ` The SYN was sent ${sends} times: retransmissions of one connection, counted here, not new flows.` : '';
+  const summary = summarise({ flow, reason, code, enforcement, enforcedBy, enforcer, remote, packet, policies, records, unreadable: ctx.policies.unreadable ?? [] }) + retransmitted;
   return {
     ...base,
     direction,
@@ -103,6 +106,18 @@ export function auditNote(record: FlowRecord): string | undefined {
   const audited = (record.evidence.policy ?? []).filter((r) => (r.event.tool === 'monitor' ? r.event.verdict === 'audit' : r.event.verdict === 'AUDIT' || r.event.verdict === 'AUDITED'));
   if (!audited.length) return undefined;
   return `Policy audit mode: ${audited.map((r) => verdictWords(r.event)).join('; ')}: policy would have denied this without audit mode, and let it through; a trace with enforcement on would show the drop.`;
+}
+
+/** Identical records once each, with how often they came (one per retransmission of a dropped SYN). */
+function counted(lines: string[]): string[] {
+  const n = new Map<string, number>();
+  for (const l of lines) n.set(l, (n.get(l) ?? 0) + 1);
+  return [...n].map(([l, k]) => (k > 1 ? `${l} (${k} times)` : l));
+}
+
+/** How often a TCP SYN of the flow was captured at one point: its sender's retransmissions share its key. */
+function synSends(flow: ReportFlow): number {
+  return Math.max(0, ...flow.packets.filter((p) => p.key.startsWith('tcp [S] ')).map(maxSendsAtOnePoint));
 }
 
 function codeOf(records: PolicyRecord[], reason: string): number | undefined {
