@@ -55,3 +55,64 @@ describe('classify: the pwru rules on one tool alone', () => {
     }]);
   });
 });
+
+/*
+ * Survivors left alive, by the code they mutate (npm run mutate, classify.ts; the score is in
+ * README's mutation-testing section). "Equivalent": no input can tell the mutant from the code.
+ * "No fixture": a real rule that no real or lab-captured fixture exercises; a test would need a
+ * capture we do not have, and we do not make one up.
+ *
+ * Node of a piece of evidence (`node: dstNode ?? '?'`, `p?.node ?? '?'`, `p.node ?? '?'`, the
+ * overlay's `node: '?'`), mutated to '' or another string: equivalent. The node only filters
+ * evidence in onNode()/deliveryOn() when both ends' nodes are known (crossNode); the fallback is
+ * taken only when a node is unknown, and then nothing filters by node.
+ *
+ * viaLxc's `f.flow.ref.proto !== 'arp'` (to true, or 'arp' to ''): equivalent. ARP flows get no
+ * path (the path block is skipped for ARP) and their sentence is arpSentence(), which reads no viaLxc.
+ *
+ * Encapsulated sightings, `s.point !== srcPod && s.point !== dstPod` (to true): no fixture. A pod
+ * that itself captures tunnel packets (a pod running VXLAN) would otherwise count as Cilium's overlay.
+ *
+ * Host points, `s.point === srcLxc || s.point === dstLxc` (to false): equivalent for Cilium, whose
+ * host-side veths are all named lxc*, which the native-routing test skips anyway (/^lxc|^cilium_/);
+ * no fixture: another CNI's veth (cali*, veth*) on a cross-node flow.
+ *
+ * Native routing, `crossNode && !/^lxc|^cilium_/...` (to true, or ||) and its regex anchors:
+ * equivalent. `native` is read only on the cross-node path and by the reverse-overlay inference,
+ * which runs only when the nodes are not known to be one (then a host capture on the underlay with
+ * the pod addresses is evidence of native routing either way); no interface has lxc or cilium_
+ * anywhere but at its start.
+ *
+ * pwru on the destination side, `onDst = !crossNode || node === dstNode` (to true): no fixture. On a
+ * cross-node flow the source node's pwru shows skb_do_redirect then neighbour output or a tunnel
+ * transmit, which no redirect-peer/redirect rule accepts; a source-side redirect into a pod would
+ * need a flow misattributed to the wrong node. (To `crossNode`: killed by pwru-redirect-netns.test.ts,
+ * the seed's flow with nodes unknown.)
+ *
+ * The peer rule's guard, `path.redirect && path.rcvAfterRedirect && !path.forward && onDst` (parts
+ * to true, && to ||): `redirect`/`rcvAfterRedirect` are equivalent (rcvNetns and
+ * localDeliverAfterRedirectRcv are set only after a receive that follows a redirect); `!forward`:
+ * no fixture (an ingress redirect whose receive is then forwarded: the host-stack evidence would
+ * still decide the path, but the "Evidence disagrees" sentence would appear).
+ *
+ * `else if (path.routedLookup)` (to false) and its sentence: no fixture. fib_table_lookup without
+ * ip_forward appears only when pwru's function filter leaves ip_forward out; every pwru fixture that
+ * routed a packet shows ip_forward, which decides first.
+ *
+ * The redirect device check, `!device || !dstIface || device === dstIface` (to true, `!device` to
+ * `device`): no fixture. A bpf_redirect() to a device that is not the destination's lxc (cilium_host,
+ * another pod's lxc) on the destination node; the lab redirects only to the destination lxc. (The
+ * other mutants of this line are killed by classify-mutants' legacy pwru alone.)
+ *
+ * The tunnel functions' `.join(', ')` (to ''): no fixture. Every pwru fixture shows one tunnel
+ * function per skb among vxlan_xmit/geneve_xmit/udp_tunnel_xmit_skb/_rcv.
+ *
+ * pwru's IFACE on a tunnel device, `else if (!sameNode)` (to true): equivalent. On one node the
+ * path comes from deliveryOn(), which reads no overlay evidence, and no sentence cites it.
+ *
+ * The monitor's `from-stack`, `from-overlay`, `from-network` tags (to false or ''): no fixture.
+ * `<- stack` appears once among the public monitor outputs (an IPv6 neighbour advertisement, no
+ * flow between pods), `<- overlay` and `<- network` never; the lab's monitor prints neither.
+ * The monitor's `m.tool === 'hubble'` and `m.endpoint !== undefined` words: see the golden seed
+ * and hubble tests; a survivor here means only the words of an evidence line, not a conclusion.
+ */
