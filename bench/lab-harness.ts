@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleCliSingle, bundleCliSplit, REPO_ROOT } from '../krew/bundle.js';
@@ -116,5 +116,29 @@ export class LabBench {
     process.off('SIGTERM', this.onSignal);
     for (const t of this.labs.splice(0)) await labDown(t).catch((err: unknown) => console.error(`lab down failed: ${(err as Error).message}`));
     rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * runLabBench: a lab bench's main: says why it skips (exit 0), runs `measure` on its own LabBench,
+ * writes the figures to BENCH_RESULT_FILE when set (bench/run.ts --json reads them), and takes
+ * the labs down whatever happens. Returns the exit code.
+ */
+export async function runLabBench(what: string, measure: (bench: LabBench) => Promise<unknown>): Promise<number> {
+  const reason = labBenchUnavailable();
+  if (reason) {
+    console.log(`${what} skipped: ${reason}`);
+    return 0;
+  }
+  const bench = new LabBench();
+  try {
+    const result = await measure(bench);
+    if (process.env.BENCH_RESULT_FILE) writeFileSync(process.env.BENCH_RESULT_FILE, JSON.stringify(result));
+    return 0;
+  } catch (err) {
+    console.error(`${what} failed: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await bench.close();
   }
 }
