@@ -1,5 +1,5 @@
 import type { HubbleEvent, MonitorEvent } from '../model/event.js';
-import type { PolicyRuleFact } from '../model/policy.js';
+import { SELECTOR_NOTE, type PolicyRuleFact } from '../model/policy.js';
 import type { ReportDropExplanation, ReportEndpoint, ReportFlow, ReportFlowEnd, ReportPolicyEndpoint, ReportPolicyMatch, ReportPolicyPeer } from '../model/report.js';
 import { dropReasonCode } from '../parse/cilium-drop-reasons.js';
 import type { FlowRecord, PolicyRecord } from './accumulator.js';
@@ -259,7 +259,7 @@ function matchPolicies(rules: PolicyRuleFact[], direction: 'ingress' | 'egress',
     const denies = firstSection(direction === 'ingress' ? rule.ingressDeny : rule.egressDeny, `${direction}Deny`, peer, packet);
     const allows = firstSection(direction === 'ingress' ? rule.ingress : rule.egress, direction, peer, packet);
     if (selects === 'unknown') {
-      out.push({ policy, effect: 'unknown', detail: enforcer.labels ? 'its endpointSelector uses matchExpressions, which this tool does not evaluate' : 'whether it selects this endpoint: the endpoint labels are unknown' });
+      out.push({ policy, effect: 'unknown', detail: enforcer.labels ? (rule.unsupported?.find((u) => u.startsWith(SELECTOR_NOTE)) ?? 'its endpointSelector has a matchExpressions operator this tool does not evaluate') : 'whether it selects this endpoint: the endpoint labels are unknown' });
     } else if (denies.tri === 'yes') out.push({ policy, effect: 'denies', detail: denies.at });
     else if (denies.tri === 'unknown') out.push({ policy, effect: 'unknown', detail: `whether ${denies.at} covers this packet` });
     else if (allows.tri === 'yes') out.push({ policy, effect: 'allows', detail: allows.at });

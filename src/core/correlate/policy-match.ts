@@ -1,4 +1,4 @@
-import { SELECTOR_NOTE, type PolicyPeerRule, type PolicyRuleFact } from '../model/policy.js';
+import { SELECTOR_NOTE, type LabelRequirement, type PolicyPeerRule, type PolicyRuleFact } from '../model/policy.js';
 import { RESERVED_IDENTITIES } from '../parse/hubble-fields.js';
 
 /** Reserved identities by number (pkg/identity/numericidentity.go), 0 (unknown) aside. */
@@ -59,18 +59,42 @@ function splitSource(keyPart: string): { source: string; key: string } {
   return colon < 0 ? { source: 'any', key: keyPart } : { source: keyPart.slice(0, colon), key: keyPart.slice(colon + 1) };
 }
 
-/** selectorMatches: every matchLabels entry is among the labels (source `any` matches every source). */
-export function selectorMatches(selector: Record<string, string>, labels: readonly string[] | undefined): Tri {
+/**
+ * selectorMatches: every matchLabels entry is among the labels (source `any` matches every
+ * source), and every matchExpressions requirement holds (metav1 semantics: NotIn and DoesNotExist
+ * hold where the key is absent).
+ */
+export function selectorMatches(selector: Record<string, string>, labels: readonly string[] | undefined, expressions: readonly LabelRequirement[] = []): Tri {
   const wanted = Object.entries(selector);
-  if (wanted.length === 0) return 'yes';
+  if (wanted.length === 0 && expressions.length === 0) return 'yes';
   if (!labels) return 'unknown';
   const have = labels.map(parseLabel);
-  for (const [k, v] of wanted) {
-    const want = splitSource(k);
-    const found = have.some((l) => l.key === want.key && l.value === v && (want.source === 'any' || l.source === want.source));
-    if (!found) return 'no';
+  const valuesOf = (key: string) => {
+    const want = splitSource(key);
+    return have.filter((l) => l.key === want.key && (want.source === 'any' || l.source === want.source)).map((l) => l.value);
+  };
+  for (const [k, v] of wanted) if (!valuesOf(k).includes(v)) return 'no';
+  let unsure = false;
+  for (const e of expressions) {
+    const values = valuesOf(e.key);
+    switch (e.operator) {
+      case 'In':
+        if (!values.some((x) => e.values.includes(x))) return 'no';
+        break;
+      case 'NotIn':
+        if (values.some((x) => e.values.includes(x))) return 'no';
+        break;
+      case 'Exists':
+        if (!values.length) return 'no';
+        break;
+      case 'DoesNotExist':
+        if (values.length) return 'no';
+        break;
+      default:
+        unsure = true;
+    }
   }
-  return 'yes';
+  return unsure ? 'unknown' : 'yes';
 }
 
 /** world, world-ipv4, world-ipv6, and the node-local CIDR/FQDN identities. */
@@ -154,7 +178,7 @@ function peerMatches(section: PolicyPeerRule, peer: PolicyPeer): Tri {
   const named = section.endpoints.length + section.cidrs.length + section.entities.length + section.fqdns.length;
   if (named === 0) return section.ports.length > 0 ? 'yes' : 'no';
   const out: Tri[] = [];
-  for (const sel of section.endpoints) out.push(selectorMatches(sel, peer.labels ?? reservedLabels(peer.identity)));
+  section.endpoints.forEach((sel, i) => out.push(selectorMatches(sel, peer.labels ?? reservedLabels(peer.identity), section.endpointExpressions?.[i])));
   for (const cidr of section.cidrs) {
     if (!peer.ip) {
       out.push('unknown');
@@ -205,8 +229,8 @@ export function ruleSelects(rule: PolicyRuleFact, direction: 'ingress' | 'egress
       ? rule.ingress.length + rule.ingressDeny.length > 0
       : rule.egress.length + rule.egressDeny.length > 0;
   if (!has) return 'no';
-  const m = selectorMatches(rule.selector, endpointLabels);
-  // A selector's matchExpressions (or a namespace the object lacks) only narrow what its matchLabels select.
+  const m = selectorMatches(rule.selector, endpointLabels, rule.selectorExpressions);
+  // A namespace the object lacks narrows what its selector selects to where kubectl applied it.
   return m === 'yes' && rule.unsupported?.some((u) => u.startsWith(SELECTOR_NOTE)) ? 'unknown' : m;
 }
 

@@ -11,6 +11,8 @@ export interface PolicyRuleFact {
   egressDeny: PolicyPeerRule[];
   /** The rule's labels, `source:key=value`. */
   labels: string[];
+  /** The endpointSelector's matchExpressions (absent when none). */
+  selectorExpressions?: LabelRequirement[];
   /** Where the rule was read: a Kubernetes object (its kind) or, when absent, the agent's `policy get`. */
   kind?: 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy' | 'NetworkPolicy';
   /**
@@ -18,7 +20,7 @@ export interface PolicyRuleFact {
    * policyTypes); otherwise a direction is selected when the rule has allow or deny sections for it.
    */
   directions?: ('ingress' | 'egress')[];
-  /** Parts of the rule this tool does not evaluate (matchExpressions, named ports, toServices, ...): where they matter, the answer is unknown. */
+  /** Parts of the rule this tool does not evaluate (a manifest's missing namespace, toServices, ...): where they matter, the answer is unknown. */
   unsupported?: string[];
 }
 
@@ -35,6 +37,8 @@ export interface PolicyPeerRule {
   ports: { port: string; protocol: string }[];
   /** L7 rule kinds under toPorts[].rules (http, dns, kafka, l7proto). */
   l7: string[];
+  /** The matchExpressions of each selector in `endpoints`, by the same index (absent when none has any). */
+  endpointExpressions?: LabelRequirement[][];
   /** NetworkPolicy ipBlock `except`: addresses the cidrs do not cover. */
   cidrExcept?: string[];
   /** Parts of this section this tool does not evaluate: a peer or port it cannot match is unknown. */
@@ -47,5 +51,12 @@ export interface PolicyState {
   revision?: number;
 }
 
-/** How a note in PolicyRuleFact.unsupported about the rule's own selector starts (matchExpressions, no namespace): whether it selects an endpoint is then unknown. */
+/** How a note in PolicyRuleFact.unsupported about the rule's own selector starts (no namespace in the object): whether it selects an endpoint is then unknown. */
 export const SELECTOR_NOTE = 'endpointSelector';
+
+/** One matchExpressions entry of a label selector: In, NotIn, Exists, DoesNotExist (metav1.LabelSelectorRequirement). */
+export interface LabelRequirement {
+  key: string;
+  operator: string;
+  values: string[];
+}

@@ -1,4 +1,4 @@
-import type { PolicyPeerRule, PolicyRuleFact, PolicyState } from '../model/policy.js';
+import type { LabelRequirement, PolicyPeerRule, PolicyRuleFact, PolicyState } from '../model/policy.js';
 import { asRecord, asString } from './json-value.js';
 import { transcriptNoise } from './transcript-noise.js';
 
@@ -89,18 +89,22 @@ function list(v: unknown): unknown[] {
 /** Section fields that name peers or packets this tool does not evaluate (api/v1 IngressRule, EgressRule). */
 const UNEVALUATED = ['fromRequires', 'toRequires', 'toServices', 'toGroups', 'fromNodes', 'toNodes', 'icmps', 'toFQDNs'];
 
-/** `where matchExpressions` when a selector has any: its matchLabels alone may select more than it. */
-function expressionNote(v: unknown, where: string): string[] {
-  return list(asRecord(v)?.matchExpressions).length ? [`${where} matchExpressions`] : [];
+/** A selector's matchExpressions, each with its key (source prefix kept), operator and values. */
+export function expressionsOf(v: unknown, prefix = ''): LabelRequirement[] {
+  return list(asRecord(v)?.matchExpressions).flatMap((x) => {
+    const e = asRecord(x);
+    const key = asString(e?.key);
+    const operator = asString(e?.operator);
+    if (!key || !operator) return [];
+    return [{ key: `${prefix}${key}`, operator, values: list(e?.values).filter((s): s is string => typeof s === 'string') }];
+  });
 }
 
 function peerRules(v: unknown, dir: 'from' | 'to'): PolicyPeerRule[] {
   return list(v).map((x) => {
     const s = asRecord(x) ?? {};
-    const unsupported = [
-      ...list(s[`${dir}Endpoints`]).flatMap((e) => expressionNote(e, `${dir}Endpoints`)),
-      ...UNEVALUATED.filter((k) => k !== 'toFQDNs' && list(s[k]).length > 0),
-    ];
+    const unsupported = UNEVALUATED.filter((k) => k !== 'toFQDNs' && list(s[k]).length > 0);
+    const expressions = list(s[`${dir}Endpoints`]).map((e) => expressionsOf(e));
     const rule: PolicyPeerRule = {
       endpoints: list(s[`${dir}Endpoints`]).map(matchLabels),
       cidrs: [
@@ -123,6 +127,7 @@ function peerRules(v: unknown, dir: 'from' | 'to'): PolicyPeerRule[] {
       for (const kind of Object.keys(asRecord(t.rules) ?? {})) if (!rule.l7.includes(kind)) rule.l7.push(kind);
     }
     if (unsupported.length) rule.unsupported = unsupported;
+    if (expressions.some((e) => e.length)) rule.endpointExpressions = expressions;
     return rule;
   });
 }
@@ -140,8 +145,8 @@ export function ruleOf(r: Record<string, unknown>): PolicyRuleFact {
     egressDeny: peerRules(r.egressDeny, 'to'),
     labels,
   };
-  const unsupported = expressionNote(r.endpointSelector, 'endpointSelector');
-  if (unsupported.length) fact.unsupported = unsupported;
+  const expressions = expressionsOf(r.endpointSelector);
+  if (expressions.length) fact.selectorExpressions = expressions;
   // A host policy (nodeSelector) selects nodes, never a pod's endpoint.
   if (asRecord(r.nodeSelector)) fact.directions = [];
   const name = labels.find((l) => l.startsWith('k8s:io.cilium.k8s.policy.name='));

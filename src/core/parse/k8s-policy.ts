@@ -1,7 +1,7 @@
-import type { PolicyPeerRule, PolicyRuleFact } from '../model/policy.js';
+import type { LabelRequirement, PolicyPeerRule, PolicyRuleFact } from '../model/policy.js';
 import { SELECTOR_NOTE } from '../model/policy.js';
 import { asRecord, asString } from './json-value.js';
-import { ruleOf } from './cilium-policy.js';
+import { expressionsOf, ruleOf } from './cilium-policy.js';
 
 /**
  * Network policy objects as the API server gives them (`kubectl get cnp,ccnp,netpol -A -o
@@ -88,11 +88,11 @@ function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
-function labelsOf(v: unknown, prefix = ''): { labels: Record<string, string>; expressions: boolean } {
+function labelsOf(v: unknown, prefix = ''): { labels: Record<string, string>; expressions: LabelRequirement[] } {
   const sel = asRecord(v);
   const labels: Record<string, string> = {};
   for (const [k, x] of Object.entries(asRecord(sel?.matchLabels) ?? {})) if (typeof x === 'string') labels[`${prefix}${k}`] = x;
-  return { labels, expressions: list(sel?.matchExpressions).length > 0 };
+  return { labels, expressions: expressionsOf(v, prefix) };
 }
 
 /**
@@ -119,13 +119,13 @@ function networkPolicy(spec: Record<string, unknown> | undefined, ns: string | u
     directions,
   };
   if (ns) rule.selector[NAMESPACE_LABEL] = ns;
-  if (pod.expressions) rule.unsupported = [`${SELECTOR_NOTE} matchExpressions`];
+  if (pod.expressions.length) rule.selectorExpressions = pod.expressions;
   return [rule];
 }
 
 function npSection(r: Record<string, unknown> | undefined, dir: 'from' | 'to', ns: string | undefined): PolicyPeerRule {
   const section: PolicyPeerRule = { endpoints: [], cidrs: [], entities: [], fqdns: [], ports: [], l7: [] };
-  const unsupported: string[] = [];
+  const expressions: LabelRequirement[][] = [];
   const peers = list(r?.[dir]);
   if (!peers.length) section.entities.push('all');
   for (const p of peers) {
@@ -140,7 +140,7 @@ function npSection(r: Record<string, unknown> | undefined, dir: 'from' | 'to', n
     }
     const pods = labelsOf(peer.podSelector);
     const namespaces = labelsOf(peer.namespaceSelector, NAMESPACE_META);
-    if (pods.expressions || namespaces.expressions) unsupported.push(`${dir} matchExpressions`);
+    expressions[section.endpoints.length] = [...pods.expressions, ...namespaces.expressions];
     // Without a namespaceSelector the pods are the policy's namespace's (unknown for a manifest without one: the rule says so).
     section.endpoints.push(peer.namespaceSelector ? { ...pods.labels, ...namespaces.labels } : { ...pods.labels, ...(ns ? { [NAMESPACE_LABEL]: ns } : {}) });
   }
@@ -151,6 +151,6 @@ function npSection(r: Record<string, unknown> | undefined, dir: 'from' | 'to', n
     const end = typeof port.endPort === 'number' ? port.endPort : undefined;
     section.ports.push({ port: number === undefined ? '0' : end !== undefined ? `${number}-${end}` : number, protocol });
   }
-  if (unsupported.length) section.unsupported = unsupported;
+  if (expressions.some((e) => e.length)) section.endpointExpressions = section.endpoints.map((_, i) => expressions[i] ?? []);
   return section;
 }

@@ -1,6 +1,6 @@
 import { analyzeFixtures } from './analyze-fixture.js';
 import { readFixture } from '../../../helpers/fixtures.js';
-import { parsePolicyGet } from '../../../../src/core/parse/cilium-policy.js';
+import { parsePolicyGet, ruleOf } from '../../../../src/core/parse/cilium-policy.js';
 import { cidrContains, ruleSelects, sectionMatches, selectorMatches } from '../../../../src/core/correlate/policy-match.js';
 import { parseK8sPolicies } from '../../../../src/core/parse/k8s-policy.js';
 import { k8sObjectItems } from '../../../../src/app/k8s-objects.js';
@@ -156,6 +156,28 @@ describe('policy matching as Cilium decides it, on the star-wars rule and labels
       selectorMatches({ org: 'empire' }, ['k8s:org=empire']),
       selectorMatches({}, undefined),
     ]).toEqual(['yes', 'no', 'yes', 'yes']);
+  });
+
+  it('matchExpressions: cilium#4217\'s rule (fromEndpoints namespace Exists, or reserved:host) and kubectl#17\'s In/NotIn selector', () => {
+    const rule4217 = ruleOf({
+      endpointSelector: {},
+      ingress: [{ fromEndpoints: [{ matchExpressions: [{ key: 'k8s:io.kubernetes.pod.namespace', operator: 'Exists' }] }, { matchLabels: { 'reserved:host': '' } }] }],
+    });
+    const section = rule4217.ingress[0];
+    expect([
+      sectionMatches(section, { identity: 8876, labels: tiefighter }, tcp80),
+      sectionMatches(section, { identity: 1 }, tcp80),
+      sectionMatches(section, { identity: 2 }, tcp80),
+      ruleSelects(rule4217, 'ingress', deathstar),
+    ]).toEqual(['yes', 'yes', 'no', 'yes']);
+    const inNotIn = [{ key: 'foo', operator: 'In', values: ['bar1', 'bar2'] }, { key: 'foo2', operator: 'NotIn', values: ['bar1', 'bar2'] }];
+    expect([
+      selectorMatches({ id: 'app1' }, ['k8s:id=app1', 'k8s:foo=bar2'], inNotIn),
+      selectorMatches({ id: 'app1' }, ['k8s:id=app1', 'k8s:foo=bar2', 'k8s:foo2=bar1'], inNotIn),
+      selectorMatches({ id: 'app1' }, ['k8s:id=app1', 'k8s:foo=bar3'], inNotIn),
+      selectorMatches({}, ['k8s:foo=bar1'], [{ key: 'foo', operator: 'DoesNotExist', values: [] }]),
+      selectorMatches({}, ['k8s:foo=bar1'], [{ key: 'foo', operator: 'Gt', values: ['1'] }]),
+    ]).toEqual(['yes', 'no', 'no', 'no', 'unknown']);
   });
 
   it('CIDRs, v4 and v6, with the address at the edges', () => {
