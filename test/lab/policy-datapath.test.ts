@@ -81,6 +81,13 @@ describeAsRoot('network policy in the lab datapath (bpf host routing, VXLAN)', (
       kind: 'event', event: { type: 'drop', dropReason: 'Policy denied', dropCode: 133, dstEndpoint: 3663, srcIdentity: 31009, dstIdentity: 37483 },
     });
 
+    // Hubble shows the same two records of bpf2 as the printer does: the verdict, then the drop.
+    const hubble = emulatedOnce(l, 'bpf2', 'hubble', ['observe', '--since', '30s']).stdout.trim().split('\n');
+    expect(hubble.filter((x) => x.includes('10.0.2.41') || x.includes('cni-x7k2m'))).toEqual([
+      expect.stringMatching(/: default\/same \(ID:31009\) <> default\/cni-x7k2m \(ID:37483\) policy-verdict:none INGRESS DENIED \(ICMPv4 EchoRequest\)$/),
+      expect.stringMatching(/: default\/same \(ID:31009\) <> default\/cni-x7k2m \(ID:37483\) Policy denied DROPPED \(ICMPv4 EchoRequest\)$/),
+    ]);
+
     await applyPolicies(l, []);
     expect(ping(same.netns!, local.ip)).toContain('1 received');
     expect(ping(same.netns!, remote.ip)).toContain('1 received');

@@ -77,7 +77,7 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
       verdict: 'dropped', outcome: 'dropped', path, dropPoint: point, dropReason: 'Policy denied',
       explanation: {
         reason: 'Policy denied', code: 133, byPolicy: true, dropPoint: point, direction: 'ingress', enforcedBy: enforcer, identities: [31009, 37483],
-        verdicts: [`cilium monitor: endpoint ${enforcer.endpointId} ingress denied (match none), remote identity 31009`],
+        verdicts: ['Hubble: policy-verdict:none INGRESS DROPPED', `cilium monitor: endpoint ${enforcer.endpointId} ingress denied (match none), remote identity 31009`],
         policies: [{ policy: 'CiliumNetworkPolicy default/cni-ingress-default-deny', effect: 'selects' }],
         summary: `Denied by policy at the ingress of ${enforcer.pod}: Policy denied (code 133); default deny: selected by CiliumNetworkPolicy default/cni-ingress-default-deny and no rule allows identity 31009 (k8s:run=same) on ICMP.`,
       },
@@ -94,7 +94,7 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
       verdict: 'dropped', outcome: 'dropped', path: ['unknown'], dropPoint: 'cilium:bpf1/2836', dropReason: 'Policy denied',
       explanation: {
         reason: 'Policy denied', code: 133, byPolicy: true, dropPoint: 'cilium:bpf1/2836', direction: 'egress', enforcedBy: SAME, identities: [31009, 37483],
-        verdicts: ['cilium monitor: endpoint 2836 egress denied (match none), remote identity 37483'],
+        verdicts: ['Hubble: policy-verdict:none EGRESS DROPPED', 'cilium monitor: endpoint 2836 egress denied (match none), remote identity 37483'],
         policies: [{ policy: 'CiliumNetworkPolicy default/same-egress-default-deny', effect: 'selects' }],
         summary: 'Denied by policy at the egress of default/same: Policy denied (code 133); default deny: selected by CiliumNetworkPolicy default/same-egress-default-deny and no rule allows identity 37483 (k8s:app=cni) on ICMP.',
       },
@@ -111,7 +111,7 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
       verdict: 'dropped', outcome: 'dropped', path: ['unknown'], dropPoint: 'cilium:bpf1/2836', dropReason: 'Policy denied by denylist',
       explanation: {
         reason: 'Policy denied by denylist', code: 181, byPolicy: true, dropPoint: 'cilium:bpf1/2836', direction: 'ingress', enforcedBy: CNI_LOCAL, identities: [31009, 37483],
-        verdicts: ['cilium monitor: endpoint 3663 ingress denied (match L3-Only), remote identity 31009'],
+        verdicts: ['Hubble: policy-verdict:L3-Only INGRESS DROPPED', 'cilium monitor: endpoint 3663 ingress denied (match L3-Only), remote identity 31009'],
         policies: [
           { policy: 'CiliumNetworkPolicy default/cni-allow-from-same', effect: 'allows', detail: 'ingress[0]' },
           { policy: 'CiliumClusterwideNetworkPolicy deny-same-to-cni', effect: 'denies', detail: 'ingressDeny[0]' },
@@ -143,7 +143,7 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
       verdict: 'dropped', outcome: 'dropped', path, dropPoint: point, dropReason: 'Policy denied',
       explanation: {
         reason: 'Policy denied', code: 133, byPolicy: true, dropPoint: point, direction: 'ingress', enforcedBy: WEB, identities: [srcIdentity, 12187],
-        verdicts: [`cilium monitor: endpoint 2401 ingress denied (match none), remote identity ${srcIdentity}`],
+        verdicts: ['Hubble: policy-verdict:none INGRESS DROPPED', `cilium monitor: endpoint 2401 ingress denied (match none), remote identity ${srcIdentity}`],
         policies: [{ policy: 'NetworkPolicy default/web-tcp80-only', effect: 'selects' }],
         summary: `Denied by policy at the ingress of default/web: Policy denied (code 133); default deny: selected by NetworkPolicy default/web-tcp80-only and no rule allows identity ${srcIdentity} (${srcLabel}) on port 53/UDP.`,
       },

@@ -80,9 +80,33 @@ function endpointOf(ctx: NodeContext, ip: string, identity: number): Record<stri
   return out;
 }
 
-/** The flow Hubble's threefour parser makes of a trace or drop record; undefined for others. */
+/** Hubble's policy match names (flow.proto PolicyMatchType, as its printer shows them). */
+const POLICY_MATCH: Record<number, string> = { 0: 'none', 1: 'L3-Only', 2: 'L3-L4', 3: 'L4-Only', 4: 'all', 5: 'L3-Proto', 6: 'Proto-Only' };
+
+/**
+ * The flow Hubble's threefour parser makes of a trace, drop or policy verdict record; undefined for
+ * others. A verdict (policy.h's record: sub 1 allow / 2 deny, arg3 the direction, reason the match)
+ * is event type 5, FORWARDED or DROPPED with POLICY_DENIED, its remote identity on the side the
+ * direction says (the source of ingress traffic, the destination of egress traffic).
+ */
 export function flowOf(ctx: NodeContext, e: DatapathEvent, wallUs: number): Record<string, unknown> | undefined {
-  if (e.kind !== 'trace' && e.kind !== 'drop') return undefined;
+  if (e.kind !== 'trace' && e.kind !== 'drop' && e.kind !== 'policy-verdict') return undefined;
+  if (e.kind === 'policy-verdict') {
+    const local = ctx.pods.find((p) => p.endpointId === e.source)?.identity ?? 0;
+    const ingress = e.arg3 === 1;
+    const deny = e.sub === 2;
+    const flow = flowOf(ctx, { ...e, kind: 'drop', sub: e.dstId || 133, dstId: 0, srcLabel: ingress ? e.srcLabel : local, dstLabel: ingress ? local : e.srcLabel }, wallUs);
+    if (!flow) return undefined;
+    flow.verdict = deny ? 'DROPPED' : 'FORWARDED';
+    if (!deny) {
+      delete flow.drop_reason;
+      delete flow.drop_reason_desc;
+    }
+    flow.event_type = { type: 5 };
+    flow.traffic_direction = ingress ? 'INGRESS' : 'EGRESS';
+    flow.policy_match_type = e.reason;
+    return flow;
+  }
   const d = decode(Uint8Array.from(Buffer.from(e.data, 'hex')));
   if (!d.ip) return undefined;
   const flow: Record<string, unknown> = {
@@ -123,7 +147,7 @@ export function flowOf(ctx: NodeContext, e: DatapathEvent, wallUs: number): Reco
 
 /** The compact line of hubble's printer for a flow (identities since hubble PR #745). */
 export function compactLine(flow: Record<string, unknown>): string {
-  const f = flow as { time: string; IP: { source: string; destination: string }; l4?: Record<string, { source_port?: number; destination_port?: number }>; source: Record<string, unknown>; destination: Record<string, unknown>; is_reply?: boolean; verdict: string; trace_observation_point?: string; drop_reason?: number; Summary: string };
+  const f = flow as { time: string; IP: { source: string; destination: string }; l4?: Record<string, { source_port?: number; destination_port?: number }>; source: Record<string, unknown>; destination: Record<string, unknown>; is_reply?: boolean; verdict: string; trace_observation_point?: string; drop_reason?: number; Summary: string; event_type?: { type: number }; traffic_direction?: string; policy_match_type?: number };
   const t = new Date(f.time);
   const stamp = `${t.toUTCString().slice(8, 11)} ${String(t.getUTCDate()).padStart(2, ' ')} ${t.toISOString().slice(11, 23)}`;
   const l4 = f.l4 ? Object.values(f.l4)[0] : undefined;
@@ -137,6 +161,10 @@ export function compactLine(flow: Record<string, unknown>): string {
   let arrow = '<>';
   if (f.is_reply === false) arrow = '->';
   if (f.is_reply === true) [src, dst, arrow] = [dst, src, '<-'];
+  if (f.event_type?.type === 5) {
+    // The printer's policy verdict: type `policy-verdict:MATCH DIRECTION`, verdict ALLOWED/DENIED.
+    return `${stamp}: ${src} ${arrow} ${dst} policy-verdict:${POLICY_MATCH[f.policy_match_type ?? 0] ?? 'none'} ${f.traffic_direction} ${f.verdict === 'DROPPED' ? 'DENIED' : 'ALLOWED'} (${f.Summary})`;
+  }
   const type = f.trace_observation_point ? f.trace_observation_point.toLowerCase().replace(/_/g, '-') : DROP_REASONS[f.drop_reason ?? 0] ?? 'UNKNOWN';
   return `${stamp}: ${src} ${arrow} ${dst} ${type} ${f.verdict} (${f.Summary})`;
 }

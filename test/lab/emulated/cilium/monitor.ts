@@ -82,7 +82,8 @@ export function emittedUnder(e: DatapathEvent, aggregation: MonitorAggregation):
 /** The agent's formatter filter (pkg/monitor/format match()). */
 export function matchesFilters(e: DatapathEvent, o: MonitorOptions): boolean {
   const type = e.kind;
-  const dst = e.kind === 'debug' ? 0 : e.dstId;
+  // A policy verdict is matched by its endpoint only (its dstId carries the drop reason, policy.h).
+  const dst = e.kind === 'debug' || e.kind === 'policy-verdict' ? 0 : e.dstId;
   if (o.types.length > 0 && !o.types.includes(type)) return false;
   if (o.from.length > 0 && !o.from.includes(e.source)) return false;
   if (o.to.length > 0 && !o.to.includes(dst)) return false;

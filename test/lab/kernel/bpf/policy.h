@@ -87,7 +87,8 @@ static __always_inline __u32 policy_can_access(__u32 ep_id, __u32 remote_id, __u
 
 /* send_policy_verdict_notify (bpf/lib/policy_log.h): only for directions the endpoint's filter
  * logs. sub = action (1 allow, 2 deny), src_label = remote identity, arg1 dport, arg2 proto,
- * arg3 direction, reason = match type, dst_label = the deciding entry's cookie. */
+ * arg3 direction, reason = match type, dst_label = the deciding entry's cookie, dst_id = the
+ * drop reason of a deny (0 for an allow). */
 static __always_inline void policy_verdict_notify(struct __sk_buff *skb, const struct origin *o, __u32 remote_id, const struct flow *f, __u32 dir, __u32 verdict, __u8 match, __u32 cookie)
 {
 	__u32 ep = o->source;
@@ -103,6 +104,7 @@ static __always_inline void policy_verdict_notify(struct __sk_buff *skb, const s
 	e->arg2 = f->proto;
 	e->arg3 = dir;
 	e->reason = match;
+	e->dst_id = verdict; /* the drop reason of a deny (Hubble's drop_reason of the verdict) */
 	e->ifindex = o->hook;
 	capture(skb, e);
 	bpf_ringbuf_submit(e, 0);
