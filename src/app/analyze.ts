@@ -453,8 +453,8 @@ async function feedLines(
     if (header.lines && lineNo === 0) lineNo = header.lines;
   };
   const splitter = new LineSplitter(MAX_LINE_CHARS);
-  for await (const chunk of source.chunks()) splitter.push(chunk, header.lines ? onLine : headed);
-  splitter.end(header.lines ? onLine : headed);
+  for await (const chunk of source.chunks()) splitter.push(chunk, header.decided ? onLine : headed);
+  splitter.end(header.decided ? onLine : headed);
   header.end(onLine);
   if (pending) emit(pending);
 }

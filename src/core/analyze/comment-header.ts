@@ -15,6 +15,11 @@ export class CommentHeader {
   /** Lines of the header found (its `# ---` included); 0 when there was none. */
   lines = 0;
 
+  /** Whether the header (or its absence) is known: then every further line is the input's own. */
+  get decided(): boolean {
+    return this.held === undefined;
+  }
+
   /** Takes the next line: `pass` gets every line that is not the header's, in order. */
   push(line: string, pass: (line: string) => void): void {
     const held = this.held;
