@@ -9,6 +9,7 @@ import { AGENT_CONTAINER } from '../../app/ports.js';
 import { DatapathError, EXIT } from '../../core/errors.js';
 import { translateApiError, type ApiCall } from './api-errors.js';
 import { loadKubeConfig, type KubeFlags } from './config.js';
+import { boundCredentialPlugin } from './credential-plugin.js';
 import { notKubeAnswer } from './request-bound.js';
 
 /** An agent pod and the image of its cilium-agent container. */
@@ -64,6 +65,7 @@ function withSignal(signal: AbortSignal): ConfigurationOptions<ObservableMiddlew
  */
 export function quickReads(flags: KubeFlags, env: NodeJS.ProcessEnv, timeoutMs: number): QuickReads {
   const loaded = loadKubeConfig(flags, { env, home: env.HOME ?? homedir(), inClusterRoot: '' });
+  boundCredentialPlugin(loaded.kc, timeoutMs);
   const core = loaded.kc.makeApiClient(CoreV1Api);
 
   async function bounded<T>(call: Omit<ApiCall, 'server'>, run: (options: ConfigurationOptions<ObservableMiddleware>) => Promise<T>): Promise<T> {

@@ -7,6 +7,7 @@
  */
 import { createConfiguration, Observable, ServerConfiguration, type Configuration, type KubeConfig, type ObservableMiddleware } from '@kubernetes/client-node';
 import { DatapathError, EXIT } from '../../core/errors.js';
+import { boundCredentialPlugin } from './credential-plugin.js';
 
 export { DEFAULT_REQUEST_TIMEOUT_MS } from './request-timeout.js';
 
@@ -31,6 +32,7 @@ function boundMiddleware(bound: RequestBound): ObservableMiddleware {
 export function boundedApiClient<T>(kc: KubeConfig, apiClientType: new (config: Configuration) => T, bound: RequestBound): T {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new DatapathError('the kubeconfig context has no cluster: check current-context and its cluster in the kubeconfig', EXIT.error);
+  boundCredentialPlugin(kc, bound.timeoutMs, bound.signal);
   const config = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
