@@ -70,6 +70,7 @@ export function buildProgram(io: IOStreams, outcome: CommandOutcome, signal: Abo
     .option('--quiet <ms>', 'after the traffic, stop the probes once none has printed anything for this long (default 250; raise it on a slow cluster)')
     .option('--grace <ms>', 'after the traffic, the most the probes listen for late events (default 1500)')
     .option('--save <dir>', 'keep every raw output and run.json in DIR, so `analyze DIR` rebuilds the report')
+    .option('--force', 'let --save write into a directory that already holds files, replacing them')
     .option('--expect <verdict>', 'delivered or dropped: exit 6 when the verdict of the request from SRC to DST is another (for scripts and CI)')
     .option('--probe-namespace <ns>', 'namespace of the short-lived probe pods (default: -n or the context\'s namespace)')
     .option('--probe-image <image>', 'image of the capture probe pods: needs sh, timeout, tcpdump, ip (iproute2), nsenter, ping and nc (default: docker.io/nicolaka/netshoot:v0.13)')

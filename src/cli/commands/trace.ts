@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SAVED_HTML_REPORT } from '../../adapters/files.js';
-import { saveDir } from '../../adapters/save-dir.js';
+import { checkSaveDir, saveDir } from '../../adapters/save-dir.js';
 import { writePcapng } from './analyze.js';
 import { EndpointResolver } from '../../app/resolve.js';
 import { DEFAULT_PROBE_IMAGE, DEFAULT_PWRU_IMAGE } from '../../app/probe-pods.js';
@@ -79,6 +79,7 @@ export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<stri
 /** runTrace: flags -> TraceRequest -> trace -> renderer. Exit 0 ok, 3 partial, 130 after Ctrl-C (report printed). */
 export async function runTrace(srcArg: string, dstArg: string, opts: Record<string, unknown>, io: IOStreams, signal: AbortSignal): Promise<number> {
   const flags = readTraceFlags(srcArg, dstArg, opts);
+  if (flags.save) checkSaveDir(flags.save, opts.force === true);
   const cluster = connectCluster(
     // Not ended by Ctrl-C: after it the trace still removes its probe pods through this port.
     // Each request is bounded by --request-timeout, and never longer than the whole --timeout.
@@ -86,7 +87,7 @@ export async function runTrace(srcArg: string, dstArg: string, opts: Record<stri
     opts.agentNamespace as string | undefined,
   );
   const resolver = new EndpointResolver(cluster.kube, cluster.exec, { signal });
-  const ports = { kube: cluster.kube, exec: cluster.exec, resolve: (ref: PodRef) => resolver.resolvePod(ref), save: flags.save ? saveDir(flags.save) : undefined };
+  const ports = { kube: cluster.kube, exec: cluster.exec, resolve: (ref: PodRef) => resolver.resolvePod(ref), save: flags.save ? saveDir(flags.save, opts.force === true) : undefined };
   return traceAndRender(flags, cluster.config.namespace, ports, opts, io, signal);
 }
 
