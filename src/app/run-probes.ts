@@ -173,6 +173,12 @@ async function requestStop(exec: ExecPort, batch: ProbeRun[], argv: string[]): P
     for (const run of running) run.cleanupProblems.push(`${run.command.probe.id}: the stop command failed (${describeExit(r)}); the probe ends by its own timeout, or run kubectl datapath cleanup`);
   }
   await Promise.all(running.map((run) => waitAtMost(run.ended, END_GRACE_MS)));
+  // A stop that came just after the start, before the wrapper wrote its pidfile, found nothing to
+  // kill (seen under Ctrl-C in chaos trials): a command still running then is stopped once more.
+  const still = running.filter((run) => !run.result);
+  if (still.length === 0 || r.exitCode !== 0) return;
+  await cleanupExec(exec, command, argv);
+  await Promise.all(still.map((run) => waitAtMost(run.ended, END_GRACE_MS)));
 }
 
 async function closeAndTearDown(exec: ExecPort, run: ProbeRun): Promise<void> {
@@ -181,7 +187,8 @@ async function closeAndTearDown(exec: ExecPort, run: ProbeRun): Promise<void> {
   await waitAtMost(run.ended, END_GRACE_MS);
   for (const argv of command.teardown) {
     const r = await cleanupExec(exec, command, argv);
-    if (r.exitCode !== 0 && !(r.failure instanceof NotFoundError)) run.cleanupProblems.push(`${command.probe.id}: ${argv.join(' ')} failed (${describeExit(r)}): run kubectl datapath cleanup`);
+    // What a teardown undoes lives on the node (a TRACE rule), not in the pod: a deleted pod does not take it along.
+    if (r.exitCode !== 0) run.cleanupProblems.push(`${command.probe.id}: ${argv.join(' ')} failed (${describeExit(r)}): what it undoes stays on node ${command.probe.node}: run kubectl datapath cleanup`);
   }
 }
 

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTAINER_FILES_GONE } from './api/faults.js';
+import { CONTAINER_FILES_GONE, NODE_GONE } from './api/faults.js';
 import type { LabState } from './state.js';
 
 /** The command lines a trace starts in a lab (any of them still running after it is a leftover). */
@@ -56,14 +56,18 @@ function podsWhoseFilesWent(dir: string): Set<string> {
 /** Everything a trace left on the lab; [] when it left nothing. */
 export function leftovers(lab: { dir: string; state: LabState }): string[] {
   const found: string[] = [];
-  const spaces = [...lab.state.nodes.map((n) => ({ where: n.name, netns: n.netns })), ...lab.state.pods.flatMap((p) => (p.netns ? [{ where: `${p.namespace}/${p.name}`, netns: p.netns }] : []))];
+  const log = join(lab.dir, 'api.log');
+  // A gone node's netns keeps what was there (a TRACE rule), out of anyone's reach, as a dead node's: not the trace's to remove.
+  const goneNodes = new Set(existsSync(log) ? [...readFileSync(log, 'utf8').matchAll(new RegExp(`${NODE_GONE} (\\S+)`, 'g'))].map((m) => m[1]) : []);
+  const nodes = lab.state.nodes.filter((n) => !goneNodes.has(n.name));
+  const spaces = [...nodes.map((n) => ({ where: n.name, netns: n.netns })), ...lab.state.pods.flatMap((p) => (p.netns && !goneNodes.has(p.node) ? [{ where: `${p.namespace}/${p.name}`, netns: p.netns }] : []))];
   for (const { where, netns } of spaces) {
     for (const pid of netnsPids(netns)) {
       const cmd = cmdline(pid);
       if (OURS.test(cmd)) found.push(`${where}: process ${pid} ${cmd.slice(0, 160)}`);
     }
   }
-  for (const node of lab.state.nodes) {
+  for (const node of nodes) {
     const raw = spawnSync('ip', ['netns', 'exec', node.netns, 'iptables-save', '-t', 'raw'], { encoding: 'utf8' }).stdout;
     for (const line of raw.split('\n')) if (line.includes('datapath-')) found.push(`${node.name}: rule ${line}`);
   }

@@ -86,7 +86,11 @@ export async function runTrial(lab: TrialLab, trial: Trial): Promise<TrialResult
   let sawTraffic = false;
   const watcher = (async () => {
     if (!trial.fault) return;
-    if (trial.at === 'start') return strike();
+    // After main has started (and set its SIGINT handler), before it has asked the cluster anything.
+    if (trial.at === 'start') {
+      await new Promise((r) => setImmediate(r));
+      return strike();
+    }
     while (!done && !struck) {
       const cmds = labProcesses(lab.state);
       const traffic = cmds.some((c) => TRAFFIC.test(c));

@@ -66,6 +66,8 @@ const PROBE_TOOLS = new Set(['tcpdump', 'nc', 'pwru']);
 const HIDDEN = '.fault-hidden-';
 /** Logged for each pod whose containers' files a fault removed (test/lab/leftovers.ts reads it). */
 export const CONTAINER_FILES_GONE = 'container files gone:';
+/** Logged when a node goes: what stays in its netns is beyond reach, as on a dead node (leftovers.ts skips it). */
+export const NODE_GONE = 'node gone:';
 
 /** Sessions dropped by exec-cut: their commands must outlive them (exec-session.ts reads this). */
 const cutSessions = new WeakSet<WebSocket>();
@@ -287,6 +289,7 @@ export class FaultHook {
   private nodeGone(name: string | undefined): void {
     const node = this.cluster.labState.nodes.find((n) => n.name === name);
     if (!node) return;
+    this.log(`fault: ${NODE_GONE} ${node.name}`);
     this.cut((n) => n === node.name);
     for (const p of this.cluster.store.list('pods').filter((x) => x.spec.nodeName === node.name)) {
       this.cluster.processes.killPod(`${p.metadata.namespace}/${p.metadata.name}`);

@@ -8,6 +8,7 @@ import { decodeFrame, LINKTYPE_ETHERNET, LINKTYPE_LOOP, LINKTYPE_NULL, LINKTYPE_
 import { createPcapStream, decodePcap, type PcapRecord, type PcapStreamEnd } from '../../../src/core/parse/pcap.js';
 import { expectGolden } from '../../helpers/golden.js';
 import { buildPcap, buildPcapng, type BuiltPacket } from '../../helpers/pcap-builder.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/pcap/', import.meta.url));
 const GOLDEN = fileURLToPath(new URL('../../golden/pcap/', import.meta.url));
@@ -39,17 +40,7 @@ function feed(bytes: Uint8Array, nextSize: () => number): { records: PcapRecord[
   return { records, end: stream.end() };
 }
 
-/** A small seeded generator (mulberry32), so random chunkings and junk are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 /** Records as golden JSON: the frame bytes are replaced by their length. */
 function goldenJson(records: PcapRecord[], end: PcapStreamEnd): string {
