@@ -87,9 +87,12 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
     expect(conclusion(request(after.report, 'same'))).toEqual(delivered(fixedPath));
   }, 180_000);
 
-  it('egress default deny, cross node: dropped by the source endpoint at egress before the tunnel; deleted, delivered', async () => {
+  it.each([
+    ['cross node (VXLAN)', 'cni-x7k2m', ['overlay', 'redirect-peer']],
+    ['same node', 'cni-6vf5d', ['redirect-peer']],
+  ])('egress default deny, %s: dropped by the source endpoint at egress, in its own lxc hook; deleted, delivered', async (_kind, dst, fixedPath) => {
     await apply('egress-default-deny-same.yaml');
-    const dropped = await trace('same', 'cni-x7k2m');
+    const dropped = await trace('same', dst);
     expect(conclusion(request(dropped.report, 'same'))).toEqual({
       verdict: 'dropped', outcome: 'dropped', path: ['unknown'], dropPoint: 'cilium:bpf1/2836', dropReason: 'Policy denied',
       explanation: {
@@ -100,27 +103,30 @@ describeAsRoot('trace of policy drops (bpf host routing, VXLAN)', () => {
       },
     });
     await remove('egress-default-deny-same.yaml');
-    expect(conclusion(request((await trace('same', 'cni-x7k2m')).report, 'same'))).toEqual(delivered(['overlay', 'redirect-peer']));
+    expect(conclusion(request((await trace('same', dst)).report, 'same'))).toEqual(delivered(fixedPath));
   }, 180_000);
 
-  it('a clusterwide deny rule wins over an allow (181, by denylist), same node; deleted, the allow delivers', async () => {
+  it.each([
+    ['same node', 'cni-6vf5d', ['unknown'], ['redirect-peer'], 'cilium:bpf1/2836', CNI_LOCAL],
+    ['cross node (VXLAN)', 'cni-x7k2m', ['overlay'], ['overlay', 'redirect-peer'], 'cilium:bpf2', CNI_REMOTE],
+  ])('a clusterwide deny rule wins over an allow (181, by denylist), %s; deleted, the allow delivers', async (_kind, dst, path, fixedPath, point, enforcer) => {
     await apply('allow-same-to-cni.yaml');
     await apply('deny-same-to-cni-clusterwide.yaml');
-    const dropped = await trace('same', 'cni-6vf5d');
+    const dropped = await trace('same', dst);
     expect(conclusion(request(dropped.report, 'same'))).toEqual({
-      verdict: 'dropped', outcome: 'dropped', path: ['unknown'], dropPoint: 'cilium:bpf1/2836', dropReason: 'Policy denied by denylist',
+      verdict: 'dropped', outcome: 'dropped', path, dropPoint: point, dropReason: 'Policy denied by denylist',
       explanation: {
-        reason: 'Policy denied by denylist', code: 181, byPolicy: true, dropPoint: 'cilium:bpf1/2836', direction: 'ingress', enforcedBy: CNI_LOCAL, identities: [31009, 37483],
-        verdicts: ['Hubble: policy-verdict:L3-Only INGRESS DROPPED', 'cilium monitor: endpoint 3663 ingress denied (match L3-Only), remote identity 31009'],
+        reason: 'Policy denied by denylist', code: 181, byPolicy: true, dropPoint: point, direction: 'ingress', enforcedBy: enforcer, identities: [31009, 37483],
+        verdicts: ['Hubble: policy-verdict:L3-Only INGRESS DROPPED', `cilium monitor: endpoint ${enforcer.endpointId} ingress denied (match L3-Only), remote identity 31009`],
         policies: [
           { policy: 'CiliumNetworkPolicy default/cni-allow-from-same', effect: 'allows', detail: 'ingress[0]' },
           { policy: 'CiliumClusterwideNetworkPolicy deny-same-to-cni', effect: 'denies', detail: 'ingressDeny[0]' },
         ],
-        summary: 'Denied by policy at the ingress of default/cni-6vf5d: Policy denied by denylist (code 181); CiliumClusterwideNetworkPolicy deny-same-to-cni ingressDeny[0] denies identity 31009 (k8s:run=same) on ICMP (a deny rule wins over any allow).',
+        summary: `Denied by policy at the ingress of ${enforcer.pod}: Policy denied by denylist (code 181); CiliumClusterwideNetworkPolicy deny-same-to-cni ingressDeny[0] denies identity 31009 (k8s:run=same) on ICMP (a deny rule wins over any allow).`,
       },
     });
     await remove('deny-same-to-cni-clusterwide.yaml');
-    expect(conclusion(request((await trace('same', 'cni-6vf5d')).report, 'same'))).toEqual(delivered(['redirect-peer']));
+    expect(conclusion(request((await trace('same', dst)).report, 'same'))).toEqual(delivered(fixedPath));
     await remove('allow-same-to-cni.yaml');
   }, 180_000);
 
