@@ -45,6 +45,7 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   resolver.shifts = clocks.shifts;
   ctx.warnings.push(...clocks.warnings);
   const records = [...acc.flows.values()];
+  resolver.noteSharedIfaces(records);
   resolver.noteCapturedPoints(records);
   resolver.noteCaptureWindows(acc.captureWindows);
   const cilium = showsCilium(ctx, records);
@@ -637,7 +638,8 @@ class PointResolver {
       case 'fixed':
         return where.point;
       case 'iface':
-        return parsePoint(where.iface) ? where.iface : hostPoint(this.nodeOfStream(stream), where.iface);
+        if (parsePoint(where.iface)) return where.iface;
+        return hostPoint(this.sharedIfaces.has(`${stream}|${where.iface}`) ? `?${this.inputLabel(stream)}` : this.nodeOfStream(stream), where.iface);
       case 'endpoint':
         return ciliumPoint(this.nodeOfEndpoint(where.endpoint, stream), where.endpoint);
       case 'kernel':
@@ -677,6 +679,33 @@ class PointResolver {
       if (s.tool === 'monitor' || s.tool === 'hubble') out.add(`cilium:${node}`);
     });
     return out;
+  }
+
+  /** `stream|iface` of captures whose node is unknown and whose interface name another input's capture has too. */
+  private sharedIfaces = new Set<string>();
+
+  /**
+   * Two inputs that capture an interface of the same name (eth0) on unknown nodes are not known to
+   * be one point: each is named by its input (host:?client.txt/eth0) so the report does not show
+   * two hosts' captures of one packet as one point seeing it twice.
+   */
+  noteSharedIfaces(records: readonly FlowRecord[]): void {
+    const streamsOf = new Map<string, Set<number>>();
+    for (const flow of records) {
+      for (const s of flow.evidence.seen.values()) {
+        if (s.where.kind !== 'iface' || parsePoint(s.where.iface) || this.nodeOfStream(s.stream) !== '?') continue;
+        const tool = this.ctx.streams[s.stream]?.tool;
+        if (tool !== 'tcpdump' && tool !== 'pcap') continue;
+        const set = streamsOf.get(s.where.iface) ?? streamsOf.set(s.where.iface, new Set()).get(s.where.iface)!;
+        set.add(s.stream);
+      }
+    }
+    for (const [iface, streams] of streamsOf) if (streams.size > 1) for (const st of streams) this.sharedIfaces.add(`${st}|${iface}`);
+  }
+
+  private inputLabel(stream: number): string {
+    const name = this.ctx.streams[stream]?.name ?? `input${stream}`;
+    return name.slice(name.lastIndexOf('/') + 1).replace(/[/\s]/g, '_');
   }
 
   /** Packets each capture point saw, counted from the flows (noteCapturedPoints). */
