@@ -113,6 +113,37 @@ describe('classify: the pwru rules on one tool alone', () => {
  * The monitor's `from-stack`, `from-overlay`, `from-network` tags (to false or ''): no fixture.
  * `<- stack` appears once among the public monitor outputs (an IPv6 neighbour advertisement, no
  * flow between pods), `<- overlay` and `<- network` never; the lab's monitor prints neither.
- * The monitor's `m.tool === 'hubble'` and `m.endpoint !== undefined` words: see the golden seed
- * and hubble tests; a survivor here means only the words of an evidence line, not a conclusion.
+ * The monitor's `m.tool === 'hubble' ? 'Hubble'` (to false or ''): no fixture; no Hubble output
+ * among the fixtures gives a flow a stack, overlay, network or local-delivery fact, so no evidence
+ * line names Hubble for one. (`m.endpoint !== undefined` and the local-delivery block: killed by the
+ * seed's golden report, in the mutation tests since this was measured.)
+  *
+ * The outer-packets overlay sentence (`uniq(...).join(', ')`, `between the nodes ...`): the words of
+ * one evidence line; every outer-only fixture is seen at one point, with no outer addresses.
+ *
+ * The reverse-direction overlay inference (`!sameNode && overlay.length === 0 && native.length ===
+ * 0` and its loop, to false/{}/...): no fixture. It needs a flow whose nodes are not known to be one,
+ * seen nowhere inside the tunnel, whose other direction was; every cross-node fixture sees both
+ * directions in the tunnel or on the underlay.
+ *
+ * iptables evidence per node (`f.nodeOfStream(s) === node` to true): no fixture with TRACE records
+ * of one flow on two nodes.
+ *
+ * Evidence by node on cross-node flows (onNode's filter, deliveryOn's dst-side `on` and `nodeStack`
+ * filters, `deliveryOn(dstNode, true)` to false, the '?' node): no fixture. In every cross-node set
+ * each kind of evidence comes from one node only (neighbour output on the source, redirects on the
+ * destination), so filtering by node changes nothing; a flow hairpinned through both nodes' stacks
+ * would need it.
+ *
+ * `cite`'s `if (xs.length)` (to true): equivalent. Every call site passes a non-empty list.
+ *
+ * The source node's host stack on a cross-node flow (`if (srcStack.length)` to false): no fixture.
+ * Legacy host routing with native routing hands cross-node traffic to the stack on the source
+ * node; the lab's cross-node sets are BPF host routing (native) and legacy with VXLAN (to-overlay).
+ *
+ * `nodeRedirect.length ||` (to false): killed by the legacy pwru alone above (the redirect from
+ * pwru with no lxc capture and no monitor).
+ *
+ * `receiverDrops = drops.filter((d) => d.afterDelivery)` (to all drops): no fixture with a drop
+ * before delivery on a flow a capture showed delivered.
  */
