@@ -42,6 +42,24 @@ export interface PodInfo extends PodRef {
   labels: Record<string, string>;
 }
 
+/** ServiceInfo: what a trace to a Service needs of it (v1 Service). */
+export interface ServiceInfo extends PodRef {
+  type: string;
+  /** spec.clusterIPs (the first is spec.clusterIP); empty for a headless Service. */
+  clusterIPs: string[];
+  ports: { name?: string; port: number; protocol: string; targetPort?: number | string; nodePort?: number }[];
+}
+
+/** ServiceBackendInfo: one ready address of a Service's EndpointSlices, with its port by name. */
+export interface ServiceBackendInfo {
+  ip: string;
+  /** Port per EndpointSlice port name ('' for an unnamed port). */
+  ports: Record<string, number>;
+  node?: string;
+  /** The pod behind the address (targetRef), when it is one. */
+  pod?: PodRef;
+}
+
 /** NodeInfo: what the trace and doctor need of a node. */
 export interface NodeInfo {
   name: string;
@@ -90,6 +108,10 @@ export interface KubePort {
   getPod(ref: PodRef): Promise<PodInfo>;
   listPods(namespace: string | undefined, selectors: { labelSelector?: string; fieldSelector?: string }): Promise<PodInfo[]>;
   getNode(name: string): Promise<NodeInfo>;
+  getService(ref: PodRef): Promise<ServiceInfo>;
+  listServices(namespace: string | undefined): Promise<ServiceInfo[]>;
+  /** The ready endpoints of a Service, from its EndpointSlices (label kubernetes.io/service-name). */
+  listServiceBackends(ref: PodRef): Promise<ServiceBackendInfo[]>;
   /** The CiliumEndpoint (cilium.io/v2) of a pod, raw JSON; undefined when there is none. */
   getCiliumEndpoint(ref: PodRef): Promise<unknown | undefined>;
   /**

@@ -17,6 +17,7 @@ import { lastLine, probeStatus, sleep, startProbe, stopProbes, untilQuiet, type 
 import { sendTraffic, type TrafficOutcome } from './send-traffic.js';
 import { POLICY_FILE, policyFile, readPolicies, type PolicyRead } from './read-policies.js';
 import { describeCriticalPath, StepClock } from './step-clock.js';
+import { serviceTableOf, type ServiceTarget } from './service-target.js';
 
 /** TraceRequest: what `kubectl datapath trace` was asked. */
 export interface TraceRequest {
@@ -43,6 +44,8 @@ export interface TraceRequest {
   quietMs?: number;
   /** The kernel functions pwru attaches to: those the report reads (default), or all. */
   pwruFunctions?: PwruFunctions;
+  /** DST is a backend of this Service: the traffic goes to its frontend (service-target.ts). */
+  toService?: ServiceTarget;
 }
 
 /** ResolvedPod: what resolving a pod gives the trace (resolve.ts EndpointResolver.resolvePod). */
@@ -165,6 +168,8 @@ class TraceRun {
   private plan: TracePlan = { probes: [], skipped: [] };
   private unplaced: { command?: ProbeCommand; id: string }[] = [];
   private traffic: TrafficOutcome | undefined;
+  /** The source node agent's service table when tracing to a Service, as one more input. */
+  private serviceTable: MemoryFile | undefined;
   private collected = false;
   private needs: ProbePodNeed[] = [];
   private podsStarting: Promise<ProbePodsOutcome> | undefined;
@@ -249,7 +254,7 @@ class TraceRun {
       await Promise.all(this.discoveries);
       if (this.discoveries.length) progress.debug?.('pod netns, tunnel and underlay devices discovered');
     }
-    this.plan = planTrace(src, dst, [...this.nodes.values()], req.probes);
+    this.plan = planTrace(src, dst, [...this.nodes.values()], req.probes, req.toService?.frontend.ip);
     const started = new Set(this.runs.map((r) => r.command.probe.id));
     const commands = this.plan.probes.filter((p) => !started.has(p.id)).map((p) => ({ id: p.id, command: commandFor(p, this.ctx) }));
     this.unplaced = commands.filter((c) => !c.command);
@@ -285,9 +290,16 @@ class TraceRun {
       await sleep(req.durationS * 1000, stopSignal);
       return;
     }
-    progress.step(`sending ${describeTraffic(req.traffic)} from ${ref(req.src)} to ${dst.ip}`);
+    // To a Service: its frontend, and what the source node's agent load-balances it to at this moment.
+    const to = req.toService ? { ...dst, ip: req.toService.frontend.ip } : dst;
+    if (req.toService && this.resolved?.srcR.agent) {
+      const table = await serviceTableOf(this.ports.exec, this.resolved.srcR.agent, src.node, stopSignal);
+      this.serviceTable = table.file;
+      if (table.problem) this.warn(table.problem);
+    }
+    progress.step(`sending ${describeTraffic(req.traffic)} from ${ref(req.src)} to ${to.ip}`);
     this.clock.start(TRAFFIC, this.runs.map((r) => r.command.probe.id));
-    this.traffic = await sendTraffic(this.ports.exec, req.traffic, req.count, src, dst, this.nodes.get(src.node), stopSignal);
+    this.traffic = await sendTraffic(this.ports.exec, req.traffic, req.count, src, to, this.nodes.get(src.node), stopSignal);
     this.clock.end(TRAFFIC);
     if (this.traffic.problem) this.warn(this.traffic.problem);
     const quietMs = req.quietMs ?? DEFAULT_QUIET_MS;
@@ -340,6 +352,7 @@ class TraceRun {
     });
     if (policies?.warning) this.warn(policies.warning);
     const { files, meta } = record(this.runId, req, src, dst, [srcR, dstR], this.nodes, this.plan, this.runs, this.unplaced, this.traffic, this.warnings, policies);
+    if (this.serviceTable) files.push(this.serviceTable);
     this.clock.start(REPORT, [COLLECT]);
     const report = await analyze({ paths: files.map((f) => f.name).sort(), points: [], endpointFiles: [], maxPackets: req.maxPackets }, memoryCatalog(files));
     this.clock.end(REPORT);

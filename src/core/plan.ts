@@ -128,11 +128,15 @@ export function involvedNodes(src: TraceTarget, dst: TraceTarget): string[] {
   return src.node === dst.node ? [src.node] : [src.node, dst.node];
 }
 
-/** planTrace decides every probe of a trace from SRC to DST. */
-export function planTrace(src: TraceTarget, dst: TraceTarget, nodes: readonly TraceNode[], probes: readonly ProbeTool[]): TracePlan {
+/**
+ * planTrace decides every probe of a trace from SRC to DST. With `frontend` (a Service's address
+ * that DST is a backend of) the captures and pwru also take the packets to and from the frontend,
+ * which is all SRC's own points see before the load balancer translates them.
+ */
+export function planTrace(src: TraceTarget, dst: TraceTarget, nodes: readonly TraceNode[], probes: readonly ProbeTool[], frontend?: string): TracePlan {
   const plan: TracePlan = { probes: [], skipped: [] };
   const nodeOf = new Map(nodes.map((n) => [n.name, n]));
-  const hostsFilter = ['host', src.ip, 'and', 'host', dst.ip];
+  const hostsFilter = frontend === undefined ? ['host', src.ip, 'and', 'host', dst.ip] : ['host', src.ip, 'and', '(', 'host', dst.ip, 'or', 'host', frontend, ')'];
   const crossNode = src.node !== dst.node;
   const ends = sameTarget(src, dst) ? [src] : [src, dst];
 

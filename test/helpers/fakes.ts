@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { ForbiddenError, NotFoundError } from '../../src/core/errors.js';
 import type { EndpointInfo } from '../../src/core/model/endpoint.js';
-import type { ExecPort, ExecRequest, ExecResult, KubePort, NodeInfo, PodInfo, PodRef, PolicyResource, ProbePodSpec } from '../../src/app/ports.js';
+import type { ExecPort, ExecRequest, ExecResult, KubePort, NodeInfo, PodInfo, PodRef, PolicyResource, ProbePodSpec, ServiceBackendInfo, ServiceInfo } from '../../src/app/ports.js';
 import type { ResolvedPod, ResolvePod } from '../../src/app/trace.js';
 import { netnsLinksArgv } from '../../src/probes/discovery.js';
 import { splitProvenance } from './fixtures.js';
@@ -52,6 +52,23 @@ export class FakeKube implements KubePort {
     const n = this.nodes.get(name);
     if (!n) throw new NotFoundError(`node ${name} not found`);
     return n;
+  }
+
+  readonly services = new Map<string, ServiceInfo>();
+  readonly serviceBackends = new Map<string, ServiceBackendInfo[]>();
+
+  async getService(ref: PodRef): Promise<ServiceInfo> {
+    const svc = this.services.get(`${ref.namespace}/${ref.name}`);
+    if (!svc) throw new NotFoundError(`services "${ref.name}" not found in namespace ${ref.namespace}`);
+    return svc;
+  }
+
+  async listServices(namespace: string | undefined): Promise<ServiceInfo[]> {
+    return [...this.services.values()].filter((s) => namespace === undefined || s.namespace === namespace);
+  }
+
+  async listServiceBackends(ref: PodRef): Promise<ServiceBackendInfo[]> {
+    return this.serviceBackends.get(`${ref.namespace}/${ref.name}`) ?? [];
   }
 
   async getCiliumEndpoint(ref: PodRef): Promise<unknown> {

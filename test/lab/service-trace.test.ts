@@ -5,8 +5,9 @@
  * `kubectl datapath` traces through the Service's load balancer.
  */
 import { spawnSync } from 'node:child_process';
+import type { HopReport, ReportFlow } from '../../src/core/model/report.js';
 import { parseLbState } from '../../src/core/parse/cilium-lb.js';
-import { useApiLab } from './api-lab.js';
+import { cli, useApiLab } from './api-lab.js';
 import { describeAsRoot } from './require-root.js';
 
 describeAsRoot('Services in the lab (bpf host routing, native routing, per-packet LB)', () => {
@@ -45,4 +46,66 @@ describeAsRoot('Services in the lab (bpf host routing, native routing, per-packe
       [3, '10.96.100.20:80', 'ClusterIP', []],
     ]);
   }, 60_000);
+
+  const traceJson = async (...args: string[]) => {
+    const r = await cli(['trace', ...args, '--kubeconfig', lab().kubeconfig, '-o', 'json', '--count', '1']);
+    return { code: r.code, err: r.err, report: r.out ? (JSON.parse(r.out) as HopReport) : undefined };
+  };
+  /** The one flow of a direction from or to the client pod: what the report concludes about it, whole. */
+  const conclusion = (report: HopReport, client: string, direction: 'request' | 'reply') => {
+    const flows = report.flows.filter((f) => f.direction === direction && (direction === 'request' ? f.source?.pod : f.destination?.pod) === client);
+    if (flows.length !== 1) throw new Error(`${flows.length} ${direction} flows of ${client}: ${report.flows.map((f) => `${f.src} > ${f.dst}`).join(', ')}`);
+    const f: ReportFlow = flows[0];
+    return {
+      protocol: f.protocol, src: `${f.srcIp}:${f.source?.port === undefined ? '?' : direction === 'request' ? '*' : f.source.port}`, dst: `${f.dstIp}:${direction === 'reply' ? '*' : f.destination?.port}`,
+      path: f.path, verdict: f.verdict, translations: (f.translations ?? []).map((t) => `${t.kind} ${t.from} -> ${t.to} at ${t.point}`),
+    };
+  };
+  const lxc = (pod: string) => lab().state.pods.find((p) => p.name === pod)!.lxc!.name;
+
+  it('trace same svc/web (ClusterIP across nodes, per-packet LB, tcp:80 by default): DNAT at same\'s lxc to web, the reply translated back on bpf1, both delivered; the agent\'s table confirms the backend', async () => {
+    const { code, report } = await traceJson('same', 'svc/web');
+    expect(code).toBe(0);
+    expect(report!.inputs.filter((i) => i.tool === 'lb-state').map((i) => `${i.name} ${i.status}`)).toEqual(['service-list-bpf1.txt ok']);
+    expect({ request: conclusion(report!, 'same', 'request'), reply: conclusion(report!, 'same', 'reply') }).toEqual({
+      request: {
+        protocol: 'tcp', src: '10.0.1.135:*', dst: '10.96.100.10:80', path: ['native-routing', 'redirect-peer'], verdict: 'delivered',
+        translations: [`dnat 10.96.100.10:80 -> 10.0.2.87:80 at between host:bpf1/${lxc('same')} and host:bpf1/ens33`],
+      },
+      reply: {
+        protocol: 'tcp', src: '10.96.100.10:80', dst: '10.0.1.135:*', path: ['redirect-neigh', 'native-routing', 'redirect-peer'], verdict: 'delivered',
+        translations: ['revnat 10.0.2.87:80 -> 10.96.100.10:80 at kernel:bpf1', 'revnat 10.0.2.87:80 -> 10.96.100.10:80 at between host:bpf1/ens33 and pod:default/same/eth0'],
+      },
+    });
+    const dnat = report!.flows.flatMap((f) => f.translations ?? []).find((t) => t.kind === 'dnat')!;
+    expect(dnat.evidence).toMatch(/^the same packet \(tcp \[S\] seq \d+, IPv4 id \d+\) was captured at host:bpf1\/lxc\w+ to 10\.96\.100\.10:80, then at host:bpf1\/ens33 to 10\.0\.2\.87:80; the agent's service table \(service-list-bpf1\.txt\) lists 10\.0\.2\.87:80 as a backend of 10\.96\.100\.10:80$/);
+  }, 120_000);
+
+  it('trace cni-x7k2m svc/web:dns (same node, UDP): DNAT between cni-x7k2m\'s lxc and web, the echo translated back between web\'s lxc and cni-x7k2m', async () => {
+    const { code, report } = await traceJson('cni-x7k2m', 'svc/web:dns');
+    expect(code).toBe(0);
+    expect({ request: conclusion(report!, 'cni-x7k2m', 'request'), reply: conclusion(report!, 'cni-x7k2m', 'reply') }).toEqual({
+      request: {
+        protocol: 'udp', src: '10.0.2.41:*', dst: '10.96.100.10:53', path: ['redirect-peer'], verdict: 'delivered',
+        translations: [`dnat 10.96.100.10:53 -> 10.0.2.87:53 at between host:bpf2/${lxc('cni-x7k2m')} and pod:default/web/eth0`],
+      },
+      reply: {
+        protocol: 'udp', src: '10.96.100.10:53', dst: '10.0.2.41:*', path: ['redirect-peer'], verdict: 'delivered',
+        translations: [`revnat 10.0.2.87:53 -> 10.96.100.10:53 at between host:bpf2/${lxc('web')} and pod:default/cni-x7k2m/eth0`],
+      },
+    });
+  }, 120_000);
+
+  it('a ClusterIP:PORT names the same Service; a Service without backends and a --backend that is none are one-line errors', async () => {
+    const byAddress = await traceJson('same', '10.96.100.10:80');
+    expect(byAddress.code).toBe(0);
+    expect(conclusion(byAddress.report!, 'same', 'request').translations).toEqual([`dnat 10.96.100.10:80 -> 10.0.2.87:80 at between host:bpf1/${lxc('same')} and host:bpf1/ens33`]);
+    const none = await traceJson('same', 'svc/nobackend');
+    expect({ code: none.code, err: none.err }).toEqual({
+      code: 1,
+      err: 'error: service default/nobackend has no ready backends (its EndpointSlices list none): Cilium\'s load balancer drops its traffic ("Service backend not found"); check the Service\'s selector and its pods\n',
+    });
+    const wrong = await traceJson('same', 'svc/web', '--backend', 'nope');
+    expect({ code: wrong.code, err: wrong.err }).toEqual({ code: 2, err: 'error: --backend nope: not a backend of service default/web (its backends: 10.0.2.87:80 (default/web))\n' });
+  }, 120_000);
 });

@@ -3,8 +3,8 @@
  * Cilium agent pod of a node, probe pod create/wait/delete, SelfSubjectAccessReview and the Pod
  * Security level of a namespace. Every failure is a DatapathError of one line (api-errors.ts).
  */
-import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { AGENT_CONTAINER, POLICY_RESOURCES, type KubePort, type NodeInfo, type PodInfo, type PodRef, type ProbePodSpec } from '../../app/ports.js';
+import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, Watch, type KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { AGENT_CONTAINER, POLICY_RESOURCES, type KubePort, type NodeInfo, type PodInfo, type PodRef, type ProbePodSpec, type ServiceBackendInfo, type ServiceInfo } from '../../app/ports.js';
 import { DatapathError, EXIT, NotFoundError } from '../../core/errors.js';
 import { translateApiError, type ApiCall } from './api-errors.js';
 import { boundedApiClient, boundError, DEFAULT_REQUEST_TIMEOUT_MS, notKubeAnswer, type RequestBound } from './request-bound.js';
@@ -107,6 +107,7 @@ export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort 
   const core = boundedApiClient(kc, CoreV1Api, bound);
   const custom = boundedApiClient(kc, CustomObjectsApi, bound);
   const authz = boundedApiClient(kc, AuthorizationV1Api, bound);
+  const discovery = boundedApiClient(kc, DiscoveryV1Api, bound);
   const agentNamespace = opts.agentNamespace ?? 'kube-system';
   const agentSelector = opts.agentSelector ?? 'k8s-app=cilium';
   // Servers end watches anyway (kube-apiserver: --min-request-timeout, 5-10 min); asking for less bounds a silent stall.
@@ -248,6 +249,36 @@ export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort 
       return list.items.map((e) => ({ reason: e.reason ?? '', message: e.message ?? '' }));
     },
 
+    async getService(ref) {
+      return serviceInfo(await call({ verb: 'get', resource: 'services', ...ref }, () => core.readNamespacedService(ref)));
+    },
+
+    async listServices(namespace) {
+      const list = await call({ verb: 'list', resource: 'services', namespace }, () => (namespace === undefined ? core.listServiceForAllNamespaces({}) : core.listNamespacedService({ namespace })));
+      return list.items.map(serviceInfo);
+    },
+
+    async listServiceBackends(ref) {
+      const list = await call({ verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: ref.namespace }, () =>
+        discovery.listNamespacedEndpointSlice({ namespace: ref.namespace, labelSelector: `kubernetes.io/service-name=${ref.name}` }),
+      );
+      const out: ServiceBackendInfo[] = [];
+      for (const slice of list.items) {
+        const ports = Object.fromEntries((slice.ports ?? []).filter((p) => p.port !== undefined).map((p) => [p.name ?? '', p.port as number]));
+        for (const e of slice.endpoints ?? []) {
+          // A terminating or not-ready endpoint is not a backend the load balancer picks for new connections.
+          if (e.conditions?.ready === false) continue;
+          for (const ip of e.addresses) {
+            const b: ServiceBackendInfo = { ip, ports };
+            if (e.nodeName) b.node = e.nodeName;
+            if (e.targetRef?.kind === 'Pod' && e.targetRef.name) b.pod = { namespace: e.targetRef.namespace ?? ref.namespace, name: e.targetRef.name };
+            out.push(b);
+          }
+        }
+      }
+      return out;
+    },
+
     async getNode(name) {
       const node = await call({ verb: 'get', resource: 'nodes', name }, () => core.readNode({ name }));
       const info: NodeInfo = { name: node.metadata?.name ?? name };
@@ -344,5 +375,17 @@ export function createKubePort(kc: KubeConfig, opts: KubePortOptions): KubePort 
       const ns = await call({ verb: 'get', resource: 'namespaces', name: namespace }, () => core.readNamespace({ name: namespace }));
       return ns.metadata?.labels?.[PSA_ENFORCE];
     },
+  };
+}
+
+function serviceInfo(svc: V1Service): ServiceInfo {
+  const spec = svc.spec ?? {};
+  const clusterIPs = (spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter((ip) => ip !== 'None');
+  return {
+    namespace: svc.metadata?.namespace ?? '',
+    name: svc.metadata?.name ?? '',
+    type: spec.type ?? 'ClusterIP',
+    clusterIPs,
+    ports: (spec.ports ?? []).map((p) => ({ name: p.name, port: p.port, protocol: p.protocol ?? 'TCP', targetPort: p.targetPort as number | string | undefined, nodePort: p.nodePort })),
   };
 }

@@ -17,6 +17,7 @@ import { renderers, type OutputFormat } from '../../render/index.js';
 import { connectCluster } from '../cluster.js';
 import { useColor, type IOStreams } from '../io.js';
 import { parsePodArg } from '../pod-arg.js';
+import { parseServiceArg, resolveServiceTarget, type ServiceArg } from '../../app/service-target.js';
 import { positiveInt, requestTimeoutMs } from '../program.js';
 import { createProgress } from '../progress.js';
 
@@ -28,6 +29,10 @@ export interface TraceFlags extends Omit<TraceRequest, 'src' | 'dst' | 'probeNam
   save?: string;
   /** `--expect delivered|dropped`: exit 6 when the traced request's verdict is another. */
   expect?: Expectation;
+  /** DST named a Service (`svc/NAME[:PORT]`, `CLUSTERIP:PORT`): resolved against the cluster in traceAndRender. */
+  dstService?: ServiceArg;
+  /** `--backend POD`: the Service's backend to capture at. */
+  backend?: string;
 }
 
 /** A day: a bound for --timeout and --duration that timers hold (setTimeout overflows past 24.8 days). */
@@ -42,8 +47,12 @@ export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<stri
   const traffic = parseTraffic(String(opts.traffic));
   if (!traffic) throw new UsageError(`--traffic ${String(opts.traffic)}: expected icmp, tcp:PORT, udp:PORT or none`);
   const src = parsePodArg(srcArg);
-  const dst = parsePodArg(dstArg);
-  if (src.name === dst.name && (src.namespace ?? '') === (dst.namespace ?? '')) throw new UsageError(`SRC and DST are the same pod (${srcArg}): trace two different pods`);
+  const dstService = parseServiceArg(dstArg);
+  // A Service's backend pod is known once the cluster is asked (traceAndRender).
+  const dst = dstService ? { name: '' } : parsePodArg(dstArg);
+  if (!dstService && src.name === dst.name && (src.namespace ?? '') === (dst.namespace ?? '')) throw new UsageError(`SRC and DST are the same pod (${srcArg}): trace two different pods`);
+  const backend = opts.backend as string | undefined;
+  if (backend !== undefined && !dstService) throw new UsageError(`--backend ${backend}: only with a Service as DST (svc/NAME or CLUSTERIP:PORT)`);
   const durationS = positiveInt(opts.duration, '--duration', MAX_SECONDS);
   const timeoutS = positiveInt(opts.timeout, '--timeout', MAX_SECONDS);
   if (traffic.kind === 'none' && durationS >= timeoutS) throw new UsageError(`--duration ${durationS} must be shorter than --timeout ${timeoutS}: the probes need time to start and stop`);
@@ -71,6 +80,8 @@ export function readTraceFlags(srcArg: string, dstArg: string, opts: Record<stri
     save: opts.save as string | undefined,
     pwruFunctions,
     ...(expect !== undefined && { expect }),
+    ...(dstService !== undefined && { dstService }),
+    ...(backend !== undefined && { backend }),
     ...(quietMs !== undefined && { quietMs }),
     ...(graceMs !== undefined && { graceMs }),
   };
@@ -94,10 +105,21 @@ export async function runTrace(srcArg: string, dstArg: string, opts: Record<stri
 /** traceAndRender: the part of the command after the cluster is chosen (tests give it fakes). */
 export async function traceAndRender(flags: TraceFlags, namespace: string, ports: TracePorts, opts: Record<string, unknown>, io: IOStreams, signal: AbortSignal): Promise<number> {
   const format = opts.output as OutputFormat;
-  const progress = await createProgress(io, format, opts.debug === true);
-  const { save, expect, ...request } = flags;
+  const { save, expect, dstService, backend, ...request } = flags;
   const src = { namespace: flags.src.namespace ?? namespace, name: flags.src.name };
-  const dst = { namespace: flags.dst.namespace ?? namespace, name: flags.dst.name };
+  let dst = { namespace: flags.dst.namespace ?? namespace, name: flags.dst.name };
+  if (dstService) {
+    // To a Service: its frontend gets the traffic, the backend's node is captured.
+    const target = await resolveServiceTarget(ports.kube, dstService, namespace, backend);
+    dst = target.backend;
+    request.toService = target;
+    if (request.traffic.kind === 'icmp') request.traffic = { kind: target.frontend.protocol, port: target.frontend.port };
+  }
+  const progress = await createProgress(io, format, opts.debug === true);
+  if (request.toService && request.toService.backends.length > 1) {
+    const t = request.toService;
+    progress.warn(`service ${t.service.namespace}/${t.service.name} has ${t.backends.length} backends (${t.backends.join(', ')}): capturing at ${dst.namespace}/${dst.name}'s node; connections load-balanced to another show at the source only (--backend POD to pick one)`);
+  }
   let outcome;
   try {
     outcome = await trace(

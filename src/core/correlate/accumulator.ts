@@ -640,6 +640,8 @@ export class FlowAccumulator {
   private notePwruTranslation(stream: StreamInfo, event: PwruEvent, before: PwruGroup, after: FlowRef): void {
     const ref = before.flow.ref;
     if (ref.proto !== after.proto) return;
+    // Copied to a socket, the packet's journey ended (the skb is freed after it): what that address holds next is another packet.
+    if (before.lastFunc === 'skb_copy_datagram_iter') return;
     const kind = ref.src === after.src && ref.srcPort === after.srcPort ? 'dnat' : ref.dst === after.dst && ref.dstPort === after.dstPort ? 'snat' : undefined;
     if (!kind) return;
     const changed = kind === 'dnat' ? `${endText(ref.dst, ref.dstPort)} to ${endText(after.dst, after.dstPort)}` : `${endText(ref.src, ref.srcPort)} to ${endText(after.src, after.srcPort)}`;

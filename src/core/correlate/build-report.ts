@@ -1,6 +1,7 @@
 import type { HopReport, ReportCluster, PathStep, ReportEndpoint, ReportEvidence, ReportFlow, ReportFlowEnd, ReportHop, ReportInput, ReportPacket, ReportTunnel } from '../model/report.js';
 import type { TunnelInfo } from './flow-key.js';
 import { applyTranslations, findSamePacketTranslations, natRuleTranslations, noteMismatchedReplies, noteUnresolvedNatRules } from './translations.js';
+import { noteServiceTableTranslations } from './service-table.js';
 import type { Timestamp } from '../model/packet.js';
 import { ciliumPoint, hostPoint, iptablesPoint, kernelPoint, parsePoint } from '../points.js';
 import { hintKey, type FlowAccumulator, type FlowTranslation, type FlowRecord, type HopRecord, type PointHint, type StreamInfo } from './accumulator.js';
@@ -38,6 +39,7 @@ export function buildReport(acc: FlowAccumulator, ctx: ReportContext): HopReport
   ctx.warnings.push(...warnings);
   findSamePacketTranslations(acc, (w, s) => resolver.resolve(w, s));
   natRuleTranslations(acc);
+  noteServiceTableTranslations(acc, ctx.lbStates ?? [], (w, s) => resolver.resolve(w, s));
   applyTranslations(acc, (w, s) => resolver.resolve(w, s));
   noteMismatchedReplies(acc, (w, s) => resolver.resolve(w, s));
   noteUnresolvedNatRules(acc);

@@ -17,7 +17,8 @@ export function applyTranslations(acc: FlowAccumulator, resolve: (where: PointHi
   // A flow folded into another is found under its old key too: a packet translated twice (DNAT
   // to one backend, then to another) stays one flow.
   const moved = new Map<string, FlowRecord>();
-  for (const t of acc.translations) {
+  for (const seen of acc.translations) {
+    const t: TranslationRecord = reverseOfDnat(acc.translations, seen) ? { ...seen, kind: 'revnat' } : seen;
     const point = typeof t.where === 'string' ? t.where : resolve(t.where, t.stream);
     const entry: FlowTranslation = { point, kind: t.kind, from: endText(t.before.dst, t.before.dstPort), to: endText(t.after.dst, t.after.dstPort), evidence: t.evidence };
     // The end that changed: the source for SNAT, masquerade and a reply's restored source.
@@ -28,6 +29,15 @@ export function applyTranslations(acc: FlowAccumulator, resolve: (where: PointHi
     if (t.sock) applySocketTranslation(acc, t, entry);
     else applyPacketTranslation(acc, t, entry, moved);
   }
+}
+
+/**
+ * A source change that turns a DNATed connection's reply back (backend -> client becomes frontend
+ * -> client) is that DNAT's reverse NAT (lb4_rev_nat in bpf/lib/lb.h, nf_nat for iptables), not a
+ * SNAT of its own, whichever tool saw the source change (pwru sees one skb's source change).
+ */
+function reverseOfDnat(all: readonly TranslationRecord[], t: TranslationRecord): boolean {
+  return t.kind === 'snat' && all.some((d) => d.kind === 'dnat' && d.after.reverseKey === t.before.key && d.before.reverseKey === t.after.key);
 }
 
 function applyPacketTranslation(acc: FlowAccumulator, t: TranslationRecord, entry: FlowTranslation, moved: Map<string, FlowRecord>): void {
@@ -50,7 +60,9 @@ function applyPacketTranslation(acc: FlowAccumulator, t: TranslationRecord, entr
     forward.pairKey = reply.key;
     reply.pairKey = forward.key;
   }
-  if (reply) {
+  // Where a tool saw the reply's source restored, that observation (and its point) says it, not this inference.
+  const observed = acc.translations.some((x) => x.before.key === t.after.reverseKey && x.after.key === t.before.reverseKey && (x.kind === 'revnat' || reverseOfDnat(acc.translations, x)));
+  if (reply && !observed) {
     const back: FlowTranslation = t.kind === 'dnat'
       ? { point: entry.point, kind: 'revnat', from: entry.to, to: entry.from, evidence: `reverse of the DNAT (${entry.from} -> ${entry.to}): conntrack translates the reply's source back` }
       : { point: entry.point, kind: 'revnat', from: entry.to, to: entry.from, evidence: `reverse of the ${entry.kind.toUpperCase()} (${entry.from} -> ${entry.to}): conntrack translates the reply's destination back` };
@@ -117,7 +129,9 @@ function addTranslation(flow: FlowRecord | undefined, entry: FlowTranslation, t:
   // Where the packets ended up: the destination a DNAT chose, the source a reverse NAT replaced.
   // A later translation of the same packet (DNAT twice) is where it ended up.
   if (t.kind === 'dnat' && !t.sock) flow.translatedDst = t.after.dst;
-  if (t.kind === 'revnat' && !t.sock) flow.translatedSrc = t.before.dst;
+  // A reverse NAT is recorded in the request's orientation (client -> backend, inferred from the
+  // DNAT) or as the reply packet itself was seen changing (backend -> client): the backend either way.
+  if (t.kind === 'revnat' && !t.sock) flow.translatedSrc = t.before.src !== t.after.src ? t.before.src : t.before.dst;
 }
 
 /** The flow `backend -> ?` a socket received from, when no packet of it was seen. */
@@ -226,9 +240,8 @@ export function findSamePacketTranslations(acc: FlowAccumulator, resolve: (where
   }
   for (const p of pairs) {
     if (changed(p) !== 'src') continue;
-    // The reply of a DNAT seen at both points: applyTranslations gives it its revnat.
-    const request = acc.flows.get(p.after.flow.ref.reverseKey);
-    if (request && dnatted.has(request)) continue;
+    // The reply of a DNAT seen changing at two points is noted too: applyTranslations makes it that
+    // DNAT's revnat (reverseOfDnat), at the points that saw it, not at the request's.
     note(acc, p, 'snat', resolve);
   }
 }

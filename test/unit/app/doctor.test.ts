@@ -42,6 +42,11 @@ class Kube implements KubePort {
   };
   listPods = async (): Promise<PodInfo[]> => this.agents;
   getNode = async (name: string): Promise<NodeInfo> => ({ name, kernelVersion: this.kernel });
+  getService = async (ref: PodRef): Promise<never> => {
+    throw new NotFoundError(`services "${ref.name}" not found`);
+  };
+  listServices = async (): Promise<never[]> => [];
+  listServiceBackends = async (): Promise<never[]> => [];
   getCiliumEndpoint = async (): Promise<unknown> => undefined;
   listPolicyObjects = async (): Promise<unknown[]> => [];
   findAgentPod = async (node: string): Promise<PodInfo> => {

@@ -138,7 +138,8 @@ describe('address translation', () => {
       },
       {
         flow: 'tcp 10.210.9.9:80 -> 10.210.1.10:53926', direction: 'reply',
-        translations: [{ point, kind: 'revnat', from: '10.210.2.20:8080', to: '10.210.9.9:80', evidence: "reverse of the DNAT (10.210.9.9:80 -> 10.210.2.20:8080): conntrack translates the reply's source back" }],
+        // The RST itself was captured on both sides: its reverse NAT is that observation, in the reply's direction.
+        translations: [{ point: 'between host:?/rt1 and host:?/rt0', kind: 'revnat', from: '10.210.2.20:8080', to: '10.210.9.9:80', evidence: 'the same packet (tcp [R.] seq 0 ack 2577491158, IPv4 id 0) was captured at host:?/rt1 from 10.210.2.20:8080, then at host:?/rt0 from 10.210.9.9:80' }],
         packets: [['tcp [R.] seq 0 ack 2577491158', ['host:?/rt1 0', 'host:?/rt0 8']]],
       },
     ]);
