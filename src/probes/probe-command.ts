@@ -96,6 +96,8 @@ export function commandName(argv: readonly string[]): string {
   if (a[0] === 'sh' && a[1] === '-c' && a[2] === WRITE_PIDFILE_AND_EXEC) a = a.slice(4);
   if (a[0] === 'timeout') a = a.slice(2);
   if (a[0] === 'nsenter') a = a.slice(a.findIndex((w, i) => i > 0 && !w.startsWith('-')));
+  // A constant script run by `sh -c SCRIPT NAME ARGS...` is named by its $0 (the traffic's nc, the hubble probe).
+  if (a[0] === 'sh' && a[1] === '-c' && a.length > 3) a = a.slice(3);
   return a[0] ?? '';
 }
 
