@@ -417,7 +417,7 @@ class TraceRun {
   private startWhere([a, b]: [TraceTarget, TraceTarget], fits: (p: PlannedProbe) => boolean, after: readonly string[]): ProbeCommand[] {
     if (this.collected || this.stopSignal.aborted) return [];
     const started = new Set(this.runs.map((r) => r.command.probe.id));
-    const commands = planTrace(a, b, [...this.nodes.values()], this.req.probes)
+    const commands = planTrace(a, b, [...this.nodes.values()], this.req.probes, this.req.toService?.frontend.ip)
       .probes.filter((p) => fits(p) && !started.has(p.id))
       .flatMap((p) => commandFor(p, this.ctx) ?? []);
     this.launch(commands, after);

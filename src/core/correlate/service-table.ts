@@ -45,11 +45,9 @@ export function noteServiceTableTranslations(acc: FlowAccumulator, tables: reado
         const seenBack = seenPoints(toBackend[0], resolve);
         const tableSays = `the agent's service table (${table.name}${table.node ? ` on ${table.node}` : ''}) lists ${endText(after.dst, after.dstPort)} as a backend of ${frontend}`;
         // Already seen translated (the same packet at two points, pwru, monitor DEBUG): the table confirms it.
-        const known = acc.translations.find((t) => t.kind === 'dnat' && t.before.key === toFrontend.ref.key && t.after.key === after.key);
-        if (known) {
-          known.evidence += `; ${tableSays}`;
-          continue;
-        }
+        const known = acc.translations.filter((t) => t.kind === 'dnat' && t.before.key === toFrontend.ref.key && t.after.key === after.key);
+        for (const t of known) t.evidence += `; ${tableSays}`;
+        if (known.length > 0) continue;
         const lxc = seenFront.filter((p) => p.startsWith('host:') && !seenBack.includes(p));
         const point = lxc[lxc.length - 1] ?? seenFront[seenFront.length - 1] ?? 'unknown';
         const record: TranslationRecord = {

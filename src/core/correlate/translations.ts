@@ -17,7 +17,19 @@ export function applyTranslations(acc: FlowAccumulator, resolve: (where: PointHi
   // A flow folded into another is found under its old key too: a packet translated twice (DNAT
   // to one backend, then to another) stays one flow.
   const moved = new Map<string, FlowRecord>();
+  // A tuple turned back into the one it was translated from is not a translation: no NAT undoes
+  // itself on the same path; one skb held the next packet, which starts out untranslated (pwru
+  // sees an skb's tuple change when its memory is reused before the tool saw it freed).
+  const pairs = new Set<string>();
+  const undone = new Set<TranslationRecord>();
+  for (const t of acc.translations) {
+    // Socket-LB records name the socket's tuples, the reverse one included: not packets.
+    if (t.sock) continue;
+    if (pairs.has(`${t.after.key}|${t.before.key}`)) undone.add(t);
+    else pairs.add(`${t.before.key}|${t.after.key}`);
+  }
   for (const seen of acc.translations) {
+    if (undone.has(seen)) continue;
     const t: TranslationRecord = reverseOfDnat(acc.translations, seen) ? { ...seen, kind: 'revnat' } : seen;
     const point = typeof t.where === 'string' ? t.where : resolve(t.where, t.stream);
     const entry: FlowTranslation = { point, kind: t.kind, from: endText(t.before.dst, t.before.dstPort), to: endText(t.after.dst, t.after.dstPort), evidence: t.evidence };
