@@ -672,7 +672,11 @@ export class FlowAccumulator {
       flow.evidence.iptablesNft = true;
       this.followTrace(event.traceId, flow, stream, chain);
     }
-    const identity = packetOf(ref) ?? (event.traceId !== undefined ? { packetId: `trace ${event.traceId}`, packetKey: `trace id ${event.traceId}` } : undefined);
+    // nf_tables derives a trace id from the skb (nft_trace_init), so a later packet of the
+    // connection in a reused skb gets the same id: with its IPv4 id, the id names one packet.
+    const ipId = event.packet.ip?.version === 4 ? event.packet.ip.id : undefined;
+    const traced = event.traceId !== undefined ? `${event.traceId}${ipId !== undefined ? ` ip-id ${ipId}` : ''}` : undefined;
+    const identity = packetOf(ref) ?? (traced !== undefined ? { packetId: `trace ${traced}`, packetKey: `trace id ${traced}` } : undefined);
     const hop = this.hop(stream, where, event.time, event.summary, facts);
     if (verdict === 'DROP' || verdict === 'REJECT') this.noteDrop(flow, stream.index, where, `iptables ${chain} ${verdict}`, event.summary, false, hop);
     this.place(flow, identity, stream.index, hop);

@@ -23,6 +23,13 @@ describe('netfilter NAT rule without a continuation of its trace', () => {
     expect(report.flows.map((f) => ({ ...conclusionOf(f), translations: f.translations, outcome: f.outcome, outcomeReason: f.outcomeReason }))).toEqual(BOTH);
   });
 
+  it('a trace id nf_tables gives a later packet of the connection again (f33c3e9a) names one packet with its IPv4 id: five packets, not four', async () => {
+    const report = await analyzeFixtures([XT], { node: 'router' });
+    expect(report.flows.map((f) => f.packets.map((p) => p.key))).toEqual([
+      ['trace id f33c3e9a ip-id 18780', 'trace id 123227a0 ip-id 18781', 'trace id f33c3e9a ip-id 18782', 'trace id c8d26078 ip-id 18783', 'trace id ae67d09c ip-id 18784'],
+    ]);
+  });
+
   it("a capture's TCP ACK without seq (tcpdump prints only its ack) is no hop of the SYN: it stays with the flow", async () => {
     const report = await analyzeFixtures([SERVER], { node: 'server' });
     expect(report.flows.map((f) => [f.packets.map((p) => [p.key, p.hops.map((h) => h.detail)]), (f.flowHops ?? []).map((h) => h.detail), f.outcomeReason])).toEqual(ACKS);

@@ -45,7 +45,7 @@ describe('netfilter traces', () => {
         ],
         "packets": [
           [
-            "trace id 8974f599",
+            "trace id 8974f599 ip-id 51749",
             9
           ]
         ]

@@ -277,7 +277,7 @@ describe('per-packet outcomes on captures of real exchanges', () => {
             "outcomeReason": "answered by RST (nothing listens on the port, or a firewall rejects it)"
           },
           {
-            "key": "trace id 8f83d19f",
+            "key": "trace id 8f83d19f ip-id 62700",
             "outcome": "unknown",
             "outcomeReason": "seen only by iptables, which do not show the packet the way a capture does"
           }
@@ -304,7 +304,7 @@ describe('per-packet outcomes on captures of real exchanges', () => {
             "outcomeReason": null
           },
           {
-            "key": "trace id c8b41b2d",
+            "key": "trace id c8b41b2d ip-id 0",
             "outcome": "unknown",
             "outcomeReason": "seen only by iptables, which do not show the packet the way a capture does"
           }
