@@ -49,7 +49,7 @@ export function noteServiceTableTranslations(acc: FlowAccumulator, tables: reado
         for (const t of known) t.evidence += `; ${tableSays}`;
         if (known.length > 0) continue;
         const lxc = seenFront.filter((p) => p.startsWith('host:') && !seenBack.includes(p));
-        const point = lxc[lxc.length - 1] ?? seenFront[seenFront.length - 1] ?? 'unknown';
+        const point = lxc[lxc.length - 1] ?? `between ${seenFront.join(', ') || '?'} and ${seenBack.join(', ') || '?'}`;
         const record: TranslationRecord = {
           kind: 'dnat',
           before: toFrontend.ref,
