@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation-test files in line ranges, one Stryker run per range, each adding to the incremental
-# file (test/mutate/stryker-incremental.json), so a run stopped early keeps what it finished.
+# file (reports/stryker-incremental.json), so a run stopped early keeps what it finished.
 # usage: bash test/mutate/run-chunks.sh src/core/correlate/classify.ts:1-150 src/core/correlate/classify.ts:151-260 ...
 set -u
 cd "$(dirname "$0")/../.."

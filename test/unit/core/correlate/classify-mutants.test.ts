@@ -102,7 +102,9 @@ describe('classify: the pwru rules on one tool alone', () => {
  * The redirect device check, `!device || !dstIface || device === dstIface` (to true, `!device` to
  * `device`): no fixture. A bpf_redirect() to a device that is not the destination's lxc (cilium_host,
  * another pod's lxc) on the destination node; the lab redirects only to the destination lxc. (The
- * other mutants of this line are killed by classify-mutants' legacy pwru alone.)
+ * other mutants of this line are killed by classify-mutants' legacy pwru alone.) Its sentence's
+ * `device ?? 'a device'`: no fixture (a transmit after the redirect from a pwru that printed no
+ * device: v0.0.x output with no --output-meta that redirects to a device's egress).
  *
  * The tunnel functions' `.join(', ')` (to ''): no fixture. Every pwru fixture shows one tunnel
  * function per skb among vxlan_xmit/geneve_xmit/udp_tunnel_xmit_skb/_rcv.
