@@ -63,6 +63,11 @@ if kubectl-datapath --help | grep -q '^  trace '; then
   kubectl datapath trace same cni-6vf5d --count 1 "$@" || true
   echo "\$ kubectl datapath trace same cni-x7k2m --count 1     # bpf1 -> bpf2 over VXLAN" >&2
   kubectl datapath trace same cni-x7k2m --count 1 "$@" || true
+  # A Service: per-packet load balancing at same's lxc, the reply translated back on bpf1.
+  echo "\$ kubectl get svc web" >&2
+  kubectl get svc web
+  echo "\$ kubectl datapath trace same svc/web --count 1     # tcp:80 to the ClusterIP, DNAT to web on bpf2" >&2
+  kubectl datapath trace same svc/web --count 1 "$@" || true
   # One policy drop and its fix: the emulated agent loads a policy change into the BPF maps within a second.
   echo "\$ kubectl apply -f test/lab/policies/ingress-default-deny-cni.yaml     # cni pods: default deny at ingress" >&2
   kubectl apply -f test/lab/policies/ingress-default-deny-cni.yaml
