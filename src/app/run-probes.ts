@@ -1,5 +1,6 @@
 import { NotFoundError, UnavailableError } from '../core/errors.js';
 import { commandName, mergeStops, type ProbeCommand } from '../probes/probe-command.js';
+import type { PodHandle } from '../core/plan.js';
 import type { ExecPort, ExecRequest, ExecResult } from './ports.js';
 
 /** How long the short commands (setup, stop, teardown) may take. */
@@ -130,7 +131,7 @@ export function startProbe(exec: ExecPort, command: ProbeCommand, readyTimeoutMs
  * its probes are stopped by pidfile; then each stream is closed, then each probe's teardown
  * commands run whatever happened before. Never throws.
  */
-export async function stopProbes(exec: ExecPort, runs: readonly ProbeRun[]): Promise<void> {
+export async function stopProbes(exec: ExecPort, runs: readonly ProbeRun[], nodePod?: (node: string) => PodHandle | undefined): Promise<void> {
   const byContainer = new Map<string, ProbeRun[]>();
   for (const run of runs) {
     if (stopOwed(run) === undefined) continue;
@@ -147,7 +148,7 @@ export async function stopProbes(exec: ExecPort, runs: readonly ProbeRun[]): Pro
     else for (const run of group) batches.push({ batch: [run], argv: run.command.stop });
   }
   await Promise.all(batches.map(({ batch, argv }) => requestStop(exec, batch, argv)));
-  await Promise.all(runs.map((run) => closeAndTearDown(exec, run)));
+  await Promise.all(runs.map((run) => closeAndTearDown(exec, run, nodePod)));
 }
 
 /**
@@ -181,12 +182,19 @@ async function requestStop(exec: ExecPort, batch: ProbeRun[], argv: string[]): P
   await Promise.all(still.map((run) => waitAtMost(run.ended, END_GRACE_MS)));
 }
 
-async function closeAndTearDown(exec: ExecPort, run: ProbeRun): Promise<void> {
+/**
+ * Closes the probe's stream and runs its teardown. What a teardown undoes (a TRACE rule) is the
+ * node's, not its pod's: where that pod was deleted meanwhile (an agent pod replaced), it runs in
+ * `nodePod`, another hostNetwork pod of the node that can (the capture pod: NET_ADMIN, iptables).
+ */
+async function closeAndTearDown(exec: ExecPort, run: ProbeRun, nodePod?: (node: string) => PodHandle | undefined): Promise<void> {
   const { command } = run;
   run.cancel.abort();
   await waitAtMost(run.ended, END_GRACE_MS);
   for (const argv of command.teardown) {
-    const r = await cleanupExec(exec, command, argv);
+    let r = await cleanupExec(exec, command, argv);
+    const other = r.failure instanceof NotFoundError ? nodePod?.(command.probe.node) : undefined;
+    if (other) r = await cleanupExec(exec, { ...command, target: other }, argv);
     // What a teardown undoes lives on the node (a TRACE rule), not in the pod: a deleted pod does not take it along.
     if (r.exitCode !== 0) run.cleanupProblems.push(`${command.probe.id}: ${argv.join(' ')} failed (${describeExit(r)}): what it undoes stays on node ${command.probe.node}: run kubectl datapath cleanup`);
   }

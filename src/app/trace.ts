@@ -321,7 +321,7 @@ class TraceRun {
     await this.podsStarting;
     if (runs.length || created.length) progress.step('collecting');
     this.clock.start(COLLECT, [QUIET, TRAFFIC, ...runs.map((r) => r.command.probe.id), RESOLVED]);
-    await stopProbes(ports.exec, runs);
+    await stopProbes(ports.exec, runs, (node) => this.nodes.get(node)?.probePods.capture);
     progress.debug?.(`${runs.length} probes stopped`);
     for (const r of runs) for (const p of r.cleanupProblems) this.warn(p);
     for (const p of await deleteProbePods(ports.kube, created)) this.warn(p);

@@ -55,10 +55,11 @@ describeAsRoot('faults: a trace on a cluster that fails the way real ones do', (
     expect(r.err).not.toContain('Hubble is off');
   }, 90_000);
 
-  it('agent-gone: the agent\'s probes end with its pod; the new agent, under a new name, serves the next trace', async () => {
+  it('agent-gone: the agent\'s probes end with its pod, its TRACE rule is removed from another pod of the node; the new agent, under a new name, serves the next trace', async () => {
     const l = lab();
     const before = agents(l);
-    const r = await trial(l, { args: ['same', 'web', '--count', '1'], fault: { kind: 'agent-gone', node: 'bpf2', forMs: 2000 }, at: 'ready' });
+    // trial() asserts nothing is left: the iptables probe's rule on bpf2 outlives the agent pod that inserted it.
+    const r = await trial(l, { args: ['same', 'web', '--count', '1', '--probes', 'tcpdump,monitor,hubble,iptables'], fault: { kind: 'agent-gone', node: 'bpf2', forMs: 2000 }, at: 'ready' });
     expect(r.exit).toBe(3);
     const s = statuses(r.report);
     for (const probe of ['monitor-bpf2.txt', 'hubble-bpf2.txt']) {
