@@ -191,8 +191,12 @@ async function closeAndTearDown(exec: ExecPort, run: ProbeRun, nodePod?: (node: 
   const { command } = run;
   run.cancel.abort();
   await waitAtMost(run.ended, END_GRACE_MS);
+  // One teardown that found the API server unable to reach the pod for the whole retry time is
+  // enough: the next ones are tried once (a gone node would otherwise cost 10 s per command).
+  let retry = true;
   for (const argv of command.teardown) {
-    let r = await cleanupExec(exec, command, argv);
+    let r = await cleanupExec(exec, command, argv, retry);
+    if (r.failure instanceof UnavailableError) retry = false;
     const other = r.failure instanceof NotFoundError ? nodePod?.(command.probe.node) : undefined;
     if (other) r = await cleanupExec(exec, { ...command, target: other }, argv);
     // What a teardown undoes lives on the node (a TRACE rule), not in the pod: a deleted pod does not take it along.
@@ -201,12 +205,10 @@ async function closeAndTearDown(exec: ExecPort, run: ProbeRun, nodePod?: (node: 
 }
 
 /** cleanupExec runs a stop or teardown command, again while the API server cannot take it now (5xx, reset), for a bounded time. */
-async function cleanupExec(exec: ExecPort, command: ProbeCommand, argv: string[]): Promise<ExecResult> {
+async function cleanupExec(exec: ExecPort, command: ProbeCommand, argv: string[], retry = true): Promise<ExecResult> {
   const req: ExecRequest = { pod: command.target, container: command.target.container, argv, collect: true };
-  return whileUnavailable(
-    () => exec.exec({ ...req, signal: AbortSignal.timeout(SHORT_COMMAND_MS) }).catch((err: unknown) => errorResult(command, argv, err)),
-    (r) => r.failure,
-  );
+  const attempt = () => exec.exec({ ...req, signal: AbortSignal.timeout(SHORT_COMMAND_MS) }).catch((err: unknown) => errorResult(command, argv, err));
+  return retry ? whileUnavailable(attempt, (r) => r.failure) : attempt();
 }
 
 /**
