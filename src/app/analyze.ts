@@ -251,6 +251,7 @@ function applyProbeMeta(probe: TraceMetaInput, stream: StreamInfo, input: Report
   input.point = probe.point;
   input.node = probe.node;
   input.status = probe.status;
+  if (capture && probe.watchedTraffic) stream.watchedTraffic = true;
 }
 
 function toolOfProbe(probe: TraceMetaInput): Tool {

@@ -170,6 +170,8 @@ class TraceRun {
   private traffic: TrafficOutcome | undefined;
   /** The source node agent's service table when tracing to a Service, as one more input. */
   private serviceTable: MemoryFile | undefined;
+  /** The probes ready when the traffic (or the observation) began, once it ended without a stop: they watched all of it. */
+  private watchedAll = new Set<string>();
   private collected = false;
   private needs: ProbePodNeed[] = [];
   private podsStarting: Promise<ProbePodsOutcome> | undefined;
@@ -285,9 +287,11 @@ class TraceRun {
   /** Step 4, send the traffic (or observe for `--duration`), then listen until the probes are quiet. */
   async sendTraffic({ src, dst }: Ends): Promise<void> {
     const { req, progress, stopSignal } = this;
+    const readyBefore = this.runs.filter((r) => r.state === 'ready').map((r) => r.command.probe.id);
     if (req.traffic.kind === 'none') {
       progress.step(`observing for ${req.durationS} s`);
       await sleep(req.durationS * 1000, stopSignal);
+      if (!stopSignal.aborted) this.watchedAll = new Set(readyBefore);
       return;
     }
     // To a Service: its frontend, and what the source node's agent load-balances it to at this moment.
@@ -307,6 +311,7 @@ class TraceRun {
     progress.debug?.(`traffic ${this.traffic.problem ? 'failed' : 'sent'}; listening for late events until the probes are quiet for ${quietMs} ms, at most ${graceMs} ms`);
     this.clock.start(QUIET, [TRAFFIC]);
     const waited = Math.round(await untilQuiet(this.runs, quietMs, graceMs, stopSignal));
+    if (!stopSignal.aborted) this.watchedAll = new Set(readyBefore);
     this.clock.end(QUIET);
     progress.debug?.(waited < graceMs ? `probes quiet ${waited} ms after the traffic` : `probes not quiet yet ${waited} ms after the traffic (the limit): stopping them`);
   }
@@ -351,7 +356,7 @@ class TraceRun {
       return { objects: [], read: [], notRead: [`network policies: ${e.message}`], warning: `network policies not read: ${e.message}` };
     });
     if (policies?.warning) this.warn(policies.warning);
-    const { files, meta } = record(this.runId, req, src, dst, [srcR, dstR], this.nodes, this.plan, this.runs, this.unplaced, this.traffic, this.warnings, policies);
+    const { files, meta } = record(this.runId, req, src, dst, [srcR, dstR], this.nodes, this.plan, this.runs, this.unplaced, this.traffic, this.warnings, policies, this.watchedAll);
     if (this.serviceTable) files.push(this.serviceTable);
     this.clock.start(REPORT, [COLLECT]);
     const report = await analyze({ paths: files.map((f) => f.name).sort(), points: [], endpointFiles: [], maxPackets: req.maxPackets }, memoryCatalog(files));
@@ -577,6 +582,7 @@ function record(
   traffic: TrafficOutcome | undefined,
   warnings: string[],
   policies: PolicyRead | undefined,
+  watchedAll: ReadonlySet<string>,
 ): { files: MemoryFile[]; meta: TraceMeta } {
   const files: MemoryFile[] = [];
   if (policies?.objects.length) files.push({ name: POLICY_FILE, chunks: [policyFile(policies)] });
@@ -598,6 +604,8 @@ function record(
       argv: run.command.argv,
       note: probe.note,
       stderr: run.stderr.length > STDERR_IN_META ? run.stderr.slice(-STDERR_IN_META) : run.stderr || undefined,
+      // Ready before the traffic and still running when stopped after it (not ended early, not cut).
+      ...(watchedAll.has(probe.id) && run.stopRequested && !run.truncated ? { watchedTraffic: true } : {}),
     });
   }
   const unplacedIds = new Set(unplaced.map((u) => u.id));

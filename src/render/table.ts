@@ -1,4 +1,4 @@
-import type { HopReport, ReportEndpoint, ReportFlow, ReportHop, ReportInput, ReportPacket, Verdict } from '../core/model/report.js';
+import type { HopReport, ReportEndpoint, ReportFlow, ReportHop, ReportInput, ReportPacket, ReportPolicyMatch, Verdict } from '../core/model/report.js';
 import { clusterWords } from '../core/correlate/cluster.js';
 import { paint, type AnsiStyle } from './ansi.js';
 import { layoutColumns, type ColumnRow } from './columns.js';
@@ -197,12 +197,20 @@ function flowSection(flow: ReportFlow, ctx: TextContext): string[] {
   return lines;
 }
 
+/** What a policy that selects the enforcing endpoint in the drop's direction did to the packet. */
+const EFFECT_WORDS: Record<ReportPolicyMatch['effect'], string> = {
+  selects: 'selects the endpoint here, and none of its rules allows this packet',
+  allows: 'allows it',
+  denies: 'denies it',
+  unknown: 'unknown',
+};
+
 /** A policy drop's policies and what the evidence lacks (the summary is among the conclusions). */
 function dropLines(flow: ReportFlow, ctx: TextContext): string[] {
   const why = flow.dropExplanation;
   if (!why?.byPolicy || (!why.policies?.length && !why.unknown.length)) return [];
   const lines = ['  policy:'];
-  for (const p of why.policies ?? []) lines.push(...bullet(`${p.policy}: ${p.effect}${p.detail ? ` (${p.detail})` : ''}`, 4, ctx));
+  for (const p of why.policies ?? []) lines.push(...bullet(`${p.policy}: ${EFFECT_WORDS[p.effect]}${p.detail ? ` (${p.detail})` : ''}`, 4, ctx));
   for (const u of why.unknown) lines.push(...bullet(`unknown: ${u}`, 4, ctx));
   return lines;
 }

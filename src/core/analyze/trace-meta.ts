@@ -47,6 +47,11 @@ export interface TraceMetaInput {
   note?: string;
   /** The tail of its stderr. */
   stderr?: string;
+  /**
+   * It was ready before the traffic was sent and ran until the trace stopped it: it watched all of
+   * the traffic, so a packet of it that this point did not show did not pass there.
+   */
+  watchedTraffic?: boolean;
 }
 
 const FORMATS: readonly string[] = ['pcap', 'monitor', 'pwru', 'iptables', 'hubble'];
@@ -82,6 +87,7 @@ export function parseTraceMeta(text: string): { meta?: TraceMeta; error?: string
       argv: asStringArray(r.argv),
       note: asString(r.note),
       stderr: asString(r.stderr),
+      ...(r.watchedTraffic === true ? { watchedTraffic: true } : {}),
     });
   }
   const nodes: TraceMetaNode[] = [];

@@ -16,6 +16,8 @@ export interface StreamInfo {
   node?: string;
   /** Events the stream delivered (packets, for a capture). */
   events?: number;
+  /** A live trace's capture that watched all of the traffic (run.json): silent there means not there, also with no packet at all. */
+  watchedTraffic?: boolean;
 }
 
 /** Where a hop was seen, before endpoint IDs and nodes are known for certain. */

@@ -212,7 +212,7 @@ function buildFlow(
     proto: flow.ref.proto,
     direction,
     dstPod,
-    dstPodCapturing: !!dstPod && !!allCapturing.get(dstPod),
+    dstPodCapturing: !!dstPod && allCapturing.has(dstPod),
     dstEndpoint: dstEp?.node && dstEp.id != null ? ciliumPoint(dstEp.node, dstEp.id) : undefined,
     reverseKeys: reverse ? [...reverse.packets.values()].map((p) => p.key) : [],
     ...(flow.ref.proto === 'tcp' && reverse ? { reverseAcks: tcpAcksOf(reverse, r) } : {}),
@@ -734,6 +734,14 @@ class PointResolver {
   /** When each capture point was capturing, aligned like its hops (capture-windows.ts). */
   private windows = new Map<string, CaptureWindow[]>();
 
+  /** Points of a live trace's captures that watched all of its traffic (StreamInfo.watchedTraffic). */
+  private get watchedTraffic(): Set<string> {
+    this.watchedPoints ??= new Set(this.ctx.streams.flatMap((s, i) => (s.watchedTraffic && s.point && this.healthy(i) ? [s.point] : [])));
+    return this.watchedPoints;
+  }
+
+  private watchedPoints: Set<string> | undefined;
+
   noteCaptureWindows(found: ReadonlyMap<PointHint, CaptureWindow>): void {
     for (const [where, w] of found) {
       if (!this.healthy(w.stream)) continue;
@@ -750,6 +758,8 @@ class PointResolver {
    * other clocks), and then a capture that saw anything counts as watching, as it always did.
    */
   watchingAt(point: string, times: readonly PacketTime[]): boolean | undefined {
+    // A live trace's capture ready before the traffic and stopped after it watched every packet of the run.
+    if (this.watchedTraffic.has(point)) return true;
     let compared = false;
     for (const w of this.windows.get(point) ?? []) {
       for (const t of times) {
@@ -766,11 +776,15 @@ class PointResolver {
     return (this.windows.get(point) ?? []).map((w) => `from ${formatTime({ clock: w.clock, us: w.first })} to ${formatTime({ clock: w.clock, us: w.last })}`).join(' and ');
   }
 
-  /** Capture points that saw at least one packet: a silence there means something. */
+  /**
+   * Capture points whose silence means something, with the packets each saw: those that saw at
+   * least one packet, and a live trace's captures that watched all of its traffic, which need not
+   * have seen any (every packet dropped before reaching them).
+   */
   capturingPoints(): Map<string, number> {
     const out = new Map<string, number>();
     this.ctx.streams.forEach((s, i) => {
-      if ((s.tool === 'tcpdump' || s.tool === 'pcap') && s.point && this.healthy(i)) {
+      if ((s.tool === 'tcpdump' || s.tool === 'pcap') && s.point && this.healthy(i) && (s.events || s.watchedTraffic)) {
         out.set(s.point, (out.get(s.point) ?? 0) + (s.events ?? 0));
       }
     });

@@ -26,7 +26,10 @@ export interface FlowFacts {
   /** Whether the reverse flow can answer this one (reverseCanAnswer): an answer never comes first. */
   reverseAnswers: boolean;
   observed: Set<string>;
-  /** Capture points that saw packets while this flow's packets passed (or whose times cannot be compared). */
+  /**
+   * Capture points that saw packets while this flow's packets passed (or whose times cannot be
+   * compared), and a live trace's captures that watched all of its traffic, seeing it or not.
+   */
   capturing: Map<string, number>;
   /** Capture points that captured, but not while this flow's packets passed: when they did (capture-windows.ts). */
   notWatching?: Map<string, string>;
@@ -103,10 +106,10 @@ export function classifyFlow(f: FlowFacts): Classification {
 
   // Captures.
   const dstPodSeen = !!dstPod && seenPoints.has(dstPod);
-  if (dstLxc && dstPodSeen && f.capturing.get(dstLxc) && !seenPoints.has(dstLxc)) {
+  if (dstLxc && dstPodSeen && f.capturing.has(dstLxc) && !seenPoints.has(dstLxc)) {
     peer.push({
       node: dstNode ?? '?',
-      text: `${dstLxc} was capturing (${f.capturing.get(dstLxc)} packets) but did not see this ${dir}, while ${dstPod} did${inferredOwner(dstEp, dstLxc)}`,
+      text: `${dstLxc} was capturing (${capturedCount(f.capturing.get(dstLxc))}) but did not see this ${dir}, while ${dstPod} did${inferredOwner(dstEp, dstLxc)}`,
     });
   }
   // The destination lxc seeing it says the packet left through that veth's egress, which both
@@ -332,9 +335,9 @@ export function classifyFlow(f: FlowFacts): Classification {
   } else if (delivered.length) {
     verdict = 'delivered';
     evidence.push({ claim: 'delivered', because: delivered });
-  } else if (dstPod && f.capturing.get(dstPod) && f.seen.length) {
+  } else if (dstPod && f.capturing.has(dstPod) && f.seen.length) {
     verdict = 'lost';
-    evidence.push({ claim: 'lost', because: [`${dstPod} was capturing (${f.capturing.get(dstPod)} packets) and never saw it`, 'no tool reported a drop'] });
+    evidence.push({ claim: 'lost', because: [`${dstPod} was capturing (${capturedCount(f.capturing.get(dstPod))}) and never saw it`, 'no tool reported a drop'] });
   }
   if (!(po && po.outcome !== 'unknown')) {
     outcome = verdict;
@@ -353,7 +356,7 @@ export function classifyFlow(f: FlowFacts): Classification {
     if (seenPoints.has(p)) continue;
     const ref = parsePoint(p);
     if (ref?.kind === 'pod' || ref?.kind === 'host') {
-      if (f.capturing.get(p)) notSeenAt.push(p);
+      if (f.capturing.has(p)) notSeenAt.push(p);
       else notObserved.push(p);
     } else if (ref?.kind === 'cilium') {
       if (ref.node && f.monitorNodes.has(ref.node)) {
@@ -389,7 +392,7 @@ export function classifyFlow(f: FlowFacts): Classification {
   } else {
     // Traffic of the host itself, or routed through it, is told by the chains and interfaces it crossed, not as lxc to lxc.
     const byNetfilter = netfilter && !crossNode && !(srcLxc && dstLxc) && path.length === 1 && path[0] === 'host-stack';
-    conclusions.push(byNetfilter ? netfilterSentence(netfilter, dir) : pathSentence(path, { dir, srcName, dstName, srcLxc, dstLxc, dstPod, srcNode, dstNode, crossNode, overlay, peer, bpfDelivery, viaLxc, tunnel: f.tunnel, outerOnly: f.flow.outerOnly, cilium: f.cilium }));
+    conclusions.push(byNetfilter ? netfilterSentence(netfilter, dir) : pathSentence(path, { dir, srcName, dstName, srcLxc, dstLxc, dstPod, srcNode, dstNode, crossNode, overlay, peer, bpfDelivery, viaLxc, tunnel: f.tunnel, outerOnly: f.flow.outerOnly, cilium: f.cilium, droppedAt: verdict === 'dropped' ? (dropPoint ?? undefined) : undefined }));
   }
   if (path.length > 0 && hasConflict(path, crossNode, stack, peer, redirect)) {
     conclusions.push(`Evidence disagrees: some points suggest the host stack and others a BPF redirect (${peer.length ? 'bpf_redirect_peer' : 'bpf_redirect to the lxc'}); the path above follows the host-stack evidence.`);
@@ -551,6 +554,8 @@ interface PathWords {
   outerOnly?: boolean;
   viaLxc: NodeEvidence[];
   cilium?: boolean;
+  /** Where the flow was dropped, when it was: a path that ends there needs no more probes to tell. */
+  droppedAt?: string;
 }
 
 /**
@@ -578,6 +583,8 @@ function pathSentence(path: PathStep[], w: PathWords): string {
     if (w.viaLxc.length) {
       return `Path unknown: the ${w.dir} reached ${w.dstName} through ${dstLxc}, ${cni.viaVeth}.`;
     }
+    // Dropped before it could travel: more probes would not show a path it never took.
+    if (w.droppedAt) return `Path unknown: the ${w.dir} went no further than ${w.droppedAt}, where it was dropped.`;
     return `Path unknown: no probe saw enough of the ${w.dir} to tell how it travelled; ${cni.decideUnknown}.`;
   }
   if (!w.crossNode && path[0] === 'overlay') {
@@ -635,4 +642,9 @@ function uniq<T>(xs: T[]): T[] {
 /** `vxlan (VNI 42)`: the tunnel protocol and its network identifier, as the evidence names them. */
 export function tunnelName(t: TunnelInfo): string {
   return `${t.kind}${t.vni !== undefined ? ` (VNI ${t.vni})` : ''}`;
+}
+
+/** How much a silent capture point saw: a live trace's capture can have watched all the traffic and seen none of it. */
+function capturedCount(n: number | undefined): string {
+  return n ? `${n} packets` : 'through all of the traffic, no packet seen';
 }

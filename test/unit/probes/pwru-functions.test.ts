@@ -65,7 +65,8 @@ describe('pwru attached only to the functions the report reads', () => {
       const all = await report(allDir);
       const rules = await report(rulesDir);
       expect(all.length).toBeGreaterThan(0);
-      expect(all.some((f) => f.evidence.some((e) => e.because.some((b) => b.startsWith('pwru '))))).toBe(true);
+      // pwru is evidence in the set: of a path (`pwru on NODE ...`) or of where the kernel freed the skb.
+      expect(all.some((f) => f.evidence.some((e) => e.because.some((b) => b.startsWith('pwru ') || /^(sk_skb_reason_drop|kfree_skb)\(/.test(b))))).toBe(true);
       expect(rules).toEqual(all);
     } finally {
       for (const d of [allDir, rulesDir]) rmSync(d, { recursive: true, force: true });

@@ -26,7 +26,7 @@ describe('analyze reads Hubble output', () => {
       notObserved: [],
       conclusions: [
         'Dropped at cilium:?: Policy denied.',
-        PATH_UNKNOWN('request'),
+        'Path unknown: the request went no further than cilium:?, where it was dropped.',
         // The verdict record names the direction; no endpoint data names the labels, no policy object the rule.
         'Denied by policy at the ingress of default/server: Policy denied (code 133); identity 52749 (labels unknown) on port 80/TCP; which policy: unknown.',
       ],

@@ -78,7 +78,7 @@ describe('a drop explained: where, why in Cilium words, direction, enforcing end
     const mac = found.find((f) => !f.why?.byPolicy)!;
     expect([mac.why?.summary, mac.why?.direction, mac.last]).toEqual([
       'Dropped at cilium:?: Invalid destination mac (code 131); not a policy decision.', 'unknown',
-      'Path unknown: no probe saw enough of the request to tell how it travelled; capture the lxc of both pods and run pwru or cilium monitor on the node.',
+      'Path unknown: the request went no further than cilium:?, where it was dropped.',
     ]);
   });
 
