@@ -60,11 +60,21 @@ export function pidfilePath(runId: string, probeId: string): string {
  * the command), so nothing the user gave is ever parsed by a shell. `exec` keeps the pid: the
  * pidfile names the command itself (timeout), which passes a TERM on to the tool.
  */
-const WRITE_PIDFILE_AND_EXEC = 'echo $$ > "$0" && exec "$@"';
+/**
+ * A process's start time (field 22 of /proc/PID/stat, in clock ticks since boot; it survives exec),
+ * read from what follows the `(comm)` field, which may hold spaces: with the PID it names the
+ * process we started, where the PID alone may by now be another's (PIDs are reused, in hostPID
+ * pods among all the node's processes). Pure sh, no cut or awk: images differ in their tools.
+ */
+const START_TIME = 'st() { [ -r "/proc/$1/stat" ] || return 0; read -r s < "/proc/$1/stat"; set -- ${s##*) }; echo "${20}"; };';
+/** The wrapper: the pidfile holds `PID STARTTIME` of the shell that then becomes the tool. */
+const WRITE_PIDFILE_AND_EXEC = `${START_TIME} echo "$$ $(st $$)" > "$0" && exec "$@"`;
+/** Kills the process a pidfile names when it is still the one started ($1 the pidfile); removes the pidfile; says `killed` when it killed. */
+const KILL_IF_SAME = `${START_TIME} k() { read -r pid start < "$1" || true; if [ -n "$start" ] && [ "$(st "$pid")" = "$start" ] && kill -TERM "$pid" 2>/dev/null; then echo killed; fi; rm -f "$1"; };`;
 /** Kills what each pidfile names ($0 and the rest), removing the pidfiles; one exec stops the probes of a container. */
-const KILL_BY_PIDFILES = 'set -- "$0" "$@"; for f; do if [ -f "$f" ]; then kill -TERM "$(cat "$f")" 2>/dev/null; rm -f "$f"; fi; done; exit 0';
-/** Every pidfile of every run: what `cleanup` kills. */
-const KILL_ALL_PIDFILES = 'for f in "$0"*.pid; do [ -f "$f" ] || continue; kill -TERM "$(cat "$f")" 2>/dev/null; rm -f "$f"; echo "$f"; done; exit 0';
+const KILL_BY_PIDFILES = `${KILL_IF_SAME} set -- "$0" "$@"; for f; do if [ -f "$f" ]; then k "$f" >/dev/null; fi; done; exit 0`;
+/** Every pidfile of every run: what `cleanup` kills; prints the pidfiles whose process it killed (stale ones are only removed). */
+const KILL_ALL_PIDFILES = `${KILL_IF_SAME} for f in "$0"*.pid; do [ -f "$f" ] || continue; if [ "$(k "$f")" = killed ]; then echo "$f"; fi; done; exit 0`;
 
 /** withPidfile wraps argv so the remote process records its pid before it becomes the tool. */
 export function withPidfile(pidfile: string, argv: string[]): string[] {

@@ -61,7 +61,8 @@ describeAsRoot('a policy drop names its policy (live trace, bpf host routing, VX
     const why = requests[0].dropExplanation!;
     expect([why.summary, why.verdicts, why.policies, why.unknown]).toEqual([
       `Denied by policy at the ingress of default/web: Policy denied (code 133); default deny: selected by NetworkPolicy default/web-tcp80-from-cni and no rule allows identity 31009 (k8s:run=same) on port 80/TCP. The SYN was sent ${sends} times: retransmissions of one connection, counted here, not new flows.`,
-      [`cilium monitor: endpoint 2401 ingress denied (match none), remote identity 31009 (${sends} times)`],
+      // Both the monitor and the lab's Hubble (policy verdict events, since 89b125a) saw each SYN denied.
+      [`Hubble: policy-verdict:none INGRESS DROPPED (${sends} times)`, `cilium monitor: endpoint 2401 ingress denied (match none), remote identity 31009 (${sends} times)`],
       [{ policy: 'NetworkPolicy default/web-tcp80-from-cni', effect: 'selects' }],
       [],
     ]);

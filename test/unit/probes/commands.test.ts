@@ -25,7 +25,9 @@ const ctx: CommandContext = {
 const HOSTS = ['host', '10.0.1.135', 'and', 'host', '10.0.1.180'];
 const probe = (p: Partial<PlannedProbe> & Pick<PlannedProbe, 'tool' | 'place'>): PlannedProbe => ({ id: `${p.tool}-x`, point: 'p', node: 'bpf1', filter: [], ...p });
 const PIDFILE = (id: string) => `/tmp/kubectl-datapath-r1-${id}.pid`;
-const WRAP = (id: string) => ['sh', '-c', 'echo $$ > "$0" && exec "$@"', PIDFILE(id)];
+/** The pidfile wrapper script (it records PID and start time; what it does is run by a real sh below). */
+const WRAPPER = withPidfile('/tmp/p.pid', ['true'])[2];
+const WRAP = (id: string) => ['sh', '-c', WRAPPER, PIDFILE(id)];
 
 describe('probe commands', () => {
   it.each([
@@ -103,7 +105,7 @@ describe('probe commands', () => {
     expect(c.format).toBe(format);
     expect(commandName(c.argv)).toBe(p.tool === 'iptables' ? 'xtables-monitor' : p.tool === 'monitor' ? 'cilium' : p.tool);
     // argv only: the one shell script is constant, and no word carries user input into it.
-    expect(c.argv.filter((w, i) => c.argv[i - 1] === '-c' && c.argv[i - 2] === 'sh')).toEqual(['echo $$ > "$0" && exec "$@"']);
+    expect(c.argv.filter((w, i) => c.argv[i - 1] === '-c' && c.argv[i - 2] === 'sh')).toEqual([WRAPPER]);
   });
 
   it('iptables: setup inserts TRACE both ways in PREROUTING and OUTPUT with the run comment; teardown deletes exactly those', () => {
@@ -222,7 +224,9 @@ describe('the pidfile wrapper and its stop command, run by a real sh', () => {
     const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     for (let i = 0; i < 100 && !existsSync(pidfile); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(Number(readFileSync(pidfile, 'utf8'))).toBe(child.pid);
+    // PID and start time (field 22 of /proc/PID/stat): what a stop checks before it kills.
+    const [pid, startTime] = readFileSync(pidfile, 'utf8').trim().split(' ');
+    expect([Number(pid), startTime]).toEqual([child.pid, readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19]]);
     const stop = killByPidfileArgv(pidfile);
     expect(spawnSync(stop[0], stop.slice(1)).status).toBe(0);
     expect(await exited).toBe('SIGTERM');
@@ -263,6 +267,25 @@ describe('the pidfile wrapper and its stop command, run by a real sh', () => {
     expect(other.child.exitCode).toBeNull();
     other.child.kill();
     await other.exited;
+  });
+
+  it('a pidfile whose PID is now another process (another start time) kills nothing; cleanup names only what it killed', async () => {
+    const pidfile = join(dir, 'kubectl-datapath-r2-x.pid');
+    const argv = withPidfile(pidfile, ['sleep', '30']);
+    const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    for (let i = 0; i < 100 && !existsSync(pidfile); i++) await new Promise((r) => setTimeout(r, 20));
+    // The same PID with the start time of a process that has ended: the PID was reused.
+    const [pid, startTime] = readFileSync(pidfile, 'utf8').trim().split(' ');
+    writeFileSync(pidfile, `${pid} ${Number(startTime) - 1}\n`);
+    const stale = join(dir, 'kubectl-datapath-r2-gone.pid');
+    writeFileSync(stale, '999999999 1\n');
+    const cleanup = killAllPidfilesArgv();
+    cleanup[3] = join(dir, 'kubectl-datapath-');
+    const r = spawnSync(cleanup[0], cleanup.slice(1), { encoding: 'utf8' });
+    expect({ status: r.status, out: r.stdout, pidfiles: [existsSync(pidfile), existsSync(stale)], running: child.exitCode === null && child.signalCode === null }).toEqual({ status: 0, out: '', pidfiles: [false, false], running: true });
+    child.kill();
+    await exited;
   });
 
   it('merges only stop commands that kill by pidfile', () => {
@@ -316,7 +339,7 @@ describe('the Hubble probe', () => {
       probe,
       target: { namespace: 'kube-system', name: 'cilium-n1', container: 'cilium-agent', cli: 'cilium' },
       setup: [],
-      argv: ['sh', '-c', 'echo $$ > "$0" && exec "$@"', '/tmp/kubectl-datapath-r1-hubble-n1.pid', 'timeout', '90',
+      argv: ['sh', '-c', WRAPPER, '/tmp/kubectl-datapath-r1-hubble-n1.pid', 'timeout', '90',
         'sh', '-c', HUBBLE_SCRIPT, 'hubble', '--follow', '--since', '1s', '-o', 'jsonpb', '--ip', '10.0.1.5', '--ip', '10.0.2.7'],
       ready: { kind: 'marker', text: 'Healthcheck (via ' },
       stop: ['sh', '-c', expect.any(String), '/tmp/kubectl-datapath-r1-hubble-n1.pid'],
