@@ -38,6 +38,9 @@ export async function withChromium<T>(body: (page: BrowserPage) => Promise<T>, w
   const profile = mkdtempSync(join(tmpdir(), 'datapath-chromium-'));
   const proc = spawn('chromium', [...QUIET_CHROMIUM_FLAGS, `--user-data-dir=${profile}`, `--window-size=${width},${height}`, '--remote-debugging-port=0', 'about:blank'], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // A process group of its own: the browser's helper processes (renderer, GPU, crashpad) are
+    // ended with it, so none still writes to the profile when it is removed.
+    detached: true,
   });
   try {
     const endpoint = await devtoolsEndpoint(proc);
@@ -98,6 +101,11 @@ export async function withChromium<T>(body: (page: BrowserPage) => Promise<T>, w
       await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 3000)))]);
       clearTimeout(timer);
       if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+    try {
+      process.kill(-proc.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone already
     }
     proc.stderr?.destroy();
     // Chromium's helper processes may still write to the profile for a moment after the browser
