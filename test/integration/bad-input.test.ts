@@ -2,12 +2,11 @@ import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, constants, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { execFileSync } from 'node:child_process';
-import { main } from '../../src/cli/main.js';
 import { decodePcap } from '../../src/core/parse/pcap.js';
 import { startFakeApi, type FakeApi, type FakeKind } from '../helpers/fake-api.js';
 import { buildPcapng, type BuiltPacket } from '../helpers/pcap-builder.js';
+import { runMain } from '../helpers/run-main.js';
 
 /**
  * Issue 12, "bad input, everywhere": every error a user can cause is one line on stderr, no stack
@@ -17,20 +16,7 @@ import { buildPcapng, type BuiltPacket } from '../helpers/pcap-builder.js';
  * that need a real process (signals, a closed or full stdout) spawn the CLI.
  */
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-  const out = new Sink();
-  const err = new Sink();
-  const code = await main(args, { out, err, env: { HOME: dir, ...env } });
-  return { code, out: out.text, err: err.text };
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runMain(args, { HOME: dir, ...env });
 
 let dir: string;
 let api: FakeApi;

@@ -1,28 +1,14 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { main } from '../../src/cli/main.js';
 import type { HopReport } from '../../src/core/model/report.js';
 import { renderHtml } from '../../src/render/html.js';
 import { withChromium, type BrowserPage } from '../helpers/chromium.js';
 import { describeWithTools } from '../helpers/require-tools.js';
+import { runMain } from '../helpers/run-main.js';
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new Sink();
-  const err = new Sink();
-  const code = await main(args, { out, err, env: {} });
-  return { code, out: out.text, err: err.text };
-}
+const run = (args: string[]) => runMain(args);
 
 const SEED = 'test/fixtures/seed';
 const SEED_INPUTS = [

@@ -2,18 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 import type { HopReport } from '../../src/core/model/report.js';
 import { describeWithTools } from '../helpers/require-tools.js';
-
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
+import { TextSink } from '../helpers/run-main.js';
 
 const PCAP = 'test/fixtures/pcap';
 
@@ -43,8 +35,8 @@ describeWithTools('analyze --pcapng, read back by the real tshark', ['tshark', '
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pcapng-'));
     file = join(dir, 'out.pcapng');
-    const out = new Sink();
-    const err = new Sink();
+    const out = new TextSink();
+    const err = new TextSink();
     code = await main(
       [
         'analyze', '-o', 'json', '--pcapng', file,
@@ -115,8 +107,8 @@ describe('analyze --pcapng without captures', () => {
   it('prints the report, says why no file was written, and exits 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pcapng-'));
     try {
-      const out = new Sink();
-      const err = new Sink();
+      const out = new TextSink();
+      const err = new TextSink();
       const file = join(dir, 'x.pcapng');
       const code = await main(['analyze', '--pcapng', file, 'test/fixtures/seed/tcpdump-same-eth0.txt'], { out, err, env: {} });
       expect(code).toBe(1);

@@ -5,22 +5,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { main } from '../../src/cli/main.js';
 import { labDown, labUp, type UpOptions } from './kernel/lab.js';
 import type { LabState } from './state.js';
+import { runMain } from '../helpers/run-main.js';
 
 /** A stream that keeps what was written to it. */
-export class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
 export interface Lab {
   dir: string;
   instance: string;
@@ -50,11 +41,8 @@ export function useApiLab(tunnel: 'vxlan' | 'disabled', more: Pick<UpOptions, 'm
 }
 
 /** Runs the CLI in-process with an empty environment, as a user would with --kubeconfig. */
-export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new Sink();
-  const err = new Sink();
-  const code = await main(args, { out, err, env: {} });
-  return { code, out: out.text, err: err.text };
+export function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runMain(args);
 }
 
 /** The real kubectl against the lab's API server; throws with its stderr when it fails. */

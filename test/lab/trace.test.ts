@@ -10,7 +10,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildProgram, type CommandOutcome } from '../../src/cli/program.js';
 import type { HopReport } from '../../src/core/model/report.js';
-import { cli, Sink, useApiLab, type Lab } from './api-lab.js';
+import { cli, useApiLab, type Lab } from './api-lab.js';
+import { TextSink } from '../helpers/run-main.js';
 import { describeAsRoot } from './require-root.js';
 
 /** What the trace could have left on the lab's nodes: our processes in their netns, TRACE rules, pidfiles. */
@@ -108,8 +109,8 @@ describeAsRoot('trace against the lab: bpf host routing, native routing between 
 
   it('Ctrl-C once the probes run: the partial report is printed, exit 130, nothing is left behind', async () => {
     const l = lab();
-    const out = new Sink();
-    const err = new Sink();
+    const out = new TextSink();
+    const err = new TextSink();
     const outcome: CommandOutcome = { exitCode: 0 };
     const abort = new AbortController();
     const program = buildProgram({ out, err, env: {} }, outcome, abort.signal);

@@ -5,12 +5,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 import type { HopReport } from '../../src/core/model/report.js';
 import { injectFault, type FaultRequest } from './faults.js';
 import { settledLeftovers } from './leftovers.js';
 import type { LabState } from './state.js';
+import { TextSink } from '../helpers/run-main.js';
 
 /** When the fault strikes: at once, once a probe runs, while the traffic is sent, after it (the probes being stopped). */
 export const MOMENTS = ['start', 'ready', 'traffic', 'collect'] as const;
@@ -41,14 +41,6 @@ export interface TrialResult {
   left: string[];
 }
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
 /** Command lines of the lab's processes (node and pod netns). */
 function labProcesses(state: LabState): string[] {
   const spaces = [...state.nodes.map((n) => n.netns), ...state.pods.flatMap((p) => (p.netns ? [p.netns] : []))];
@@ -71,8 +63,8 @@ const TRAFFIC = /(?:^|[ /])(?:ping|nc) -/;
 
 /** Runs one trial: the trace in-process (as `main` runs it), the fault at its moment, then the leftover check. */
 export async function runTrial(lab: TrialLab, trial: Trial): Promise<TrialResult> {
-  const out = new Sink();
-  const err = new Sink();
+  const out = new TextSink();
+  const err = new TextSink();
   let struck = false;
   let done = false;
   const strike = async (): Promise<void> => {

@@ -1,24 +1,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { saveDir } from '../../../src/adapters/save-dir.js';
-import { main } from '../../../src/cli/main.js';
+import { runMain } from '../../helpers/run-main.js';
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new Sink();
-  const err = new Sink();
-  const code = await main(args, { out, err, env: { KUBECONFIG: '/nonexistent/kubeconfig' } });
-  return { code, out: out.text, err: err.text };
-}
+const run = (args: string[]) => runMain(args, { KUBECONFIG: '/nonexistent/kubeconfig' });
 
 describe('trace --save DIR never writes over an existing file without --force', () => {
   let dir: string;
